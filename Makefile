@@ -1,0 +1,55 @@
+# SkyPanel: `make run` starts the panel, `make test` runs every test. Both work on a fresh machine.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+
+.PHONY: run test venv migrate admin lint format fake-hubspot worker clean
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+venv: $(VENV)/.installed
+
+migrate: venv
+	$(PY) manage.py migrate --no-input
+
+## run: install, migrate, then serve the panel on http://127.0.0.1:$(PORT)/ with a task worker
+run: migrate
+	@echo ""
+	@echo "SkyPanel: http://127.0.0.1:$(PORT)/admin/  (first admin: make admin)"
+	@echo "Task worker: running beside the server; Ctrl-C stops both."
+	@echo ""
+	@trap 'kill 0' INT TERM EXIT; \
+	$(PY) manage.py db_worker --interval 1 & \
+	$(PY) manage.py runserver 127.0.0.1:$(PORT)
+
+## test: the whole suite (SQLite by default; DATABASE_URL=postgres://... for PostgreSQL)
+test: venv
+	@test -x /usr/bin/chromium || (command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && \
+		(apt-get update -qq && apt-get install -y -qq chromium >/dev/null)) || \
+		echo "note: /usr/bin/chromium is missing; browser tests will be skipped"
+	$(PY) -m pytest -n 2 --dist loadfile -q
+
+admin: migrate
+	$(PY) manage.py createsuperuser
+
+worker: venv
+	$(PY) manage.py db_worker
+
+fake-hubspot: venv
+	$(PY) -m tests.fake_hubspot --port 8765 --seed
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: venv
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) var db.sqlite3 staticfiles

@@ -1,0 +1,141 @@
+"""Serializers of the settings API. JSON keys are camelCase, as SkyPANEL's scripts expect."""
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import serializers
+
+from ..forms import clean_token_value
+from ..models import HubSpotSettings, RateLimitTier, digits_only, validate_uuid
+
+# API key -> model field, for every writable setting.
+FIELD_MAP = {
+    "enabled": "enabled",
+    "portalId": "portal_id",
+    "chatEnabled": "chat_enabled",
+    "ticketEnabled": "tickets_enabled",
+    "ticketFormId": "ticket_form_id",
+    "contactFormId": "contact_form_id",
+    "defaultTicketPipeline": "default_ticket_pipeline",
+    "defaultTicketStage": "default_ticket_stage",
+    "scriptUrlOverride": "script_url_override",
+    "waitForConsent": "wait_for_consent",
+    "rateLimitPer10s": "rate_limit_per_10s",
+    "dashboardCacheSeconds": "dashboard_cache_seconds",
+}
+MODEL_TO_API = {v: k for k, v in FIELD_MAP.items()} | {
+    "access_token": "apiKey",
+    "webhook_secret": "webhookSecret",
+}
+
+
+def _django_validator(validator):
+    def run(value):
+        if value:
+            try:
+                validator(value)
+            except DjangoValidationError as err:
+                raise serializers.ValidationError(list(err.messages)) from None
+
+    return run
+
+
+def _token(value):
+    try:
+        return clean_token_value(value)
+    except DjangoValidationError as err:
+        raise serializers.ValidationError(list(err.messages)) from None
+
+
+class SettingsSerializer(serializers.Serializer):
+    enabled = serializers.BooleanField(required=False)
+    portalId = serializers.CharField(
+        required=False, allow_blank=True, max_length=20, validators=[_django_validator(digits_only)]
+    )
+    apiKey = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        write_only=True,
+        trim_whitespace=True,
+        style={"input_type": "password"},
+        help_text="Write-only. Omitted or blank keeps the stored token.",
+    )
+    clearApiKey = serializers.BooleanField(
+        required=False, write_only=True, help_text="true removes the stored token."
+    )
+    webhookSecret = serializers.CharField(
+        required=False, allow_blank=True, write_only=True, style={"input_type": "password"}
+    )
+    clearWebhookSecret = serializers.BooleanField(required=False, write_only=True)
+    chatEnabled = serializers.BooleanField(required=False)
+    ticketEnabled = serializers.BooleanField(required=False)
+    ticketFormId = serializers.CharField(
+        required=False, allow_blank=True, validators=[_django_validator(validate_uuid)]
+    )
+    contactFormId = serializers.CharField(
+        required=False, allow_blank=True, validators=[_django_validator(validate_uuid)]
+    )
+    defaultTicketPipeline = serializers.CharField(required=False, allow_blank=True, max_length=64)
+    defaultTicketStage = serializers.CharField(required=False, allow_blank=True, max_length=64)
+    scriptUrlOverride = serializers.URLField(required=False, allow_blank=True)
+    waitForConsent = serializers.BooleanField(required=False)
+    rateLimitPer10s = serializers.ChoiceField(required=False, choices=RateLimitTier.choices)
+    dashboardCacheSeconds = serializers.IntegerField(required=False, min_value=0, max_value=86400)
+
+    # Read-only facts.
+    hasApiKey = serializers.BooleanField(read_only=True)
+    apiKeyMasked = serializers.CharField(read_only=True)
+    hasWebhookSecret = serializers.BooleanField(read_only=True)
+    dataHostingRegion = serializers.CharField(read_only=True)
+    uiDomain = serializers.CharField(read_only=True)
+    lastCheckAt = serializers.DateTimeField(read_only=True, allow_null=True)
+    lastCheckOk = serializers.BooleanField(read_only=True, allow_null=True)
+
+    def validate_apiKey(self, value):
+        return _token(value)
+
+    def to_representation(self, instance: HubSpotSettings):
+        data = {api: getattr(instance, field) for api, field in FIELD_MAP.items()}
+        data.update(
+            hasApiKey=instance.has_token,
+            apiKeyMasked=instance.masked_token,
+            hasWebhookSecret=bool(instance.webhook_secret),
+            dataHostingRegion=instance.data_hosting_region,
+            uiDomain=instance.ui_domain,
+            lastCheckAt=instance.last_check_at.isoformat() if instance.last_check_at else None,
+            lastCheckOk=instance.last_check_ok,
+        )
+        return data
+
+    def apply(self, instance: HubSpotSettings) -> HubSpotSettings:
+        """Copy the validated values onto the instance, then let the model validate the whole."""
+        data = self.validated_data
+        for api, field in FIELD_MAP.items():
+            if api in data:
+                setattr(instance, field, data[api])
+        if data.get("clearApiKey"):
+            instance.access_token = ""
+        elif data.get("apiKey"):
+            instance.access_token = data["apiKey"]
+        if data.get("clearWebhookSecret"):
+            instance.webhook_secret = ""
+        elif data.get("webhookSecret"):
+            instance.webhook_secret = data["webhookSecret"]
+        try:
+            instance.full_clean()
+        except DjangoValidationError as err:
+            raise serializers.ValidationError(
+                {MODEL_TO_API.get(k, k): v for k, v in err.message_dict.items()}
+            ) from None
+        return instance
+
+
+class CheckSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    ok = serializers.BooleanField()
+    message = serializers.CharField()
+
+
+class ConnectionReportSerializer(serializers.Serializer):
+    success = serializers.BooleanField()
+    message = serializers.CharField()
+    checks = CheckSerializer(many=True)
+    account = serializers.DictField()

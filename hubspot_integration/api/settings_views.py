@@ -1,0 +1,54 @@
+"""Settings endpoints for admins: read, update, test the connection."""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from ..models import HubSpotSettings
+from ..services.connection import check_connection
+from ..services.settings import save_settings
+from .permissions import CanChangeSettings, CanTestConnection, CanViewSettings
+from .serializers import ConnectionReportSerializer, SettingsSerializer
+
+
+class SettingsConfigView(APIView):
+    """GET /api/admin/settings/hubspot/config"""
+
+    permission_classes = [CanViewSettings]
+
+    @extend_schema(responses=SettingsSerializer, summary="Read the HubSpot settings (no secrets)")
+    def get(self, request):
+        settings_obj = HubSpotSettings.objects.get_or_create(pk=HubSpotSettings.SINGLETON_PK)[0]
+        return Response({"success": True, "data": SettingsSerializer(settings_obj).data})
+
+
+class SettingsUpdateView(APIView):
+    """PUT /api/admin/settings/hubspot: keys present are changed, keys omitted are kept."""
+
+    permission_classes = [CanChangeSettings]
+
+    @extend_schema(request=SettingsSerializer, responses=SettingsSerializer)
+    def put(self, request):
+        serializer = SettingsSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        settings_obj = HubSpotSettings.objects.get_or_create(pk=HubSpotSettings.SINGLETON_PK)[0]
+        serializer.apply(settings_obj)
+        changed = save_settings(settings_obj, actor=request.user, source="api")
+        return Response(
+            {
+                "success": True,
+                "message": "Settings saved." if changed else "Nothing changed.",
+                "data": SettingsSerializer(settings_obj).data,
+            }
+        )
+
+
+class TestConnectionView(APIView):
+    """POST /api/admin/settings/hubspot/test-connection"""
+
+    permission_classes = [CanTestConnection]
+
+    @extend_schema(request=None, responses=ConnectionReportSerializer)
+    def post(self, request):
+        report = check_connection()
+        return Response(report.as_dict())

@@ -1,0 +1,26 @@
+from django.urls import path
+
+from . import crm_views, settings_views
+
+app_name = "hubspot_api"
+
+PREFIX = "admin/settings/hubspot"
+
+urlpatterns = [
+    path(f"{PREFIX}/config", settings_views.SettingsConfigView.as_view(), name="settings-config"),
+    path(PREFIX, settings_views.SettingsUpdateView.as_view(), name="settings"),
+    path(
+        f"{PREFIX}/test-connection",
+        settings_views.TestConnectionView.as_view(),
+        name="test-connection",
+    ),
+    path(f"{PREFIX}/contacts", crm_views.ContactListView.as_view(), name="contacts"),
+    path(
+        f"{PREFIX}/contacts/<str:contact_id>",
+        crm_views.ContactDetailView.as_view(),
+        name="contact",
+    ),
+    path(f"{PREFIX}/tickets", crm_views.TicketListView.as_view(), name="tickets"),
+    path(f"{PREFIX}/tickets/<str:ticket_id>", crm_views.TicketDetailView.as_view(), name="ticket"),
+    path(f"{PREFIX}/pipelines", crm_views.PipelinesView.as_view(), name="pipelines"),
+]

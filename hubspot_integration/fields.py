@@ -1,0 +1,42 @@
+"""A text field whose value is encrypted before it reaches the database."""
+
+from django.core.exceptions import FieldError
+from django.db import models
+
+from . import crypto
+
+
+class EncryptedTextField(models.TextField):
+    """Stores Fernet ciphertext; Python code sees the plaintext.
+
+    Empty means "no secret" and is stored as an empty string, so `blank` works as usual.
+    Lookups are refused (but `isnull`): ciphertext is randomised, so `token="x"` would silently
+    match nothing.
+    """
+
+    description = "Text encrypted at rest with MultiFernet"
+
+    def from_db_value(self, value, expression, connection):
+        if not value:
+            return ""
+        return crypto.decrypt(value, where=self._where())
+
+    def to_python(self, value):
+        return "" if value is None else str(value)
+
+    def get_prep_value(self, value):
+        value = super().get_prep_value(value)
+        if not value:
+            return ""
+        return crypto.encrypt(value)
+
+    def get_lookup(self, lookup_name):
+        if lookup_name != "isnull":
+            raise FieldError(
+                f"{self._where()} is encrypted and cannot be filtered with {lookup_name}."
+            )
+        return super().get_lookup(lookup_name)
+
+    def _where(self) -> str:
+        model = getattr(self, "model", None)
+        return f"{model.__name__}.{self.name}" if model else (self.name or "an encrypted field")

@@ -1,0 +1,335 @@
+"""Database models: the singleton settings, the audit log, the outbox and the local records."""
+
+import uuid
+
+from django.conf import settings as django_settings
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.db import models
+from django.utils import timezone
+
+from .fields import EncryptedTextField
+
+SETTINGS_CACHE_KEY = "hubspot:settings:v1"
+SETTINGS_CACHE_TIMEOUT = None  # kept until a save replaces it
+
+digits_only = RegexValidator(r"^\d+$", "Enter the portal ID as digits only, e.g. 12345678.")
+
+
+def validate_uuid(value: str) -> None:
+    try:
+        uuid.UUID(str(value))
+    except ValueError:
+        raise ValidationError(
+            "Enter a HubSpot form ID: a UUID like 1a2b3c4d-0000-4000-8000-123456789abc."
+        ) from None
+
+
+def new_idempotency_key() -> str:
+    return uuid.uuid4().hex
+
+
+class RateLimitTier(models.IntegerChoices):
+    FREE_STARTER = 100, "100 calls / 10 s (Free, Starter)"
+    PROFESSIONAL = 190, "190 calls / 10 s (Professional, Enterprise)"
+    INCREASE_PACK = 200, "200 calls / 10 s (API limit increase pack)"
+
+
+class HubSpotSettings(models.Model):
+    """The one row of HubSpot settings. Read it with `HubSpotSettings.load()`."""
+
+    SINGLETON_PK = 1
+    SECRET_FIELDS = ("access_token", "webhook_secret")
+
+    enabled = models.BooleanField("HubSpot enabled", default=False)
+    portal_id = models.CharField("portal ID", max_length=20, blank=True, validators=[digits_only])
+    access_token = EncryptedTextField("private-app token", blank=True, default="")
+    chat_enabled = models.BooleanField("live chat enabled", default=False)
+    tickets_enabled = models.BooleanField("tickets enabled", default=False)
+    ticket_form_id = models.CharField(
+        "ticket form ID", max_length=36, blank=True, validators=[validate_uuid]
+    )
+    contact_form_id = models.CharField(
+        "contact form ID", max_length=36, blank=True, validators=[validate_uuid]
+    )
+    default_ticket_pipeline = models.CharField("default ticket pipeline", max_length=64, blank=True)
+    default_ticket_stage = models.CharField("default ticket stage", max_length=64, blank=True)
+    data_hosting_region = models.CharField(
+        "data-hosting region",
+        max_length=16,
+        blank=True,
+        help_text="Found by the connection check (na1, eu1, ...); decides the chat script host.",
+    )
+    ui_domain = models.CharField(
+        "HubSpot UI domain", max_length=100, blank=True, help_text="Found by the connection check."
+    )
+    script_url_override = models.URLField(
+        "tracking script URL override",
+        blank=True,
+        help_text="Leave blank to use the host of the account's region.",
+    )
+    wait_for_consent = models.BooleanField(
+        "wait for cookie consent",
+        default=False,
+        help_text="Hold the tracking script back until the visitor accepts cookies.",
+    )
+    webhook_secret = EncryptedTextField("webhook client secret", blank=True, default="")
+    rate_limit_per_10s = models.PositiveIntegerField(
+        "API calls per 10 seconds",
+        choices=RateLimitTier.choices,
+        default=RateLimitTier.FREE_STARTER,
+    )
+    dashboard_cache_seconds = models.PositiveIntegerField("dashboard cache (seconds)", default=300)
+    last_check_at = models.DateTimeField("last connection check", null=True, blank=True)
+    last_check_ok = models.BooleanField("last check passed", null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "HubSpot settings"
+        verbose_name_plural = "HubSpot settings"
+        permissions = [
+            ("test_connection", "Can test the HubSpot connection"),
+            ("manage_contacts", "Can find, create and edit HubSpot contacts"),
+            ("import_contacts", "Can import HubSpot contacts from CSV"),
+            ("manage_tickets", "Can find, create and edit HubSpot tickets"),
+            ("view_crm_dashboard", "Can view the HubSpot CRM dashboard"),
+        ]
+
+    def __str__(self) -> str:
+        return "HubSpot settings"
+
+    # --- singleton -----------------------------------------------------------------------------
+    def save(self, *args, **kwargs):
+        self.pk = self.SINGLETON_PK
+        super().save(*args, **kwargs)
+        if kwargs.get("update_fields"):
+            # A partial save may come from a stale copy: let the next read refill from the row.
+            cache.delete(SETTINGS_CACHE_KEY)
+        else:
+            # Write-through: the next read anywhere is served from the shared cache without SQL.
+            cache.set(SETTINGS_CACHE_KEY, self._cache_snapshot(), SETTINGS_CACHE_TIMEOUT)
+
+    def delete(self, *args, **kwargs):
+        cache.delete(SETTINGS_CACHE_KEY)
+        return super().delete(*args, **kwargs)
+
+    @classmethod
+    def load(cls) -> "HubSpotSettings":
+        snapshot = cache.get(SETTINGS_CACHE_KEY)
+        if snapshot is not None:
+            return cls._from_snapshot(snapshot)
+        obj, _ = cls.objects.get_or_create(pk=cls.SINGLETON_PK)
+        cache.set(SETTINGS_CACHE_KEY, obj._cache_snapshot(), SETTINGS_CACHE_TIMEOUT)
+        return obj
+
+    @classmethod
+    def invalidate_cache(cls) -> None:
+        cache.delete(SETTINGS_CACHE_KEY)
+
+    def _cache_snapshot(self) -> dict:
+        # Secrets stay encrypted in the cache: Redis or the cache directory never sees plaintext.
+        snapshot = {}
+        for field in self._meta.concrete_fields:
+            value = field.value_from_object(self)
+            if field.name in self.SECRET_FIELDS:
+                value = field.get_prep_value(value)
+            snapshot[field.attname] = value
+        return snapshot
+
+    @classmethod
+    def _from_snapshot(cls, snapshot: dict) -> "HubSpotSettings":
+        values = dict(snapshot)
+        for name in cls.SECRET_FIELDS:
+            field = cls._meta.get_field(name)
+            values[field.attname] = field.from_db_value(values.get(field.attname), None, None)
+        obj = cls(**values)
+        obj._state.adding = False
+        obj._state.db = "default"
+        return obj
+
+    # --- validation ----------------------------------------------------------------------------
+    def clean(self):
+        errors = {}
+        if self.enabled and not self.portal_id:
+            errors["portal_id"] = "Enter the portal ID before enabling HubSpot."
+        if self.enabled and not self.access_token:
+            errors["access_token"] = "Enter the private-app token before enabling HubSpot."
+        if errors:
+            raise ValidationError(errors)
+
+    # --- derived values ------------------------------------------------------------------------
+    @property
+    def has_token(self) -> bool:
+        return bool(self.access_token)
+
+    @property
+    def masked_token(self) -> str:
+        return mask_secret(self.access_token)
+
+    @property
+    def is_configured(self) -> bool:
+        return bool(self.enabled and self.portal_id and self.access_token)
+
+
+def mask_secret(secret: str) -> str:
+    """`pat-na1-…1234`: enough to recognise which token is stored, never enough to use it."""
+    if not secret:
+        return ""
+    tail = secret[-4:] if len(secret) >= 12 else ""
+    parts = secret.split("-")
+    if len(parts) >= 3 and parts[0] == "pat":
+        return f"{parts[0]}-{parts[1]}-…{tail}"
+    return f"…{tail}" if tail else "••••"
+
+
+class SettingsAuditEntry(models.Model):
+    """Who changed which settings, when. Secret values are never recorded, only that they changed."""
+
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    actor = models.ForeignKey(
+        django_settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    actor_name = models.CharField(max_length=150, blank=True)
+    source = models.CharField(max_length=20, help_text="admin, api, command or system")
+    action = models.CharField(max_length=40, default="update")
+    changed_fields = models.JSONField(default=list)
+    summary = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        verbose_name = "settings audit entry"
+        verbose_name_plural = "settings audit log"
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor_name or 'system'}: {self.summary}"
+
+
+class OutboxOperation(models.Model):
+    """A write to HubSpot, recorded before it is attempted so that nothing a person typed is lost."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+        DISCARDED = "discarded", "Discarded"
+
+    class Kind(models.TextChoices):
+        CREATE_CONTACT = "create_contact", "Create contact"
+        UPDATE_CONTACT = "update_contact", "Update contact"
+        ARCHIVE_CONTACT = "archive_contact", "Archive contact"
+        CREATE_TICKET = "create_ticket", "Create ticket"
+        UPDATE_TICKET = "update_ticket", "Update ticket"
+        IMPORT_BATCH = "import_batch", "Import batch"
+        SUBMIT_FORM = "submit_form", "Submit form"
+
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True
+    )
+    payload = models.JSONField(default=dict)
+    idempotency_key = models.CharField(max_length=64, unique=True, default=new_idempotency_key)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now, db_index=True)
+    locked_until = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    last_error_kind = models.CharField(max_length=32, blank=True)
+    correlation_id = models.CharField("HubSpot correlation ID", max_length=64, blank=True)
+    hubspot_object_id = models.CharField(max_length=32, blank=True)
+    result = models.JSONField(default=dict, blank=True)
+    requested_by = models.ForeignKey(
+        django_settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = "HubSpot outbox operation"
+        verbose_name_plural = "HubSpot outbox"
+        indexes = [models.Index(fields=["status", "next_attempt_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} #{self.pk} ({self.status})"
+
+
+class ContactImport(models.Model):
+    """A CSV import run: its progress is polled by the admin page while a worker streams the file."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    file = models.FileField(upload_to="imports/")
+    original_name = models.CharField(max_length=255, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    total_rows = models.PositiveIntegerField(default=0)
+    processed_rows = models.PositiveIntegerField(default=0)
+    created_count = models.PositiveIntegerField(default=0)
+    updated_count = models.PositiveIntegerField(default=0)
+    rejected_count = models.PositiveIntegerField(default=0)
+    failed_count = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True)
+    requested_by = models.ForeignKey(
+        django_settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"Import {self.original_name or self.pk} ({self.status})"
+
+
+class CustomerTicket(models.Model):
+    """The panel's own record of a ticket a customer sent, kept current by webhooks."""
+
+    user = models.ForeignKey(
+        django_settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="hubspot_tickets",
+    )
+    email = models.EmailField()
+    subject = models.CharField(max_length=255)
+    priority = models.CharField(max_length=16, blank=True)
+    hubspot_id = models.CharField(max_length=32, blank=True, db_index=True)
+    pipeline = models.CharField(max_length=64, blank=True)
+    stage = models.CharField(max_length=64, blank=True)
+    stage_label = models.CharField(max_length=120, blank=True)
+    status = models.CharField(max_length=32, default="submitted")
+    operation = models.OneToOneField(
+        OutboxOperation, null=True, blank=True, on_delete=models.SET_NULL, related_name="ticket"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.subject} ({self.hubspot_id or 'pending'})"
+
+
+class WebhookEvent(models.Model):
+    """A HubSpot webhook event already received: redeliveries of the same event ID change nothing."""
+
+    event_id = models.CharField(max_length=64, unique=True)
+    subscription_type = models.CharField(max_length=64)
+    object_id = models.CharField(max_length=32, blank=True)
+    payload = models.JSONField(default=dict)
+    received_at = models.DateTimeField(auto_now_add=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-received_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.subscription_type} {self.event_id}"

@@ -1,0 +1,99 @@
+"""One rate limiter for the whole deployment, kept in the cache backend.
+
+With Redis as the cache every process on every machine counts against the same numbers. The window
+is HubSpot's rolling 10 seconds, approximated by two fixed buckets weighted by overlap (the sliding
+window counter), plus the search API's own 5 requests per second. A margin below the account limit
+leaves room for clock skew between machines and for calls HubSpot counts that we do not.
+"""
+
+from __future__ import annotations
+
+import time
+
+from django.core.cache import cache
+
+from . import errors
+
+WINDOW_SECONDS = 10.0
+SEARCH_PER_SECOND = 5
+SAFETY_MARGIN = 0.9
+
+
+class RateLimiter:
+    def __init__(self, *, scope: str, calls_per_10s: int = 100, clock=time.time, sleep=time.sleep):
+        self.scope = scope
+        self.limit = max(1, int(calls_per_10s * SAFETY_MARGIN))
+        self.search_limit = max(1, SEARCH_PER_SECOND - 1)
+        self._clock = clock
+        self._sleep = sleep
+
+    # --- public ---------------------------------------------------------------------------------
+    def acquire(self, *, search: bool = False, max_wait: float = 2.0) -> None:
+        """Take one call from the window, waiting up to `max_wait` seconds for room.
+
+        Raises RateLimited (transient) when no room comes in time: a write then stays queued.
+        """
+        deadline = self._clock() + max_wait
+        while True:
+            wait = self._blocked_for()
+            if wait <= 0:
+                wait = self._try_take(f"hubspot:rl:{self.scope}", self.limit, WINDOW_SECONDS)
+            if wait <= 0 and search:
+                wait = self._try_take(f"hubspot:rl:{self.scope}:search", self.search_limit, 1.0)
+            if wait <= 0:
+                return
+            if self._clock() + wait > deadline:
+                raise errors.RateLimited(
+                    "The panel is holding calls back to stay under HubSpot's rate limit; "
+                    "try again in a few seconds.",
+                    retry_after=wait,
+                    policy="LOCAL",
+                )
+            self._sleep(min(wait, 0.5))
+
+    def block_for(self, seconds: float) -> None:
+        """After a 429, make every process wait out HubSpot's window."""
+        until = self._clock() + seconds
+        cache.set(f"hubspot:rl:{self.scope}:blocked", until, timeout=int(seconds) + 1)
+
+    def usage(self) -> int:
+        """Calls counted in the current rolling window (for the bench and the health page)."""
+        return int(self._estimate(f"hubspot:rl:{self.scope}", WINDOW_SECONDS)[0])
+
+    # --- internals ------------------------------------------------------------------------------
+    def _blocked_for(self) -> float:
+        until = cache.get(f"hubspot:rl:{self.scope}:blocked")
+        return (until - self._clock()) if until else 0.0
+
+    def _estimate(self, key: str, window: float) -> tuple[float, int, float]:
+        now = self._clock()
+        bucket = int(now // window)
+        elapsed = (now % window) / window
+        counts = cache.get_many([f"{key}:{bucket}", f"{key}:{bucket - 1}"])
+        current = counts.get(f"{key}:{bucket}", 0)
+        previous = counts.get(f"{key}:{bucket - 1}", 0)
+        return previous * (1 - elapsed) + current, bucket, elapsed
+
+    def _try_take(self, key: str, limit: int, window: float) -> float:
+        # Increment first, then check: with Redis `incr` is atomic, so two processes can never
+        # both take the last slot. Over the limit, give the slot back and report how long to wait.
+        now = self._clock()
+        bucket = int(now // window)
+        elapsed = (now % window) / window
+        bucket_key = f"{key}:{bucket}"
+        ttl = int(window * 2) + 1
+        cache.add(bucket_key, 0, timeout=ttl)
+        try:
+            current = cache.incr(bucket_key)
+        except ValueError:  # expired between add and incr
+            cache.set(bucket_key, 1, timeout=ttl)
+            current = 1
+        previous = cache.get(f"{key}:{bucket - 1}", 0)
+        if previous * (1 - elapsed) + current <= limit:
+            return 0.0
+        try:
+            cache.decr(bucket_key)
+        except ValueError:
+            pass
+        # Room appears as the previous bucket's weight decays or the bucket turns over.
+        return max(min(window * (1 - elapsed), window / max(limit, 1)), 0.05)

@@ -1,0 +1,259 @@
+"""The outbox: every write to HubSpot is a row first, then an attempt.
+
+`submit()` records the operation in the caller's transaction, then tries it at once. A transient
+failure (timeout, dropped connection, 5xx, 429) leaves the row pending with a backoff; a worker task
+retries it. A permanent failure (400, 401, 403, 404) is marked failed with HubSpot's message.
+
+Rows are claimed with a conditional UPDATE (atomic on SQLite and PostgreSQL), so two workers never
+run the same operation at once, and a worker that dies mid-call leaves a lease that expires: the row
+is picked up again, and the handlers' idempotency (upsert by email, a unique request key on
+tickets) makes the second attempt harmless.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from .. import errors
+from ..models import OutboxOperation
+
+logger = logging.getLogger(__name__)
+
+LEASE_SECONDS = 60
+MAX_ATTEMPTS = 12
+BACKOFF_BASE_SECONDS = 2.0
+BACKOFF_CAP_SECONDS = 15 * 60
+
+Status = OutboxOperation.Status
+
+# kind -> handler(client, payload, operation) -> Result. Registered by the service modules.
+HANDLERS: dict[str, Callable] = {}
+
+
+@dataclass
+class Result:
+    object_id: str = ""
+    data: dict | None = None
+
+
+@dataclass
+class Outcome:
+    """What to tell the person who asked: done (with the object), queued, or failed (why)."""
+
+    operation: OutboxOperation
+
+    @property
+    def status(self) -> str:
+        return {
+            Status.SUCCEEDED: "done",
+            Status.FAILED: "failed",
+            Status.DISCARDED: "failed",
+        }.get(self.operation.status, "queued")
+
+    @property
+    def done(self) -> bool:
+        return self.status == "done"
+
+    @property
+    def queued(self) -> bool:
+        return self.status == "queued"
+
+    @property
+    def result(self) -> dict:
+        return self.operation.result or {}
+
+    @property
+    def error(self) -> str:
+        return self.operation.last_error
+
+
+def handler(kind: str):
+    def register(fn):
+        HANDLERS[kind] = fn
+        return fn
+
+    return register
+
+
+def record(kind: str, payload: dict, *, user=None) -> OutboxOperation:
+    """Store the operation. Call inside the transaction of the user's own change."""
+    return OutboxOperation.objects.create(
+        kind=kind,
+        payload=payload,
+        requested_by=user if getattr(user, "pk", None) else None,
+    )
+
+
+def submit(kind: str, payload: dict, *, user=None, attempt_now: bool = True) -> Outcome:
+    """Record the operation, then attempt it at once; a failure leaves it queued, never lost."""
+    with transaction.atomic():
+        operation = record(kind, payload, user=user)
+    if not attempt_now:
+        schedule(operation.pk)
+        return Outcome(operation)
+    return attempt(operation)
+
+
+def attempt(operation: OutboxOperation) -> Outcome:
+    """Try a recorded operation now (call after the transaction that recorded it)."""
+    return Outcome(process(operation.pk))
+
+
+def schedule(operation_id: int, *, run_after=None) -> None:
+    """Hand the operation to the task queue. The outbox row, not the queue, is the truth: if this
+    enqueue is lost, `process_due()` (run by the worker's sweep) still finds the row."""
+    from ..tasks import process_operation
+
+    try:
+        task = process_operation.using(run_after=run_after) if run_after else process_operation
+        task.enqueue(operation_id)
+    except Exception:  # the queue being down must not lose or fail the user's action
+        logger.exception(
+            "Could not enqueue outbox operation %s; the sweep will pick it up", operation_id
+        )
+
+
+def backoff_seconds(attempts: int, retry_after: float | None = None) -> float:
+    delay = min(BACKOFF_BASE_SECONDS * (2 ** max(attempts - 1, 0)), BACKOFF_CAP_SECONDS)
+    delay *= 0.8 + random.random() * 0.4  # jitter: a fleet of workers does not retry in step
+    if retry_after:
+        delay = max(delay, retry_after)
+    return delay
+
+
+def claim(operation_id: int) -> OutboxOperation | None:
+    now = timezone.now()
+    claimable = Q(status=Status.PENDING) | Q(status=Status.RUNNING, locked_until__lt=now)
+    updated = OutboxOperation.objects.filter(
+        claimable, pk=operation_id, next_attempt_at__lte=now
+    ).update(status=Status.RUNNING, locked_until=now + timedelta(seconds=LEASE_SECONDS))
+    if not updated:
+        return None
+    operation = OutboxOperation.objects.get(pk=operation_id)
+    operation.attempts += 1
+    OutboxOperation.objects.filter(pk=operation_id).update(attempts=operation.attempts)
+    return operation
+
+
+def process(operation_id: int) -> OutboxOperation:
+    """Attempt one operation if it is due and nobody else holds it; return its state after."""
+    operation = claim(operation_id)
+    if operation is None:
+        return OutboxOperation.objects.get(pk=operation_id)
+    from ..client import get_client
+
+    try:
+        fn = HANDLERS[operation.kind]
+        client = get_client(max_wait=2.0)
+        result = fn(client, operation.payload, operation)
+    except errors.HubSpotError as err:
+        return _failed_attempt(operation, err)
+    except Exception as err:
+        # A bug, not HubSpot: keep the row (nothing is lost) and retry with backoff, loudly.
+        logger.exception("Outbox operation %s (%s) raised", operation.pk, operation.kind)
+        return _failed_attempt(
+            operation, errors.Unavailable(f"Internal error: {type(err).__name__}")
+        )
+    return _succeeded(operation, result or Result())
+
+
+def process_due(limit: int = 100) -> int:
+    """Run every operation whose time has come (and those whose worker died). Returns how many."""
+    now = timezone.now()
+    due = (
+        OutboxOperation.objects.filter(
+            Q(status=Status.PENDING, next_attempt_at__lte=now)
+            | Q(status=Status.RUNNING, locked_until__lt=now)
+        )
+        .order_by("next_attempt_at", "pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+    count = 0
+    for pk in list(due):
+        process(pk)
+        count += 1
+    return count
+
+
+def retry(operation: OutboxOperation) -> None:
+    """An admin's "retry": a failed operation goes back to pending, due now."""
+    OutboxOperation.objects.filter(pk=operation.pk, status=Status.FAILED).update(
+        status=Status.PENDING, next_attempt_at=timezone.now(), locked_until=None
+    )
+    transaction.on_commit(lambda: schedule(operation.pk))
+
+
+def discard(operation: OutboxOperation) -> None:
+    OutboxOperation.objects.filter(pk=operation.pk).exclude(status=Status.SUCCEEDED).update(
+        status=Status.DISCARDED, locked_until=None, completed_at=timezone.now()
+    )
+
+
+def _succeeded(operation: OutboxOperation, result: Result) -> OutboxOperation:
+    operation.status = Status.SUCCEEDED
+    operation.hubspot_object_id = result.object_id or ""
+    operation.result = result.data or {}
+    operation.locked_until = None
+    operation.completed_at = timezone.now()
+    operation.last_error = ""
+    operation.save(
+        update_fields=[
+            "status",
+            "hubspot_object_id",
+            "result",
+            "locked_until",
+            "completed_at",
+            "last_error",
+            "updated_at",
+        ]
+    )
+    from ..signals import operation_succeeded
+
+    operation_succeeded.send(sender=OutboxOperation, operation=operation)
+    return operation
+
+
+def _failed_attempt(operation: OutboxOperation, err: errors.HubSpotError) -> OutboxOperation:
+    operation.last_error = str(err)
+    operation.last_error_kind = err.kind
+    operation.correlation_id = err.correlation_id or operation.correlation_id
+    operation.locked_until = None
+    if err.transient and operation.attempts < MAX_ATTEMPTS:
+        operation.status = Status.PENDING
+        delay = backoff_seconds(operation.attempts, err.retry_after)
+        operation.next_attempt_at = timezone.now() + timedelta(seconds=delay)
+        logger.info(
+            "Outbox operation %s (%s) attempt %s failed (%s); retry in %.0f s",
+            operation.pk,
+            operation.kind,
+            operation.attempts,
+            err.kind,
+            delay,
+        )
+    else:
+        operation.status = Status.FAILED
+        operation.completed_at = timezone.now()
+        logger.warning("Outbox operation %s (%s) failed: %s", operation.pk, operation.kind, err)
+    operation.save(
+        update_fields=[
+            "status",
+            "last_error",
+            "last_error_kind",
+            "correlation_id",
+            "locked_until",
+            "next_attempt_at",
+            "completed_at",
+            "updated_at",
+        ]
+    )
+    if operation.status == Status.PENDING:
+        schedule(operation.pk, run_after=operation.next_attempt_at)
+    return operation

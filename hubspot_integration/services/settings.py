@@ -1,0 +1,52 @@
+"""Saving the HubSpot settings with an audit entry that never holds a secret."""
+
+from django.db import transaction
+
+from ..models import HubSpotSettings, SettingsAuditEntry
+
+# Secrets are audited by name only: "token changed", never a value or a fragment of one.
+SECRET_LABELS = {"access_token": "token", "webhook_secret": "webhook secret"}
+
+
+def describe_changes(changed_fields: list[str]) -> str:
+    parts = []
+    for name in changed_fields:
+        if name in SECRET_LABELS:
+            parts.append(f"{SECRET_LABELS[name]} changed")
+        else:
+            parts.append(str(HubSpotSettings._meta.get_field(name).verbose_name))
+    return ("Changed " + ", ".join(parts)) if parts else "Saved without changes"
+
+
+def record_audit(*, actor, source: str, changed_fields: list[str], action: str = "update"):
+    return SettingsAuditEntry.objects.create(
+        actor=actor if getattr(actor, "pk", None) else None,
+        actor_name=getattr(actor, "get_username", lambda: "")() if actor else "",
+        source=source,
+        action=action,
+        changed_fields=list(changed_fields),
+        summary=describe_changes(changed_fields),
+    )
+
+
+def changed_fields_between(before: HubSpotSettings, after: HubSpotSettings) -> list[str]:
+    names = []
+    for field in HubSpotSettings._meta.concrete_fields:
+        if field.name in ("id", "updated_at"):
+            continue
+        if field.value_from_object(before) != field.value_from_object(after):
+            names.append(field.name)
+    return names
+
+
+@transaction.atomic
+def save_settings(instance: HubSpotSettings, *, actor, source: str) -> list[str]:
+    """Validate, save and audit. Returns the names of the fields that changed."""
+    instance.full_clean()
+    before = HubSpotSettings.objects.select_for_update().filter(pk=HubSpotSettings.SINGLETON_PK)
+    previous = before.first() or HubSpotSettings()
+    changed = changed_fields_between(previous, instance)
+    instance.save()
+    if changed:
+        record_audit(actor=actor, source=source, changed_fields=changed)
+    return changed

@@ -1,0 +1,331 @@
+"""HubSpot tickets: pipelines read from HubSpot, writes through the outbox, no duplicate on retry.
+
+A ticket created by the panel carries the outbox row's idempotency key in a HubSpot property with
+unique values (`skypanel_request_key`). A retried create after a lost answer then fails with 409
+instead of creating a second ticket, and the existing one is read back by that property: a lookup
+by ID property is immediate, unlike search, whose index lags.
+"""
+
+from __future__ import annotations
+
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+
+from .. import errors
+from ..client import get_client
+from ..models import HubSpotSettings, OutboxOperation
+from . import outbox
+from .contacts import Page, record_url, upsert_contact_id
+
+Kind = OutboxOperation.Kind
+
+REQUEST_KEY_PROPERTY = "skypanel_request_key"
+PRIORITIES = ["LOW", "MEDIUM", "HIGH", "URGENT"]
+CATEGORIES = ["PRODUCT_ISSUE", "BILLING_ISSUE", "FEATURE_REQUEST", "GENERAL_INQUIRY"]
+TICKET_PROPERTIES = [
+    "subject",
+    "content",
+    "hs_pipeline",
+    "hs_pipeline_stage",
+    "hs_ticket_priority",
+    "hs_ticket_category",
+    "hubspot_owner_id",
+    "createdate",
+    "hs_lastmodifieddate",
+]
+PIPELINES_TTL = 300
+
+
+class TicketsDisabled(errors.NotConfigured):
+    kind = "tickets_disabled"
+    default_message = "Tickets are switched off in the HubSpot settings."
+
+
+def ensure_enabled(s: HubSpotSettings | None = None) -> HubSpotSettings:
+    s = s or HubSpotSettings.load()
+    if not s.tickets_enabled:
+        raise TicketsDisabled()
+    return s
+
+
+# --- pipelines and priorities --------------------------------------------------------------------
+def _pipelines_key(s: HubSpotSettings) -> str:
+    return f"hubspot:pipelines:tickets:{s.portal_id}"
+
+
+def pipelines(*, refresh: bool = False) -> list[dict]:
+    """Ticket pipelines with their stages in HubSpot's order, cached for a few minutes."""
+    s = HubSpotSettings.load()
+    key = _pipelines_key(s)
+    if not refresh:
+        cached = cache.get(key)
+        if cached is not None:
+            return cached
+    result = get_client().pipelines("tickets")
+    ordered = sorted(
+        (p for p in result if not p.get("archived")), key=lambda p: p.get("displayOrder", 0)
+    )
+    for p in ordered:
+        p["stages"] = sorted(
+            (st for st in p.get("stages") or [] if not st.get("archived")),
+            key=lambda st: st.get("displayOrder", 0),
+        )
+    cache.set(key, ordered, PIPELINES_TTL)
+    return ordered
+
+
+def cached_pipelines() -> list[dict] | None:
+    return cache.get(_pipelines_key(HubSpotSettings.load()))
+
+
+def stage_label(pipeline_id: str, stage_id: str, known: list[dict] | None = None) -> str:
+    for p in known if known is not None else (cached_pipelines() or []):
+        if p["id"] == pipeline_id:
+            for st in p["stages"]:
+                if st["id"] == stage_id:
+                    return st["label"]
+    return stage_id
+
+
+def resolve_pipeline(pipeline_id: str, stage_id: str, known: list[dict]) -> tuple[str, str]:
+    """Validate a pipeline/stage pair against HubSpot's list; blanks take the defaults."""
+    s = HubSpotSettings.load()
+    pipeline_id = pipeline_id or s.default_ticket_pipeline or (known[0]["id"] if known else "")
+    chosen = next((p for p in known if p["id"] == pipeline_id), None)
+    if chosen is None:
+        raise ValidationError({"pipeline": f"HubSpot has no ticket pipeline {pipeline_id!r}."})
+    if not stage_id and pipeline_id == s.default_ticket_pipeline:
+        stage_id = s.default_ticket_stage
+    stage_id = stage_id or (chosen["stages"][0]["id"] if chosen["stages"] else "")
+    if not any(st["id"] == stage_id for st in chosen["stages"]):
+        raise ValidationError({"stage": f"Pipeline {chosen['label']!r} has no stage {stage_id!r}."})
+    return pipeline_id, stage_id
+
+
+def priority_options(*, refresh: bool = False) -> list[str]:
+    """The values HubSpot's `hs_ticket_priority` accepts on this account (URGENT is newer)."""
+    key = f"hubspot:ticket-priorities:{HubSpotSettings.load().portal_id}"
+    if not refresh and (cached := cache.get(key)) is not None:
+        return cached
+    try:
+        definition = get_client().get_property("tickets", "hs_ticket_priority")
+        values = [o["value"] for o in definition.get("options") or [] if not o.get("hidden")]
+    except errors.HubSpotError as err:
+        if not err.transient:
+            raise
+        return ["LOW", "MEDIUM", "HIGH"]  # every account has these; don't cache the guess
+    cache.set(key, values, 3600)
+    return values
+
+
+def map_priority(value: str, options: list[str]) -> str:
+    wanted = (value or "MEDIUM").strip().upper()
+    if wanted not in PRIORITIES:
+        raise ValidationError({"priority": f"Choose one of {', '.join(PRIORITIES)}."})
+    if wanted in options:
+        return wanted
+    if wanted == "URGENT" and "HIGH" in options:
+        return "HIGH"  # older accounts stop at HIGH
+    raise ValidationError({"priority": f"This HubSpot account does not offer {wanted}."})
+
+
+# --- reads ---------------------------------------------------------------------------------------
+def list_tickets(
+    *,
+    limit: int = 20,
+    after: str | None = None,
+    query: str = "",
+    stage: str = "",
+    priority: str = "",
+) -> Page:
+    ensure_enabled()
+    client = get_client()
+    filters = []
+    if stage:
+        filters.append({"propertyName": "hs_pipeline_stage", "operator": "EQ", "value": stage})
+    if priority:
+        filters.append(
+            {"propertyName": "hs_ticket_priority", "operator": "EQ", "value": priority.upper()}
+        )
+    if query or filters:
+        if query:
+            filters.append(
+                {"propertyName": "subject", "operator": "CONTAINS_TOKEN", "value": f"*{query}*"}
+            )
+        page = client.search_objects(
+            "tickets",
+            filter_groups=[{"filters": filters}],
+            properties=TICKET_PROPERTIES,
+            sorts=[{"propertyName": "createdate", "direction": "DESCENDING"}],
+            limit=limit,
+            after=after,
+        )
+    else:
+        page = client.list_objects(
+            "tickets", limit=limit, after=after, properties=TICKET_PROPERTIES
+        )
+    return Page(page["results"], page["next_after"], page.get("total"))
+
+
+def get_ticket(ticket_id: str) -> dict:
+    ensure_enabled()
+    return get_client().get_object(
+        "tickets", ticket_id, properties=TICKET_PROPERTIES, associations=["contacts"]
+    )
+
+
+def ticket_url(ticket_id: str, s: HubSpotSettings | None = None) -> str:
+    return record_url("0-5", ticket_id, s)
+
+
+# --- writes --------------------------------------------------------------------------------------
+def build_create_payload(data: dict) -> dict:
+    """Validate a new ticket. Pipelines come from HubSpot (or its cache); when HubSpot is down
+    and nothing is cached, the pipeline is resolved by the handler when HubSpot is back."""
+    errors_by_field = {}
+    subject = str(data.get("subject") or "").strip()
+    if not subject:
+        errors_by_field["subject"] = "Enter a subject."
+    elif len(subject) > 255:
+        errors_by_field["subject"] = "At most 255 characters."
+    email = str(data.get("email") or "").strip().lower()
+    try:
+        validate_email(email)
+    except ValidationError:
+        errors_by_field["email"] = "Enter the requester's valid email address."
+    category = str(data.get("category") or "").strip().upper()
+    if category and category not in CATEGORIES:
+        errors_by_field["category"] = f"Choose one of {', '.join(CATEGORIES)}."
+    if errors_by_field:
+        raise ValidationError(errors_by_field)
+
+    properties = {"subject": subject, "content": str(data.get("content") or "").strip()}
+    if category:
+        properties["hs_ticket_category"] = category
+    if data.get("owner"):
+        properties["hubspot_owner_id"] = str(data["owner"])
+    try:
+        known = pipelines()
+        options = priority_options()
+    except errors.HubSpotError as err:
+        if not err.transient:
+            raise
+        known, options = cached_pipelines(), None
+    priority = str(data.get("priority") or "MEDIUM")
+    if options is not None:
+        properties["hs_ticket_priority"] = map_priority(priority, options)
+    else:
+        map_priority(priority, PRIORITIES)  # validate now, map when HubSpot answers
+    payload = {"properties": properties, "email": email, "priority": priority.upper()}
+    for field in ("firstname", "lastname"):
+        if data.get(field):
+            payload[field] = str(data[field]).strip()
+    if known:
+        pipeline_id, stage_id = resolve_pipeline(
+            str(data.get("pipeline") or ""), str(data.get("stage") or ""), known
+        )
+        properties["hs_pipeline"], properties["hs_pipeline_stage"] = pipeline_id, stage_id
+    else:
+        payload["pipeline"] = str(data.get("pipeline") or "")
+        payload["stage"] = str(data.get("stage") or "")
+    return payload
+
+
+def create_ticket(data: dict, *, user=None) -> outbox.Outcome:
+    ensure_enabled()
+    return outbox.submit(Kind.CREATE_TICKET, build_create_payload(data), user=user)
+
+
+def build_update_payload(ticket_id: str, data: dict) -> dict:
+    properties = {}
+    if data.get("subject"):
+        properties["subject"] = str(data["subject"]).strip()
+    if "content" in data and data["content"] is not None:
+        properties["content"] = str(data["content"])
+    if data.get("priority"):
+        properties["hs_ticket_priority"] = map_priority(str(data["priority"]), priority_options())
+    if data.get("stage") or data.get("pipeline"):
+        current = get_client().get_object("tickets", ticket_id, properties=TICKET_PROPERTIES)
+        pipeline_id = str(data.get("pipeline") or current["properties"].get("hs_pipeline") or "")
+        pipeline_id, stage_id = resolve_pipeline(
+            pipeline_id, str(data.get("stage") or ""), pipelines()
+        )
+        properties["hs_pipeline"], properties["hs_pipeline_stage"] = pipeline_id, stage_id
+    if "owner" in data and data["owner"] is not None:
+        properties["hubspot_owner_id"] = str(data["owner"])
+    if not properties:
+        raise ValidationError({"subject": "Nothing to change."})
+    return {"id": str(ticket_id), "properties": properties}
+
+
+def update_ticket(ticket_id: str, data: dict, *, user=None) -> outbox.Outcome:
+    ensure_enabled()
+    return outbox.submit(Kind.UPDATE_TICKET, build_update_payload(ticket_id, data), user=user)
+
+
+def ensure_request_key_property(client) -> None:
+    key = f"hubspot:ticket-request-key-property:{client.portal_id}"
+    if cache.get(key):
+        return
+    try:
+        client.get_property("tickets", REQUEST_KEY_PROPERTY)
+    except errors.NotFound:
+        try:
+            client.create_property(
+                "tickets",
+                {
+                    "name": REQUEST_KEY_PROPERTY,
+                    "label": "SkyPanel request key",
+                    "description": "Set by SkyPanel so a retried request never makes a second ticket.",
+                    "groupName": "ticketinformation",
+                    "type": "string",
+                    "fieldType": "text",
+                    "hasUniqueValue": True,
+                },
+            )
+        except errors.Conflict:
+            pass  # another worker created it first
+    cache.set(key, True, 24 * 3600)
+
+
+# --- outbox handlers -----------------------------------------------------------------------------
+@outbox.handler(Kind.CREATE_TICKET)
+def _create(client, payload, operation):
+    properties = dict(payload["properties"])
+    if "hs_pipeline" not in properties:  # queued while HubSpot was down and nothing was cached
+        properties["hs_pipeline"], properties["hs_pipeline_stage"] = resolve_pipeline(
+            payload.get("pipeline", ""), payload.get("stage", ""), pipelines(refresh=True)
+        )
+    if "hs_ticket_priority" not in properties:
+        properties["hs_ticket_priority"] = map_priority(
+            payload.get("priority", "MEDIUM"), priority_options()
+        )
+    ensure_request_key_property(client)
+    properties[REQUEST_KEY_PROPERTY] = operation.idempotency_key
+    contact = {"email": payload["email"]}
+    for field in ("firstname", "lastname"):
+        if payload.get(field):
+            contact[field] = payload[field]
+    contact_id = upsert_contact_id(client, contact)
+    association = {
+        "to": {"id": contact_id},
+        "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 16}],
+    }
+    try:
+        ticket = client.create_object("tickets", properties, associations=[association])
+    except errors.Conflict:
+        # Our earlier attempt created it and the answer was lost: read it back by its key.
+        ticket = client.get_object(
+            "tickets",
+            operation.idempotency_key,
+            id_property=REQUEST_KEY_PROPERTY,
+            properties=TICKET_PROPERTIES,
+        )
+    return outbox.Result(ticket["id"], {"ticket": ticket, "contactId": contact_id})
+
+
+@outbox.handler(Kind.UPDATE_TICKET)
+def _update(client, payload, operation):
+    ticket = client.update_object("tickets", payload["id"], payload["properties"])
+    return outbox.Result(ticket["id"], {"ticket": ticket})

@@ -1,0 +1,6 @@
+"""Signals other parts of the app listen to, so the outbox knows nothing about them."""
+
+from django.dispatch import Signal
+
+# Sent with `operation` after an outbox operation succeeded in HubSpot.
+operation_succeeded = Signal()

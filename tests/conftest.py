@@ -1,0 +1,118 @@
+"""Shared fixtures: the fake HubSpot, configured settings, and one user of each kind."""
+
+import pytest
+from django.contrib.auth.models import Group
+
+from hubspot_integration.client import reset_clients
+from hubspot_integration.models import HubSpotSettings
+from hubspot_integration.roles import ADMIN_GROUP, STAFF_GROUP
+from tests.fake_hubspot import FAKE_PORTAL_ID, FAKE_TOKEN, FakeHubSpot
+
+PASSWORD = "correct-horse-battery-staple"
+
+
+@pytest.fixture(autouse=True)
+def _isolation(settings, tmp_path):
+    """Each test gets its own cache, media directory and a fresh client pool."""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": f"test-{tmp_path.name}",
+        }
+    }
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    settings.HUBSPOT_TIMEOUT = (2.0, 5.0)
+    from django.core.cache import cache
+
+    cache.clear()
+    reset_clients()
+    yield
+    reset_clients()
+
+
+@pytest.fixture(scope="session")
+def _fake_server():
+    server = FakeHubSpot()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def fake_hubspot(_fake_server, settings):
+    """The fake HubSpot, reset for this test, with the panel pointed at it."""
+    _fake_server.reset()
+    settings.HUBSPOT_API_BASE_URL = _fake_server.url
+    settings.HUBSPOT_FORMS_BASE_URL = _fake_server.url
+    yield _fake_server
+    _fake_server.reset()
+
+
+@pytest.fixture
+def hubspot_settings(db, fake_hubspot):
+    """Settings that work against the fake HubSpot."""
+    s = HubSpotSettings.load()
+    s.enabled = True
+    s.portal_id = str(FAKE_PORTAL_ID)
+    s.access_token = FAKE_TOKEN
+    s.save()
+    return s
+
+
+def _user(django_user_model, username, *, staff=False, superuser=False, group=None):
+    user = django_user_model.objects.create_user(
+        username=username,
+        email=f"{username}@example.com",
+        password=PASSWORD,
+        is_staff=staff or superuser,
+        is_superuser=superuser,
+    )
+    if group:
+        user.groups.add(Group.objects.get(name=group))
+    return user
+
+
+@pytest.fixture
+def superuser(db, django_user_model):
+    return _user(django_user_model, "root", superuser=True)
+
+
+@pytest.fixture
+def hubspot_admin(db, django_user_model):
+    return _user(django_user_model, "ada", staff=True, group=ADMIN_GROUP)
+
+
+@pytest.fixture
+def hubspot_staff(db, django_user_model):
+    return _user(django_user_model, "sam", staff=True, group=STAFF_GROUP)
+
+
+@pytest.fixture
+def plain_staff(db, django_user_model):
+    """Can log into the admin but holds no HubSpot permission."""
+    return _user(django_user_model, "pat", staff=True)
+
+
+@pytest.fixture
+def customer(db, django_user_model):
+    return _user(django_user_model, "cus")
+
+
+@pytest.fixture
+def users(superuser, hubspot_admin, hubspot_staff, plain_staff, customer):
+    return {
+        "superuser": superuser,
+        "admin": hubspot_admin,
+        "staff": hubspot_staff,
+        "plain_staff": plain_staff,
+        "customer": customer,
+    }
+
+
+def client_for(user):
+    from django.test import Client
+
+    c = Client()
+    if user is not None:
+        c.force_login(user)
+    return c

@@ -1,0 +1,47 @@
+"""Serve the fake on its own, to try the panel without a HubSpot account.
+
+    python -m tests.fake_hubspot --port 8765 --seed
+
+then point the panel at it (HUBSPOT_API_BASE_URL and HUBSPOT_FORMS_BASE_URL) and use the printed
+token and portal ID. The first line printed is always the URL, for scripts that start it.
+"""
+
+import argparse
+import signal
+import sys
+import threading
+
+from . import CONTACT_FORM_ID, FAKE_PORTAL_ID, FAKE_TOKEN, NEWSLETTER_FORM_ID, FakeHubSpot
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m tests.fake_hubspot", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8765, help="0 picks a free port")
+    parser.add_argument("--seed", action="store_true", help="load demo contacts, tickets, deals")
+    args = parser.parse_args(argv)
+
+    # SIGTERM (e.g. from a test or a process manager) stops as cleanly as Ctrl-C.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    fake = FakeHubSpot(args.host, args.port).start()
+    try:
+        if args.seed:
+            fake.seed_contacts(200)
+            fake.seed_companies(30)
+            fake.seed_deals(60)
+            fake.seed_tickets(40)
+        print(f"Fake HubSpot listening on {fake.url}", flush=True)
+        print(f"  token:     {FAKE_TOKEN}")
+        print(f"  portal ID: {FAKE_PORTAL_ID}")
+        print(f"  forms:     {CONTACT_FORM_ID} (Contact us), {NEWSLETTER_FORM_ID} (Newsletter)")
+        print(f"  HUBSPOT_API_BASE_URL={fake.url} HUBSPOT_FORMS_BASE_URL={fake.url}")
+        print("Ctrl-C to stop.", flush=True)
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        fake.stop()
+
+
+if __name__ == "__main__":
+    main()

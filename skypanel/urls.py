@@ -7,4 +7,5 @@ admin.site.site_title = "SkyPanel"
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("hubspot_integration.api.urls")),
+    path("", include("hubspot_integration.public_urls")),
 ]

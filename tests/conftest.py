@@ -1,5 +1,7 @@
 """Shared fixtures: the fake HubSpot, configured settings, and one user of each kind."""
 
+from pathlib import Path
+
 import pytest
 from django.contrib.auth.models import Group
 
@@ -9,6 +11,13 @@ from hubspot_integration.roles import ADMIN_GROUP, STAFF_GROUP
 from tests.fake_hubspot import FAKE_PORTAL_ID, FAKE_TOKEN, FakeHubSpot
 
 PASSWORD = "correct-horse-battery-staple"
+
+
+def pytest_configure(config):
+    # WhiteNoise warns on every request when STATIC_ROOT does not exist yet (before collectstatic).
+    from django.conf import settings
+
+    Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)
 
 
 @pytest.fixture(autouse=True)

@@ -551,6 +551,25 @@ class State:
             existing = self.emails.get(values["email"])
             if existing and (rec is None or existing != rec.id):
                 raise ApiError(409, f"Contact already exists. Existing ID: {existing}", "CONFLICT")
+        # Properties with unique values (hasUniqueValue): a second record with the same value is
+        # refused with 409, as HubSpot does; this is what makes idempotency keys work.
+        for name, value in values.items():
+            definition = self.properties[otype].get(name) or {}
+            if value and definition.get("hasUniqueValue"):
+                clash = next(
+                    (
+                        r
+                        for r in self.records[otype].values()
+                        if not r.archived_at and r.props.get(name) == value and r is not rec
+                    ),
+                    None,
+                )
+                if clash is not None:
+                    raise ApiError(
+                        409,
+                        f"A {otype[:-1]} with {name}={value} already exists. Existing ID: {clash.id}",
+                        "CONFLICT",
+                    )
 
     def _stage_problems(self, otype, merged, pipeline_prop, stage_prop):
         pipelines = {p["id"]: p for p in self.pipelines[otype]}

@@ -333,3 +333,37 @@ class WebhookEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subscription_type} {self.event_id}"
+
+
+class _AdminPage(HubSpotSettings):
+    """Admin pages that show HubSpot data, not rows: proxies give them an entry in the admin
+    index and a URL namespace; their ModelAdmins replace the views and check our permissions."""
+
+    class Meta:
+        proxy = True
+        abstract = False
+        default_permissions = ()
+
+
+class HubSpotContact(_AdminPage):
+    class Meta:
+        proxy = True
+        verbose_name = "HubSpot contact"
+        verbose_name_plural = "HubSpot contacts"
+        default_permissions = ()
+
+
+class HubSpotTicket(_AdminPage):
+    class Meta:
+        proxy = True
+        verbose_name = "HubSpot ticket"
+        verbose_name_plural = "HubSpot tickets"
+        default_permissions = ()
+
+
+class CrmDashboard(_AdminPage):
+    class Meta:
+        proxy = True
+        verbose_name = "CRM dashboard"
+        verbose_name_plural = "CRM dashboard"
+        default_permissions = ()

@@ -335,17 +335,9 @@ class WebhookEvent(models.Model):
         return f"{self.subscription_type} {self.event_id}"
 
 
-class _AdminPage(HubSpotSettings):
-    """Admin pages that show HubSpot data, not rows: proxies give them an entry in the admin
-    index and a URL namespace; their ModelAdmins replace the views and check our permissions."""
-
-    class Meta:
-        proxy = True
-        abstract = False
-        default_permissions = ()
-
-
-class HubSpotContact(_AdminPage):
+# Admin pages that show HubSpot data, not rows: proxies give them an entry in the admin index and
+# a URL namespace; their ModelAdmins replace the views and check the HubSpot permissions.
+class HubSpotContact(HubSpotSettings):
     class Meta:
         proxy = True
         verbose_name = "HubSpot contact"
@@ -353,7 +345,7 @@ class HubSpotContact(_AdminPage):
         default_permissions = ()
 
 
-class HubSpotTicket(_AdminPage):
+class HubSpotTicket(HubSpotSettings):
     class Meta:
         proxy = True
         verbose_name = "HubSpot ticket"
@@ -361,7 +353,7 @@ class HubSpotTicket(_AdminPage):
         default_permissions = ()
 
 
-class CrmDashboard(_AdminPage):
+class CrmDashboard(HubSpotSettings):
     class Meta:
         proxy = True
         verbose_name = "CRM dashboard"

@@ -1,8 +1,7 @@
 """One rate limiter for the whole deployment, kept in the cache backend.
 
 With Redis as the cache every process on every machine counts against the same numbers. The window
-is HubSpot's rolling 10 seconds, approximated by two fixed buckets weighted by overlap (the sliding
-window counter), plus the search API's own 5 requests per second. A margin below the account limit
+is HubSpot's rolling 10 seconds, bounded from above by ten one-second buckets, plus the search API's own 5 requests per second. A margin below the account limit
 leaves room for clock skew between machines and for calls HubSpot counts that we do not.
 """
 
@@ -17,6 +16,7 @@ from . import errors
 WINDOW_SECONDS = 10.0
 SEARCH_PER_SECOND = 5
 SAFETY_MARGIN = 0.9
+SLOTS = 10
 
 
 class RateLimiter:
@@ -58,28 +58,25 @@ class RateLimiter:
 
     def usage(self) -> int:
         """Calls counted in the current rolling window (for the bench and the health page)."""
-        return int(self._estimate(f"hubspot:rl:{self.scope}", WINDOW_SECONDS)[0])
+        key = f"hubspot:rl:{self.scope}"
+        bucket = int(self._clock() // (WINDOW_SECONDS / SLOTS))
+        counts = cache.get_many([f"{key}:{bucket - i}" for i in range(SLOTS + 1)])
+        return int(sum(counts.values()))
 
     # --- internals ------------------------------------------------------------------------------
     def _blocked_for(self) -> float:
         until = cache.get(f"hubspot:rl:{self.scope}:blocked")
         return (until - self._clock()) if until else 0.0
 
-    def _estimate(self, key: str, window: float) -> tuple[float, int, float]:
-        now = self._clock()
-        bucket = int(now // window)
-        elapsed = (now % window) / window
-        counts = cache.get_many([f"{key}:{bucket}", f"{key}:{bucket - 1}"])
-        current = counts.get(f"{key}:{bucket}", 0)
-        previous = counts.get(f"{key}:{bucket - 1}", 0)
-        return previous * (1 - elapsed) + current, bucket, elapsed
-
     def _try_take(self, key: str, limit: int, window: float) -> float:
+        # The window is cut into SLOTS buckets; any rolling window lies inside the current bucket
+        # and the SLOTS before it, so their sum bounds the true rolling count from above: the
+        # account's limit can never be crossed, at the cost of at most one bucket of headroom.
         # Increment first, then check: with Redis `incr` is atomic, so two processes can never
         # both take the last slot. Over the limit, give the slot back and report how long to wait.
+        width = window / SLOTS
         now = self._clock()
-        bucket = int(now // window)
-        elapsed = (now % window) / window
+        bucket = int(now // width)
         bucket_key = f"{key}:{bucket}"
         ttl = int(window * 2) + 1
         cache.add(bucket_key, 0, timeout=ttl)
@@ -88,12 +85,12 @@ class RateLimiter:
         except ValueError:  # expired between add and incr
             cache.set(bucket_key, 1, timeout=ttl)
             current = 1
-        previous = cache.get(f"{key}:{bucket - 1}", 0)
-        if previous * (1 - elapsed) + current <= limit:
+        older = cache.get_many([f"{key}:{bucket - i}" for i in range(1, SLOTS + 1)])
+        if current + sum(older.values()) <= limit:
             return 0.0
         try:
             cache.decr(bucket_key)
         except ValueError:
             pass
-        # Room appears as the previous bucket's weight decays or the bucket turns over.
-        return max(min(window * (1 - elapsed), window / max(limit, 1)), 0.05)
+        # Room appears when the oldest bucket leaves the window: at the next bucket boundary.
+        return max((bucket + 1) * width - now, 0.01)

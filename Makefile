@@ -21,10 +21,11 @@ migrate: venv
 run: migrate
 	@echo ""
 	@echo "SkyPanel: http://127.0.0.1:$(PORT)/admin/  (first admin: make admin)"
-	@echo "Task worker: running beside the server; Ctrl-C stops both."
+	@echo "Task worker and outbox sweep: running beside the server; Ctrl-C stops all three."
 	@echo ""
 	@trap 'kill 0' INT TERM EXIT; \
 	$(PY) manage.py db_worker --interval 1 & \
+	$(PY) manage.py hubspot_outbox --loop --interval 5 & \
 	$(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 ## test: the whole suite (SQLite by default; DATABASE_URL=postgres://... for PostgreSQL)

@@ -4,52 +4,48 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('hubspot_integration', '0002_groups'),
+        ("hubspot_integration", "0002_groups"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='CrmDashboard',
-            fields=[
-            ],
+            name="CrmDashboard",
+            fields=[],
             options={
-                'verbose_name': 'CRM dashboard',
-                'verbose_name_plural': 'CRM dashboard',
-                'proxy': True,
-                'default_permissions': (),
-                'indexes': [],
-                'constraints': [],
+                "verbose_name": "CRM dashboard",
+                "verbose_name_plural": "CRM dashboard",
+                "proxy": True,
+                "default_permissions": (),
+                "indexes": [],
+                "constraints": [],
             },
-            bases=('hubspot_integration.hubspotsettings',),
+            bases=("hubspot_integration.hubspotsettings",),
         ),
         migrations.CreateModel(
-            name='HubSpotContact',
-            fields=[
-            ],
+            name="HubSpotContact",
+            fields=[],
             options={
-                'verbose_name': 'HubSpot contact',
-                'verbose_name_plural': 'HubSpot contacts',
-                'proxy': True,
-                'default_permissions': (),
-                'indexes': [],
-                'constraints': [],
+                "verbose_name": "HubSpot contact",
+                "verbose_name_plural": "HubSpot contacts",
+                "proxy": True,
+                "default_permissions": (),
+                "indexes": [],
+                "constraints": [],
             },
-            bases=('hubspot_integration.hubspotsettings',),
+            bases=("hubspot_integration.hubspotsettings",),
         ),
         migrations.CreateModel(
-            name='HubSpotTicket',
-            fields=[
-            ],
+            name="HubSpotTicket",
+            fields=[],
             options={
-                'verbose_name': 'HubSpot ticket',
-                'verbose_name_plural': 'HubSpot tickets',
-                'proxy': True,
-                'default_permissions': (),
-                'indexes': [],
-                'constraints': [],
+                "verbose_name": "HubSpot ticket",
+                "verbose_name_plural": "HubSpot tickets",
+                "proxy": True,
+                "default_permissions": (),
+                "indexes": [],
+                "constraints": [],
             },
-            bases=('hubspot_integration.hubspotsettings',),
+            bases=("hubspot_integration.hubspotsettings",),
         ),
     ]

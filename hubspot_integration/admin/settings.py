@@ -6,6 +6,7 @@ from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
+from ..crm_forms import readable_pipelines, with_pipeline_choices
 from ..forms import HubSpotSettingsForm
 from ..models import HubSpotSettings
 from ..services.connection import check_connection
@@ -47,6 +48,11 @@ class HubSpotSettingsAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        # The default ticket pipeline and stage are chosen from HubSpot's list when it answers.
+        form = super().get_form(request, obj, change=change, **kwargs)
+        return with_pipeline_choices(form, readable_pipelines())
 
     def get_object(self, request, object_id, from_field=None):
         # Always the one row, read from the database (the admin edits, so no cached copy).

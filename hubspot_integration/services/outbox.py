@@ -192,9 +192,24 @@ def retry(operation: OutboxOperation) -> None:
 
 
 def discard(operation: OutboxOperation) -> None:
-    OutboxOperation.objects.filter(pk=operation.pk).exclude(status=Status.SUCCEEDED).update(
-        status=Status.DISCARDED, locked_until=None, completed_at=timezone.now()
+    # A row a worker holds right now is left alone: its result would overwrite the discard.
+    updated = (
+        OutboxOperation.objects.filter(pk=operation.pk)
+        .exclude(status__in=[Status.SUCCEEDED, Status.FAILED, Status.DISCARDED])
+        .exclude(status=Status.RUNNING, locked_until__gt=timezone.now())
+        .update(status=Status.DISCARDED, locked_until=None, completed_at=timezone.now())
     )
+    if not updated:
+        # A failed row was already counted as failed by its listeners; just mark it discarded.
+        OutboxOperation.objects.filter(pk=operation.pk, status=Status.FAILED).update(
+            status=Status.DISCARDED
+        )
+        return
+    from ..signals import operation_failed
+
+    # A discarded pending row ends here: listeners (an import's counts) must learn it failed.
+    operation.refresh_from_db()
+    operation_failed.send(sender=OutboxOperation, operation=operation)
 
 
 def _succeeded(operation: OutboxOperation, result: Result) -> OutboxOperation:
@@ -256,4 +271,8 @@ def _failed_attempt(operation: OutboxOperation, err: errors.HubSpotError) -> Out
     )
     if operation.status == Status.PENDING:
         schedule(operation.pk, run_after=operation.next_attempt_at)
+    else:
+        from ..signals import operation_failed
+
+        operation_failed.send(sender=OutboxOperation, operation=operation)
     return operation

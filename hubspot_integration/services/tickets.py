@@ -149,9 +149,10 @@ def list_tickets(
             {"propertyName": "hs_ticket_priority", "operator": "EQ", "value": priority.upper()}
         )
     if query or filters:
-        if query:
+        # One filter per word (ANDed): a token match on "invoice wrong" as one value finds nothing.
+        for word in query.split()[:5]:
             filters.append(
-                {"propertyName": "subject", "operator": "CONTAINS_TOKEN", "value": f"*{query}*"}
+                {"propertyName": "subject", "operator": "CONTAINS_TOKEN", "value": f"*{word}*"}
             )
         page = client.search_objects(
             "tickets",

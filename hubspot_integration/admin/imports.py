@@ -1,0 +1,198 @@
+"""Contact imports in the admin: past imports with their counts, an upload form, a progress page.
+
+"Add" is the upload form; a row's page is its progress (polled as JSON while a worker streams the
+file) and, once done, its summary and rejected lines. Every view needs `import_contacts`.
+"""
+
+import logging
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.http import HttpResponseRedirect, JsonResponse
+from django.shortcuts import get_object_or_404
+from django.template.defaultfilters import filesizeformat
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+
+from ..models import ContactImport
+from ..services import imports
+from ..services.import_csv import HEADER_EXAMPLE, ImportFileError, check_file
+
+logger = logging.getLogger(__name__)
+
+PERMISSION = "hubspot_integration.import_contacts"
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+FINISHED = (ContactImport.Status.DONE, ContactImport.Status.FAILED)
+
+
+class UploadForm(forms.Form):
+    file = forms.FileField(
+        label="CSV file",
+        help_text=(
+            f"UTF-8 CSV, at most {filesizeformat(MAX_UPLOAD_BYTES)}. First line: {HEADER_EXAMPLE} "
+            "(email required, other columns optional, any order, any case)."
+        ),
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if not upload.name.lower().endswith(".csv"):
+            raise forms.ValidationError(
+                f"“{upload.name}” is not a CSV file. Save the sheet as “CSV UTF-8” (.csv) first."
+            )
+        if upload.size > MAX_UPLOAD_BYTES:
+            raise forms.ValidationError(
+                f"The file is {filesizeformat(upload.size)}; the limit is "
+                f"{filesizeformat(MAX_UPLOAD_BYTES)}. Split it, or use "
+                "manage.py hubspot_import_contacts on the server."
+            )
+        try:
+            check_file(upload)
+        except ImportFileError as err:
+            raise forms.ValidationError(str(err)) from None
+        return upload
+
+
+def progress_data(contact_import: ContactImport) -> dict:
+    result = imports.summary(contact_import)
+    finished = contact_import.status in FINISHED
+    if result.total:
+        percent = int(100 * min(result.processed, result.total) / result.total)
+    else:
+        percent = 100 if finished else 0
+    return {
+        "status": contact_import.status,
+        "statusLabel": contact_import.get_status_display(),
+        "finished": finished,
+        "total": result.total,
+        "processed": result.processed,
+        "percent": percent,
+        "created": result.created,
+        "updated": result.updated,
+        "rejected": result.rejected,
+        "failed": result.failed,
+        "waitingBatches": (
+            imports.pending_batches(contact_import)
+            if contact_import.status == ContactImport.Status.RUNNING
+            else 0
+        ),
+    }
+
+
+@admin.register(ContactImport)
+class ContactImportAdmin(admin.ModelAdmin):
+    list_display = [
+        "__str__",
+        "created_at",
+        "requested_by",
+        "status",
+        "total_rows",
+        "created_count",
+        "updated_count",
+        "rejected_count",
+        "failed_count",
+    ]
+    list_filter = ["status"]
+    list_display_links = ["__str__"]
+
+    # --- permissions: one permission for every page ---------------------------------------------
+    def _allowed(self, request) -> bool:
+        return request.user.is_active and request.user.has_perm(PERMISSION)
+
+    def has_module_permission(self, request):
+        return self._allowed(request)
+
+    def has_view_permission(self, request, obj=None):
+        return self._allowed(request)
+
+    def has_add_permission(self, request):
+        return self._allowed(request)
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def _check(self, request) -> None:
+        if not self._allowed(request):
+            raise PermissionDenied
+
+    # --- pages ------------------------------------------------------------------------------
+    def get_urls(self):
+        info = f"{self.model._meta.app_label}_{self.model._meta.model_name}"
+        return [
+            path(
+                "<int:import_id>/status/",
+                self.admin_site.admin_view(self.status_view),
+                name=f"{info}_status",
+            )
+        ] + super().get_urls()
+
+    def add_view(self, request, form_url="", extra_context=None):
+        self._check(request)
+        form = UploadForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            upload = form.cleaned_data["file"]
+            contact_import = imports.start_import(upload.name, user=request.user, upload=upload)
+            transaction.on_commit(lambda: self._enqueue(request, contact_import))
+            return HttpResponseRedirect(self._progress_url(contact_import))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Import contacts from CSV",
+            "opts": self.model._meta,
+            "form": form,
+            "max_size": filesizeformat(MAX_UPLOAD_BYTES),
+        }
+        return TemplateResponse(
+            request, "admin/hubspot_integration/contactimport/upload.html", context
+        )
+
+    def _enqueue(self, request, contact_import: ContactImport) -> None:
+        from ..tasks import run_contact_import
+
+        try:
+            run_contact_import.enqueue(contact_import.pk)
+        except Exception:
+            # The file is stored; the import can be started again from the command line.
+            logger.exception("Could not enqueue contact import %s", contact_import.pk)
+            messages.error(
+                request,
+                "The file was saved but the import could not be queued: the task worker's queue "
+                "is unreachable. Try again in a moment.",
+            )
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        self._check(request)
+        contact_import = get_object_or_404(ContactImport, pk=object_id)
+        data = progress_data(contact_import)
+        result = imports.summary(contact_import)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Import of {contact_import.original_name or contact_import.pk}",
+            "opts": self.model._meta,
+            "original": contact_import,
+            "progress": data,
+            "errors": result.errors,
+            "more_errors": max(result.rejected + result.failed - len(result.errors), 0),
+            "status_url": reverse(
+                "admin:hubspot_integration_contactimport_status", args=[contact_import.pk]
+            ),
+        }
+        return TemplateResponse(
+            request, "admin/hubspot_integration/contactimport/progress.html", context
+        )
+
+    def status_view(self, request, import_id):
+        if not self._allowed(request):
+            return JsonResponse({"success": False, "message": "Permission denied."}, status=403)
+        contact_import = ContactImport.objects.filter(pk=import_id).first()
+        if contact_import is None:
+            return JsonResponse({"success": False, "message": "No such import."}, status=404)
+        return JsonResponse({"success": True, **progress_data(contact_import)})
+
+    def _progress_url(self, contact_import: ContactImport) -> str:
+        return reverse("admin:hubspot_integration_contactimport_change", args=[contact_import.pk])

@@ -1,0 +1,77 @@
+"""The outbox: every write to HubSpot with its attempts and last error; admins retry or discard
+failed ones. Rows are the record of what happened, so nobody adds, edits or deletes them here."""
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+
+from ..models import OutboxOperation
+from ..services import outbox
+
+Status = OutboxOperation.Status
+
+
+@admin.register(OutboxOperation)
+class OutboxOperationAdmin(admin.ModelAdmin):
+    list_display = [
+        "id",
+        "kind",
+        "status",
+        "attempts",
+        "short_error",
+        "correlation_id",
+        "requested_by",
+        "created_at",
+        "hubspot_object_id",
+    ]
+    list_filter = ["status", "kind"]
+    search_fields = ["correlation_id", "hubspot_object_id", "last_error", "idempotency_key"]
+    list_select_related = ["requested_by"]
+    date_hierarchy = "created_at"
+    actions = ["retry_operations", "discard_operations"]
+    readonly_fields = [f.name for f in OutboxOperation._meta.fields]
+
+    @admin.display(description="last error")
+    def short_error(self, obj):
+        return obj.last_error[:120] + ("…" if len(obj.last_error) > 120 else "")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        # Read-only even for those who may retry: changes happen through the actions only.
+        if request.method == "POST":
+            raise PermissionDenied
+        extra_context = {
+            **(extra_context or {}),
+            "show_save": False,
+            "show_save_and_continue": False,
+            "show_save_and_add_another": False,
+            "show_delete": False,
+        }
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    @admin.action(description="Retry the selected failed operations", permissions=["change"])
+    def retry_operations(self, request, queryset):
+        failed = list(queryset.filter(status=Status.FAILED))
+        for operation in failed:
+            outbox.retry(operation)
+        skipped = queryset.count() - len(failed)
+        messages.success(request, f"{len(failed)} operation(s) queued for another attempt.")
+        if skipped:
+            messages.warning(request, f"{skipped} skipped: only failed operations can be retried.")
+
+    @admin.action(description="Discard the selected operations", permissions=["change"])
+    def discard_operations(self, request, queryset):
+        # A running one is in a worker's hands right now; its result would overwrite the discard.
+        open_ones = list(queryset.filter(status__in=[Status.PENDING, Status.FAILED]))
+        for operation in open_ones:
+            outbox.discard(operation)
+        skipped = queryset.count() - len(open_ones)
+        messages.success(request, f"{len(open_ones)} operation(s) discarded.")
+        if skipped:
+            messages.warning(
+                request, f"{skipped} skipped: only pending or failed operations can be discarded."
+            )

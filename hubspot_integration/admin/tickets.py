@@ -1,0 +1,251 @@
+"""The "HubSpot tickets" pages: a filtered live list, a detail page with the update form, create,
+and a button that re-reads the pipelines. With tickets switched off every page says so."""
+
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+from django.urls import path
+
+from .. import errors
+from ..crm_forms import (
+    PRIORITY_CHOICES,
+    TicketCreateForm,
+    TicketUpdateForm,
+    owner_label,
+    stage_choices,
+)
+from ..models import HubSpotSettings, HubSpotTicket
+from ..services import contacts, owners, tickets
+from .crm_pages import CursorPager, HubSpotPageAdmin, add_service_errors, report_outcome, when
+
+
+def _pipeline(known: list[dict] | None, pipeline_id: str) -> dict | None:
+    return next((p for p in known or [] if p["id"] == pipeline_id), None)
+
+
+def _row(ticket: dict, known: list[dict] | None) -> dict:
+    props = ticket.get("properties") or {}
+    pipeline = _pipeline(known, props.get("hs_pipeline") or "")
+    return {
+        "id": ticket["id"],
+        "subject": props.get("subject") or "",
+        "content": props.get("content") or "",
+        "pipeline": pipeline["label"] if pipeline else props.get("hs_pipeline") or "",
+        "stage": tickets.stage_label(
+            props.get("hs_pipeline") or "", props.get("hs_pipeline_stage") or "", known or []
+        ),
+        "priority": (props.get("hs_ticket_priority") or "").capitalize(),
+        "category": (props.get("hs_ticket_category") or "").replace("_", " ").capitalize(),
+        "owner_id": props.get("hubspot_owner_id") or "",
+        "created": when(props.get("createdate")),
+        "modified": when(props.get("hs_lastmodifieddate")),
+        "hubspot_url": tickets.ticket_url(ticket["id"]),
+    }
+
+
+def _contact_ids(ticket: dict) -> list[str]:
+    links = ((ticket.get("associations") or {}).get("contacts") or {}).get("results") or []
+    return list(dict.fromkeys(str(link["id"]) for link in links))  # one per contact, in order
+
+
+@admin.register(HubSpotTicket)
+class HubSpotTicketAdmin(HubSpotPageAdmin):
+    permission = "hubspot_integration.manage_tickets"
+
+    def get_urls(self):
+        info = f"{self.model._meta.app_label}_{self.model._meta.model_name}"
+        wrap = self.admin_site.admin_view
+        return [
+            path("", wrap(self.changelist_view), name=f"{info}_changelist"),
+            path("add/", wrap(self.add_view), name=f"{info}_add"),
+            path(
+                "refresh-pipelines/",
+                wrap(self.refresh_pipelines_view),
+                name=f"{info}_refresh_pipelines",
+            ),
+            path("<str:object_id>/change/", wrap(self.change_view), name=f"{info}_change"),
+        ]
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # tickets are closed by moving their stage, not deleted from the panel
+
+    def _disabled(self, request):
+        """The page to show instead when tickets are switched off, else None."""
+        try:
+            tickets.ensure_enabled()
+        except tickets.TicketsDisabled as err:
+            return self.render(
+                request, "tickets/disabled.html", {"title": "HubSpot tickets", "reason": err}
+            )
+        return None
+
+    def _pipelines(self, request, *, warn: bool) -> list[dict] | None:
+        try:
+            return tickets.pipelines()
+        except errors.HubSpotError as err:
+            if warn:
+                messages.warning(request, f"Could not read the ticket pipelines: {err}")
+            return None
+
+    # --- list ----------------------------------------------------------------------------------
+    def changelist_view(self, request, extra_context=None):
+        self.check_permission(request)
+        if (page := self._disabled(request)) is not None:
+            return page
+        query = request.GET.get("q", "").strip()
+        stage = request.GET.get("stage", "")
+        priority = request.GET.get("priority", "").upper()
+        pager = CursorPager(request, {"q": query, "stage": stage, "priority": priority})
+        rows, next_after = [], None
+        known = None
+        try:
+            known = tickets.pipelines()
+            page = tickets.list_tickets(
+                limit=self.page_size,
+                after=pager.after or None,
+                query=query,
+                stage=stage,
+                priority=priority,
+            )
+            rows, next_after = [_row(t, known) for t in page.results], page.next_after
+        except errors.HubSpotError as err:
+            messages.error(request, f"Could not read the tickets from HubSpot: {err}")
+        return self.render(
+            request,
+            "tickets/change_list.html",
+            {
+                "title": "HubSpot tickets",
+                "rows": rows,
+                "query": query,
+                "stage": stage,
+                "priority": priority,
+                "stage_choices": stage_choices(known or []),
+                "priority_choices": PRIORITY_CHOICES,
+                "page_number": pager.number,
+                "next_url": pager.next_url(next_after),
+                "previous_url": pager.previous_url(),
+                "add_url": self.url("add"),
+                "refresh_url": self.url("refresh_pipelines"),
+            },
+        )
+
+    def refresh_pipelines_view(self, request):
+        self.check_permission(request)
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if (page := self._disabled(request)) is not None:
+            return page
+        try:
+            known = tickets.pipelines(refresh=True)
+        except errors.HubSpotError as err:
+            messages.error(request, f"Could not read the ticket pipelines: {err}")
+        else:
+            stages = sum(len(p["stages"]) for p in known)
+            messages.success(
+                request,
+                f"Pipelines refreshed from HubSpot: {len(known)} pipelines, {stages} stages.",
+            )
+        return HttpResponseRedirect(self.url("changelist"))
+
+    # --- create --------------------------------------------------------------------------------
+    def add_view(self, request, form_url="", extra_context=None):
+        self.check_permission(request)
+        if (page := self._disabled(request)) is not None:
+            return page
+        form = TicketCreateForm(
+            request.POST or None,
+            pipelines=self._pipelines(request, warn=True),
+            settings_obj=HubSpotSettings.load(),
+        )
+        if request.method == "POST" and form.is_valid():
+            try:
+                outcome = tickets.create_ticket(form.cleaned_data, user=request.user)
+            except ValidationError as err:
+                add_service_errors(form, err)
+            except errors.HubSpotError as err:
+                messages.error(request, f"HubSpot refused the ticket: {err}")
+            else:
+                ticket_id = outcome.operation.hubspot_object_id
+                if report_outcome(
+                    request,
+                    outcome,
+                    done=f"Ticket “{form.cleaned_data['subject']}” created.",
+                    link=tickets.ticket_url(ticket_id) if ticket_id else "",
+                ):
+                    target = self.url("change", ticket_id) if outcome.done else ""
+                    return HttpResponseRedirect(target or self.url("changelist"))
+        return self.render(
+            request, "tickets/add_form.html", {"title": "Add HubSpot ticket", "form": form}
+        )
+
+    # --- detail and update ---------------------------------------------------------------------
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        self.check_permission(request)
+        if (page := self._disabled(request)) is not None:
+            return page
+        try:
+            ticket = tickets.get_ticket(object_id)
+        except errors.HubSpotError as err:
+            messages.error(request, f"Could not read ticket {object_id} from HubSpot: {err}")
+            return HttpResponseRedirect(self.url("changelist"))
+        known = self._pipelines(request, warn=request.method == "GET")
+        current = ticket.get("properties") or {}
+        owner_list = self._owners(request)
+        form = TicketUpdateForm(
+            request.POST or None,
+            pipeline=_pipeline(known, current.get("hs_pipeline") or ""),
+            owners=owner_list,
+            current=current,
+        )
+        posted = request.method == "POST" and form.is_valid()
+        if posted and self._update(request, object_id, form, current):
+            return HttpResponseRedirect(self.url("change", object_id))
+        row = _row(ticket, known)
+        owner = next((o for o in owner_list or [] if o["id"] == row["owner_id"]), None)
+        row["owner"] = owner_label(owner) if owner else row["owner_id"]
+        return self.render(
+            request,
+            "tickets/change_form.html",
+            {
+                "title": row["subject"] or f"Ticket {object_id}",
+                "ticket": row,
+                "form": form,
+                "contacts": [
+                    {"id": cid, "hubspot_url": contacts.contact_url(cid)}
+                    for cid in _contact_ids(ticket)
+                ],
+                "can_open_contacts": request.user.has_perm("hubspot_integration.manage_contacts"),
+            },
+        )
+
+    def _owners(self, request) -> list[dict] | None:
+        try:
+            return owners.owners()
+        except errors.HubSpotError as err:
+            messages.warning(request, f"Could not read the HubSpot owners: {err}")
+            return None
+
+    def _update(self, request, object_id, form, current: dict) -> bool:
+        # Only what changed goes to HubSpot: an unchanged stage costs no pipeline lookup.
+        wanted = {
+            "stage": ("hs_pipeline_stage", form.cleaned_data["stage"]),
+            "priority": ("hs_ticket_priority", form.cleaned_data["priority"]),
+            "owner": ("hubspot_owner_id", form.cleaned_data["owner"]),
+        }
+        data = {k: v for k, (prop, v) in wanted.items() if (current.get(prop) or "") != v}
+        if not data:
+            messages.info(request, "Nothing changed.")
+            return True
+        if "stage" in data:
+            data["pipeline"] = current.get("hs_pipeline") or ""
+        try:
+            outcome = tickets.update_ticket(object_id, data, user=request.user)
+        except ValidationError as err:
+            add_service_errors(form, err)
+            return False
+        except errors.HubSpotError as err:
+            messages.error(request, f"HubSpot refused the change: {err}")
+            return False
+        return report_outcome(
+            request, outcome, done="Ticket saved.", link=tickets.ticket_url(object_id)
+        )

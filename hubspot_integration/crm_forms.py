@@ -1,0 +1,166 @@
+"""Forms of the contacts and tickets admin pages. Choices come from HubSpot, handed in by the view."""
+
+from __future__ import annotations
+
+from django import forms
+
+from . import errors
+from .models import HubSpotSettings
+from .services import contacts, tickets
+from .services.tickets import CATEGORIES, PRIORITIES
+
+
+class ContactForm(forms.Form):
+    email = forms.EmailField(label="Email", max_length=254)
+    firstname = forms.CharField(label="First name", max_length=100, required=False)
+    lastname = forms.CharField(label="Last name", max_length=100, required=False)
+    company = forms.CharField(label="Company", max_length=200, required=False)
+    phone = forms.CharField(label="Phone", max_length=40, required=False)
+
+    def clean_email(self):
+        return self.cleaned_data["email"].strip().lower()  # as HubSpot stores it
+
+    @classmethod
+    def from_contact(cls, contact: dict) -> ContactForm:
+        props = contact.get("properties") or {}
+        return cls(initial={name: props.get(name) or "" for name in contacts.EDITABLE})
+
+    def properties(self, *, drop_blank: bool = False) -> dict:
+        # On create a blank field means "not given"; on edit it means "clear it in HubSpot".
+        data = {name: self.cleaned_data.get(name, "") for name in contacts.EDITABLE}
+        return {k: v for k, v in data.items() if v} if drop_blank else data
+
+
+def pipeline_choices(known: list[dict]) -> list:
+    return [(p["id"], p["label"]) for p in known]
+
+
+def stage_choices(known: list[dict]) -> list:
+    """Stages grouped under their pipeline, so one select serves every pipeline without JS."""
+    return [(p["label"], [(st["id"], st["label"]) for st in p["stages"]]) for p in known]
+
+
+def default_pipeline_and_stage(known: list[dict], s) -> tuple[str, str]:
+    pipeline = next((p for p in known if p["id"] == s.default_ticket_pipeline), None)
+    pipeline = pipeline or (known[0] if known else None)
+    if pipeline is None:
+        return "", ""
+    stage_ids = [st["id"] for st in pipeline["stages"]]
+    stage = s.default_ticket_stage if s.default_ticket_stage in stage_ids else ""
+    return pipeline["id"], stage or (stage_ids[0] if stage_ids else "")
+
+
+def stage_in_pipeline(known: list[dict], pipeline_id: str, stage_id: str) -> bool:
+    return any(st["id"] == stage_id for p in known if p["id"] == pipeline_id for st in p["stages"])
+
+
+PRIORITY_CHOICES = [(p, p.capitalize()) for p in PRIORITIES]
+CATEGORY_CHOICES = [("", "---------")] + [(c, c.replace("_", " ").capitalize()) for c in CATEGORIES]
+
+
+class TicketCreateForm(forms.Form):
+    subject = forms.CharField(label="Subject", max_length=255)
+    content = forms.CharField(label="Description", widget=forms.Textarea, required=False)
+    priority = forms.ChoiceField(label="Priority", choices=PRIORITY_CHOICES, initial="MEDIUM")
+    category = forms.ChoiceField(label="Category", choices=CATEGORY_CHOICES, required=False)
+    pipeline = forms.ChoiceField(label="Pipeline", required=False)
+    stage = forms.ChoiceField(label="Stage", required=False)
+    email = forms.EmailField(label="Requester's email")
+
+    def __init__(self, *args, pipelines: list[dict] | None, settings_obj, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.known = pipelines
+        if pipelines:
+            self.fields["pipeline"].choices = pipeline_choices(pipelines)
+            self.fields["stage"].choices = stage_choices(pipelines)
+            pipeline, stage = default_pipeline_and_stage(pipelines, settings_obj)
+            self.fields["pipeline"].initial, self.fields["stage"].initial = pipeline, stage
+        else:
+            # HubSpot is unreachable: the ticket is queued and takes the default pipeline later.
+            for name in ("pipeline", "stage"):
+                self.fields[name].choices = [("", "The default (HubSpot is unreachable)")]
+
+    def clean(self):
+        cleaned = super().clean()
+        pipeline, stage = cleaned.get("pipeline"), cleaned.get("stage")
+        if self.known and pipeline and stage and not stage_in_pipeline(self.known, pipeline, stage):
+            self.add_error("stage", "Choose a stage of the chosen pipeline.")
+        return cleaned
+
+
+class TicketUpdateForm(forms.Form):
+    stage = forms.ChoiceField(label="Stage")
+    priority = forms.ChoiceField(label="Priority", choices=PRIORITY_CHOICES)
+    owner = forms.ChoiceField(label="Owner", required=False)
+
+    def __init__(
+        self, *args, pipeline: dict | None, owners: list[dict] | None, current: dict, **kw
+    ):
+        super().__init__(*args, **kw)
+        stage_id = current.get("hs_pipeline_stage") or ""
+        owner_id = current.get("hubspot_owner_id") or ""
+        stages = [(st["id"], st["label"]) for st in (pipeline or {}).get("stages", [])]
+        self.fields["stage"].choices = stages or [(stage_id, stage_id)]
+        owner_choices = [("", "Nobody")]
+        owner_choices += [(o["id"], owner_label(o)) for o in owners or []]
+        if owner_id and all(value != owner_id for value, _ in owner_choices):
+            owner_choices.append((owner_id, f"Owner {owner_id}"))  # owners list unavailable
+        self.fields["owner"].choices = owner_choices
+        self.initial = {
+            "stage": stage_id,
+            "priority": current.get("hs_ticket_priority") or "MEDIUM",
+            "owner": owner_id,
+            **self.initial,
+        }
+
+
+def owner_label(owner: dict) -> str:
+    name = " ".join(filter(None, [owner.get("firstName"), owner.get("lastName")]))
+    return f"{name} <{owner['email']}>" if name and owner.get("email") else name or owner["id"]
+
+
+# --- the settings page's default pipeline and stage ------------------------------------------------
+def readable_pipelines() -> list[dict] | None:
+    """HubSpot's ticket pipelines, or None when they cannot be read right now."""
+    if not HubSpotSettings.load().is_configured:
+        return None  # nothing to ask yet: no call, no error
+    try:
+        return tickets.pipelines()
+    except errors.HubSpotError:
+        return None
+
+
+def with_pipeline_choices(form_class, known: list[dict] | None):
+    """The settings form with the default pipeline and stage as choices from HubSpot's list; as
+    free text when the list could not be read (HubSpot unreachable or not configured yet)."""
+    if not known:
+        return form_class
+
+    class SettingsFormWithPipelines(form_class):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            listed = {
+                "pipeline": {p["id"] for p in known},
+                "stage": {st["id"] for p in known for st in p["stages"]},
+            }
+            pairs = (("pipeline", pipeline_choices(known)), ("stage", stage_choices(known)))
+            # A stored ID HubSpot no longer lists stays selectable, so saving never drops it.
+            for name, choices in pairs:
+                stored = getattr(self.instance, f"default_ticket_{name}", "")
+                if stored and stored not in listed[name]:
+                    choices = choices + [(stored, f"{stored} (not in HubSpot's list)")]
+                self.fields[f"default_ticket_{name}"] = forms.ChoiceField(
+                    label=f"Default ticket {name}",
+                    choices=[("", "---------"), *choices],
+                    required=False,
+                )
+
+        def clean(self):
+            cleaned = super().clean()
+            pipeline = cleaned.get("default_ticket_pipeline")
+            stage = cleaned.get("default_ticket_stage")
+            if pipeline and stage and not stage_in_pipeline(known, pipeline, stage):
+                self.add_error("default_ticket_stage", "Choose a stage of the chosen pipeline.")
+            return cleaned
+
+    return SettingsFormWithPipelines

@@ -1,0 +1,221 @@
+"""Reading a contacts CSV as a stream: header mapping, row validation, line numbers.
+
+Nothing here holds more than one row at a time, so memory does not grow with the file. Every
+file-level problem (not text, not CSV, no email column) is raised as `ImportFileError` with a
+message a person can act on; row-level problems are yielded as rejected rows with their line.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.core.exceptions import ValidationError
+
+from .contacts import normalize
+
+# Header spellings seen in exports from spreadsheets and other CRMs, after lower-casing and
+# dropping spaces, underscores and hyphens.
+HEADER_ALIASES = {
+    "email": "email",
+    "emailaddress": "email",
+    "firstname": "firstname",
+    "givenname": "firstname",
+    "lastname": "lastname",
+    "surname": "lastname",
+    "familyname": "lastname",
+    "company": "company",
+    "companyname": "company",
+    "organization": "company",
+    "phone": "phone",
+    "phonenumber": "phone",
+    "telephone": "phone",
+}
+DELIMITERS = ",;\t"
+HEADER_EXAMPLE = "email,firstname,lastname,company,phone"
+
+
+class ImportFileError(Exception):
+    """The file as a whole cannot be imported; the message says why, for a person."""
+
+
+@dataclass
+class Header:
+    columns: dict[int, str]  # column index -> HubSpot property
+    ignored: list[str]
+    delimiter: str
+    line: int  # the line the header was found on
+
+
+@dataclass
+class Row:
+    line: int
+    properties: dict | None = None
+    reason: str = ""  # set when the row is rejected
+
+    @property
+    def rejected(self) -> bool:
+        return self.properties is None
+
+
+def header_key(name: str) -> str:
+    return "".join(ch for ch in name.strip().lower() if ch not in " _-.\ufeff")
+
+
+@contextmanager
+def open_text(source):
+    """A text stream over a path, a Django FieldFile or a binary file object, decoded lazily.
+
+    `utf-8-sig` drops the byte-order mark Excel writes; decoding is strict so a binary file is
+    refused instead of imported as mojibake.
+    """
+    if isinstance(source, str | Path):
+        try:
+            handle = open(source, "rb")  # noqa: SIM115 - closed below
+        except OSError as err:
+            raise ImportFileError(f"Cannot open {source}: {err.strerror or err}.") from None
+    elif hasattr(source, "storage") and hasattr(source, "name"):  # FieldFile
+        handle = source.storage.open(source.name, "rb")
+    else:
+        handle = source
+        handle.seek(0)
+    text = io.TextIOWrapper(handle, encoding="utf-8-sig", newline="", errors="strict")
+    try:
+        yield text
+    finally:
+        if handle is source:
+            text.detach()  # the caller owns its file object
+        else:
+            text.close()
+
+
+def _guess_delimiter(line: str) -> str:
+    counts = {d: line.count(d) for d in DELIMITERS}
+    best = max(counts, key=counts.get)
+    return best if counts[best] else ","
+
+
+def _records(stream, delimiter: str, offset: int) -> Iterator[tuple[int, list[str]]]:
+    """(first line of the record, cells) for every non-blank record, with readable errors.
+    `offset` is the number of lines already read (the header).
+    """
+    reader = csv.reader(stream, delimiter=delimiter)
+    previous_end = offset
+    try:
+        for cells in reader:
+            start = previous_end + 1
+            previous_end = offset + reader.line_num
+            if any(cell.strip() for cell in cells):
+                yield start, cells
+    except UnicodeDecodeError:
+        raise ImportFileError(
+            f"The file is not a CSV text file (not UTF-8 text near line {previous_end + 1}). "
+            "Save it from your spreadsheet as “CSV UTF-8”."
+        ) from None
+    except csv.Error as err:
+        raise ImportFileError(
+            f"The file is not valid CSV (line {offset + reader.line_num}: {err})."
+        ) from None
+
+
+def read_header(stream) -> tuple[Header, Iterator[tuple[int, list[str]]]]:
+    """The header (the first non-blank line) and an iterator over the records after it."""
+    line = 0
+    try:
+        first = stream.readline()
+        line += 1
+        while first and not first.strip():
+            first = stream.readline()
+            line += 1
+    except UnicodeDecodeError:
+        raise ImportFileError(
+            "The file is not a CSV text file (it is not UTF-8 text). "
+            "Save it from your spreadsheet as “CSV UTF-8”."
+        ) from None
+    if "\x00" in first:
+        raise ImportFileError("The file is not a CSV text file (it contains binary data).")
+    if not first.strip():
+        raise ImportFileError(f"The file is empty: its first line must be {HEADER_EXAMPLE}.")
+    delimiter = _guess_delimiter(first)
+    names = next(csv.reader([first], delimiter=delimiter))
+    columns: dict[int, str] = {}
+    ignored = []
+    for index, name in enumerate(names):
+        prop = HEADER_ALIASES.get(header_key(name))
+        if prop and prop not in columns.values():
+            columns[index] = prop
+        elif name.strip():
+            ignored.append(name.strip())
+    if "email" not in columns.values():
+        shown = ", ".join(n.strip() for n in names if n.strip())[:200] or "nothing"
+        raise ImportFileError(
+            f"The file has no email column (its first line names: {shown}). "
+            f"The first line must name the columns, e.g. {HEADER_EXAMPLE}."
+        )
+    header = Header(columns=columns, ignored=ignored, delimiter=delimiter, line=line)
+    return header, _records(stream, delimiter, line)
+
+
+def describe(error: ValidationError) -> str:
+    """`email 'x' is not a valid email address`: the field first, as a person reads it."""
+    parts = []
+    for field, messages in error.message_dict.items():
+        for message in messages:
+            message = message.rstrip(".")
+            if field == "email" and message.startswith("Enter"):
+                parts.append("email is missing")
+            elif message.startswith("'"):
+                parts.append(f"{field} {message}")
+            else:
+                parts.append(f"{field}: {message[:1].lower()}{message[1:]}")
+    return "; ".join(parts)
+
+
+def rows(header: Header, records) -> Iterator[Row]:
+    """Validated rows. Blank cells are left out, so an import never wipes a value in HubSpot."""
+    for line, cells in records:
+        data = {}
+        for index, prop in header.columns.items():
+            value = cells[index].strip() if index < len(cells) else ""
+            if value:
+                data[prop] = value
+        try:
+            yield Row(line, properties=normalize(data))
+        except ValidationError as err:
+            yield Row(line, reason=describe(err))
+
+
+def count_rows(source) -> int:
+    """Data rows in the file: one streaming pass, which also finds every file-level problem
+    before a single contact is sent."""
+    with open_text(source) as stream:
+        _, records = read_header(stream)
+        return sum(1 for _ in records)
+
+
+def check_file(upload, *, sniff_bytes: int = 64 * 1024) -> Header:
+    """Check an upload's header and first rows before it is stored (the admin form)."""
+    upload.seek(0)
+    head = upload.read(sniff_bytes)
+    upload.seek(0)
+    if b"\x00" in head:
+        raise ImportFileError("The file is not a CSV text file (it contains binary data).")
+    # An incremental decoder keeps a character cut at the sniff boundary for later instead of
+    # calling it invalid; real garbage still raises.
+    decoder = codecs.getincrementaldecoder("utf-8-sig")()
+    try:
+        text = decoder.decode(head, final=len(head) < sniff_bytes)
+    except UnicodeDecodeError:
+        raise ImportFileError(
+            "The file is not a CSV text file (it is not UTF-8 text). "
+            "Save it from your spreadsheet as “CSV UTF-8”."
+        ) from None
+    if len(head) == sniff_bytes and "\n" in text:
+        text = text[: text.rindex("\n") + 1]  # the last line may be cut short: leave it out
+    header, _ = read_header(io.StringIO(text))
+    return header

@@ -1,0 +1,315 @@
+"""CSV contact imports: stream the file, upsert by email in batches through the outbox, count.
+
+Each batch of up to 100 contacts is one outbox operation (`IMPORT_BATCH`), so a transient failure
+leaves the batch pending for the worker and the import goes on with the next one; upsert by email
+makes a retried batch harmless. The counts on the `ContactImport` row are changed only by
+`_record()`, under a row lock, from three places: the reading loop (rejected rows), and the outbox's
+success and failure signals (a batch's created, updated and failed rows, whenever it settles). An
+import is done when every row is counted.
+
+Duplicate emails in one file: the last row wins, as if the rows were sent one by one. Within a
+batch they are merged into one input (HubSpot refuses a batch naming an email twice) and the later
+lines count as updates; across batches the batches go in file order. One exception, by design: a
+batch that was queued by a transient failure lands when the worker sends it, possibly after a
+later batch with the same email.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.utils import timezone
+
+from .. import errors
+from ..client import get_client
+from ..models import ContactImport, OutboxOperation
+from ..signals import operation_failed, operation_succeeded
+from . import outbox
+from .import_csv import ImportFileError, count_rows, open_text, read_header, rows
+
+logger = logging.getLogger(__name__)
+
+BATCH_SIZE = 100  # HubSpot's batch endpoints take at most 100 inputs
+MAX_ERRORS = 1000  # kept on the import row; the counts stay exact beyond it
+# Bulk work waits this long for room in the rate-limit window instead of being queued behind it
+# (a full window is 10 s; the interactive default of 2 s would queue most of a big import).
+BATCH_MAX_WAIT = 15.0
+
+Kind = OutboxOperation.Kind
+Status = ContactImport.Status
+COUNTED_FAILED = "import_counted_failed"
+
+__all__ = [
+    "ImportFileError",
+    "Summary",
+    "ensure_configured",
+    "run_import",
+    "start_import",
+    "summary",
+]
+
+
+@dataclass
+class Summary:
+    total: int = 0
+    created: int = 0
+    updated: int = 0
+    rejected: int = 0
+    failed: int = 0
+    queued: int = 0  # rows in batches still pending in the outbox
+    errors: list = field(default_factory=list)
+    ignored_columns: list = field(default_factory=list)
+
+    @property
+    def processed(self) -> int:
+        return self.created + self.updated + self.rejected + self.failed
+
+    @property
+    def complete(self) -> bool:
+        """Every row went in."""
+        return self.total == self.created + self.updated
+
+
+def start_import(name: str, *, user=None, upload=None) -> ContactImport:
+    """The record of an import; with `upload` (an uploaded file) the file is stored with it."""
+    contact_import = ContactImport(
+        original_name=name[:255], requested_by=user if getattr(user, "pk", None) else None
+    )
+    if upload is not None:
+        contact_import.file.save(name, upload, save=False)
+    contact_import.save()
+    return contact_import
+
+
+def ensure_configured() -> None:
+    """Raise NotConfigured (a HubSpotError) when HubSpot is off or has no token."""
+    get_client()
+
+
+def summary(contact_import: ContactImport) -> Summary:
+    imp = contact_import
+    counted = imp.created_count + imp.updated_count + imp.rejected_count + imp.failed_count
+    return Summary(
+        total=imp.total_rows,
+        created=imp.created_count,
+        updated=imp.updated_count,
+        rejected=imp.rejected_count,
+        failed=imp.failed_count,
+        queued=max(imp.total_rows - counted, 0) if imp.status != Status.QUEUED else 0,
+        errors=sorted(imp.errors or [], key=lambda e: e.get("line") or 0),
+    )
+
+
+def pending_batches(contact_import: ContactImport) -> int:
+    return OutboxOperation.objects.filter(
+        kind=Kind.IMPORT_BATCH,
+        status__in=[OutboxOperation.Status.PENDING, OutboxOperation.Status.RUNNING],
+        payload__import_id=contact_import.pk,
+    ).count()
+
+
+def run_import(
+    contact_import: ContactImport,
+    source=None,
+    *,
+    batch_size: int = BATCH_SIZE,
+    progress: Callable[[int], None] | None = None,
+) -> Summary:
+    """Import the file. `source` is a path or file (default: the stored upload); `progress` is
+    called with the number of rows just handled. Raises ImportFileError (file unusable) or
+    HubSpotError (HubSpot not configured) after recording it on the import."""
+    batch_size = max(1, min(int(batch_size), BATCH_SIZE))
+    source = source if source is not None else contact_import.file
+    imp = contact_import
+    try:
+        ensure_configured()  # now, not once per batch
+        imp.total_rows = count_rows(source)
+    except (ImportFileError, errors.HubSpotError) as err:
+        _give_up(imp, str(err))
+        raise
+    imp.status = Status.RUNNING
+    imp.save(update_fields=["status", "total_rows"])
+
+    with open_text(source) as stream:
+        header, records = read_header(stream)
+        reader = _Reader(imp, batch_size, progress)
+        for row in rows(header, records):
+            reader.add(row)
+        reader.finish()
+
+    if imp.total_rows == 0:
+        ContactImport.objects.filter(pk=imp.pk).update(
+            status=Status.DONE, finished_at=timezone.now()
+        )
+    imp.refresh_from_db()
+    result = summary(imp)
+    result.ignored_columns = header.ignored
+    return result
+
+
+def _give_up(imp: ContactImport, message: str) -> None:
+    imp.status = Status.FAILED
+    imp.errors = [{"line": None, "reason": message}]
+    imp.finished_at = timezone.now()
+    imp.save(update_fields=["status", "errors", "finished_at"])
+
+
+class _Reader:
+    """Gathers rows into batches (merging repeated emails) and sends each as an outbox operation."""
+
+    def __init__(self, imp: ContactImport, batch_size: int, progress):
+        self.imp = imp
+        self.batch_size = batch_size
+        self.progress = progress or (lambda n: None)
+        self.batch: dict[str, dict] = {}
+        self.rejected: list[dict] = []
+        self.rejected_count = 0
+
+    def add(self, row) -> None:
+        if row.rejected:
+            self.rejected_count += 1
+            self.rejected.append({"line": row.line, "reason": row.reason})
+            if self.rejected_count >= self.batch_size:
+                self._flush_rejected()
+            return
+        email = row.properties["email"]
+        entry = self.batch.get(email)
+        if entry is None:
+            self.batch[email] = {"email": email, "properties": row.properties, "lines": [row.line]}
+        else:  # the last row wins, as if sent one after the other
+            entry["properties"].update(row.properties)
+            entry["lines"].append(row.line)
+        if len(self.batch) >= self.batch_size:
+            self._send()
+
+    def finish(self) -> None:
+        if self.batch:
+            self._send()
+        self._flush_rejected()
+
+    def _flush_rejected(self) -> None:
+        if self.rejected_count:
+            _record(self.imp.pk, rejected=self.rejected_count, errors=self.rejected)
+            self.progress(self.rejected_count)
+        self.rejected, self.rejected_count = [], 0
+
+    def _send(self) -> None:
+        self._flush_rejected()
+        entries = list(self.batch.values())
+        self.batch = {}
+        payload = {"import_id": self.imp.pk, "rows": entries}
+        # Counted by the signal receivers below, whether it lands now or from the worker later.
+        outbox.submit(Kind.IMPORT_BATCH, payload, user=self.imp.requested_by)
+        self.progress(sum(len(e["lines"]) for e in entries))
+
+
+def _record(import_id: int, *, drop_batch: int | None = None, errors=(), **counts) -> None:
+    """Add to an import's counts under a row lock (the reader and workers write concurrently)."""
+    with transaction.atomic():
+        imp = ContactImport.objects.select_for_update().filter(pk=import_id).first()
+        if imp is None:
+            return  # the import was deleted; its batches still went to HubSpot
+        for name, value in counts.items():
+            setattr(imp, f"{name}_count", getattr(imp, f"{name}_count") + value)
+        kept = [e for e in (imp.errors or []) if drop_batch is None or e.get("batch") != drop_batch]
+        imp.errors = kept + list(errors)[: max(MAX_ERRORS - len(kept), 0)]
+        counted = imp.created_count + imp.updated_count + imp.rejected_count + imp.failed_count
+        imp.processed_rows = min(counted, imp.total_rows)
+        fields = ["created_count", "updated_count", "rejected_count", "failed_count"]
+        fields += ["errors", "processed_rows"]
+        if imp.status == Status.RUNNING and counted >= imp.total_rows:
+            imp.status = Status.DONE
+            imp.finished_at = timezone.now()
+            fields += ["status", "finished_at"]
+        imp.save(update_fields=fields)
+
+
+# --- the outbox side ----------------------------------------------------------------------------
+@outbox.handler(Kind.IMPORT_BATCH)
+def _upsert_batch(client, payload, operation):
+    entries = payload["rows"]
+    client = get_client(max_wait=BATCH_MAX_WAIT)
+    answer = client.batch_upsert(
+        "contacts",
+        [{"id": e["email"], "properties": e["properties"]} for e in entries],
+        id_property="email",
+    )
+    data = tally(entries, answer)
+    # An admin's retry of a batch already counted as failed: its rows move to their real outcome.
+    data["replaces_failure"] = bool((operation.result or {}).get(COUNTED_FAILED))
+    return outbox.Result("", data)
+
+
+def tally(entries: list[dict], answer: dict) -> dict:
+    """Created, updated and failed rows (with reasons by line) from a batch upsert's answer."""
+    outcome = {}
+    for result in answer.get("results") or []:
+        email = str((result.get("properties") or {}).get("email") or "").lower()
+        outcome[email] = bool(result.get("new"))
+    problems = answer.get("errors") or []
+    unmatched = [e for e in entries if e["email"] not in outcome]
+    created = updated = failed = 0
+    failures = []
+    for entry in entries:
+        lines = entry["lines"]
+        if entry["email"] in outcome:
+            # Repeated lines of one email are updates of the contact the first one wrote.
+            first_new = outcome[entry["email"]]
+            created += 1 if first_new else 0
+            updated += len(lines) - (1 if first_new else 0)
+            continue
+        failed += len(lines)
+        reason = _reason(entry["email"], problems, only=len(unmatched) == 1)
+        failures += [{"line": line, "reason": reason} for line in lines]
+    return {"created": created, "updated": updated, "failed": failed, "errors": failures}
+
+
+def _reason(email: str, problems: list[dict], *, only: bool) -> str:
+    for problem in problems:
+        if email in str(problem.get("message", "")) or email in str(problem.get("context", "")):
+            return f"HubSpot refused it: {problem.get('message')}"
+    if only and len(problems) == 1:
+        return f"HubSpot refused it: {problems[0].get('message')}"
+    if problems:
+        return f"HubSpot refused it (one of: {'; '.join(p.get('message', '') for p in problems)})"
+    return "HubSpot did not return this contact"
+
+
+def _lines(payload: dict) -> list[int]:
+    return [line for entry in payload.get("rows", []) for line in entry["lines"]]
+
+
+def _on_succeeded(sender, operation, **kwargs):
+    if operation.kind != Kind.IMPORT_BATCH:
+        return
+    data = operation.result or {}
+    undo = len(_lines(operation.payload)) if data.get("replaces_failure") else 0
+    _record(
+        operation.payload["import_id"],
+        drop_batch=operation.pk if undo else None,
+        created=data.get("created", 0),
+        updated=data.get("updated", 0),
+        failed=data.get("failed", 0) - undo,
+        errors=data.get("errors", []),
+    )
+
+
+def _on_failed(sender, operation, **kwargs):
+    if operation.kind != Kind.IMPORT_BATCH:
+        return
+    lines = _lines(operation.payload)
+    reason = f"not imported: {operation.last_error}"
+    _record(
+        operation.payload["import_id"],
+        failed=len(lines),
+        errors=[{"line": line, "reason": reason, "batch": operation.pk} for line in lines],
+    )
+    # Remembered on the operation, so an admin's later successful retry can undo the count.
+    OutboxOperation.objects.filter(pk=operation.pk).update(result={COUNTED_FAILED: True})
+
+
+operation_succeeded.connect(_on_succeeded, dispatch_uid="hubspot-import-succeeded")
+operation_failed.connect(_on_failed, dispatch_uid="hubspot-import-failed")

@@ -1,0 +1,19 @@
+"""HubSpot owners (the people tickets are assigned to), cached for a few minutes: shared data."""
+
+from __future__ import annotations
+
+from django.core.cache import cache
+
+from ..client import get_client
+from ..models import HubSpotSettings
+
+OWNERS_TTL = 300
+
+
+def owners(*, refresh: bool = False) -> list[dict]:
+    key = f"hubspot:owners:{HubSpotSettings.load().portal_id}"
+    if not refresh and (cached := cache.get(key)) is not None:
+        return cached
+    found = [o for o in get_client().owners(limit=100) if not o.get("archived")]
+    cache.set(key, found, OWNERS_TTL)
+    return found

@@ -1,3 +1,30 @@
 """The customer-facing pages (home, support, my tickets, contact, accounts) and the webhook."""
 
-urlpatterns = []
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from . import webhooks
+from .api.public_views import PublicConfigView
+from .views import accounts, public, support
+
+urlpatterns = [
+    path("", public.home, name="home"),
+    path("support/", support.support_request, name="support"),
+    path("support/received/", support.support_received, name="support-received"),
+    path("support/tickets/", support.my_tickets, name="my-tickets"),
+    path("contact/", public.contact, name="contact"),
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path(
+        "accounts/logout/",
+        # The logged-out page clears the chat widget's identity in the browser.
+        auth_views.LogoutView.as_view(
+            # Not registration/logged_out.html: the admin's own sign-out page uses that name.
+            template_name="registration/signed_out.html",
+            extra_context={"hubspot_clear_identity": True},
+        ),
+        name="logout",
+    ),
+    path("accounts/signup/", accounts.signup, name="signup"),
+    path("hubspot/webhooks/", webhooks.receive, name="hubspot-webhooks"),
+    path("api/hubspot/config", PublicConfigView.as_view(), name="hubspot-public-config"),
+]

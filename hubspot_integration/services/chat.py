@@ -1,0 +1,135 @@
+"""The chat widget: which tracking script to load, and who the visitor is.
+
+HubSpot's tracking script carries the chat widget. Its host follows the account's data-hosting
+region (found by the connection check) unless an admin overrides the URL. For a logged-in customer
+the panel mints a visitor-identification token; tokens live 12 hours at HubSpot, so a cached one is
+reused below that, and a failure (403 on plans without the feature, an outage) is remembered for a
+while too: the page then loads an anonymous widget without asking HubSpot again or logging again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from django.core.cache import cache
+
+from .. import errors
+from ..client import get_client
+from ..models import HubSpotSettings
+
+logger = logging.getLogger(__name__)
+
+REGION_PATTERN = re.compile(r"^[a-z]{2}\d{1,2}$")
+PORTAL_PATTERN = re.compile(r"^\d{1,20}$")
+# Below HubSpot's 12-hour token life, so a cached token is never handed out already expired.
+TOKEN_TTL = 11 * 3600
+# How long a failure keeps the widget anonymous before HubSpot is asked again (and one log line).
+FAILURE_TTL = 15 * 60
+# A plan without the feature will not gain it within minutes: ask less often.
+FORBIDDEN_TTL = 6 * 3600
+# A page render must not wait on HubSpot's rate limiter: no room means an anonymous widget.
+RENDER_MAX_WAIT = 0.2
+
+
+@dataclass(frozen=True)
+class Identity:
+    email: str
+    token: str
+
+
+def portal_id(s: HubSpotSettings) -> str:
+    """The portal ID if it is digits (the model validates it; this guards rows written around it)."""
+    value = str(s.portal_id or "").strip()
+    return value if PORTAL_PATTERN.match(value) else ""
+
+
+def region(s: HubSpotSettings) -> str:
+    value = str(s.data_hosting_region or "").strip().lower()
+    return value if REGION_PATTERN.match(value) else "na1"
+
+
+def script_url(s: HubSpotSettings) -> str:
+    """`https://js.hs-scripts.com/<portal>.js` for na1, `js-<region>.hs-scripts.com` elsewhere."""
+    portal = portal_id(s)
+    if not portal:
+        return ""
+    override = str(s.script_url_override or "").strip()
+    if override:
+        # Only a web URL may become a script source: never `javascript:` or `data:`.
+        parts = urlsplit(override)
+        if parts.scheme in ("https", "http") and parts.netloc:
+            return override
+        logger.warning("Ignoring the tracking script URL override: it is not an http(s) URL")
+    r = region(s)
+    host = "js.hs-scripts.com" if r == "na1" else f"js-{r}.hs-scripts.com"
+    return f"https://{host}/{portal}.js"
+
+
+def forms_region(s: HubSpotSettings) -> str:
+    return region(s)
+
+
+def chat_active(s: HubSpotSettings) -> bool:
+    return bool(s.enabled and s.chat_enabled and script_url(s))
+
+
+def _identity_key(user, email: str) -> str:
+    # The email is part of the key: a customer who changes it gets a token for the new address.
+    digest = hashlib.sha256(email.encode()).hexdigest()[:16]
+    return f"hubspot:chat:identity:{user.pk}:{digest}"
+
+
+def identify(user, s: HubSpotSettings | None = None) -> Identity | None:
+    """A visitor-identification token for a logged-in customer, or None (anonymous widget).
+
+    At most one HubSpot call per user per cache window, successful or not."""
+    if user is None or not user.is_authenticated:
+        return None
+    email = str(getattr(user, "email", "") or "").strip().lower()
+    if not email:
+        return None
+    s = s or HubSpotSettings.load()
+    if not chat_active(s):
+        return None
+    key = _identity_key(user, email)
+    cached = cache.get(key)
+    if cached is not None:
+        return Identity(email, cached["token"]) if cached.get("token") else None
+    try:
+        token = get_client(s, max_wait=RENDER_MAX_WAIT).visitor_token(
+            email,
+            first_name=getattr(user, "first_name", "") or "",
+            last_name=getattr(user, "last_name", "") or "",
+        )
+    except errors.HubSpotError as err:
+        ttl = FORBIDDEN_TTL if isinstance(err, errors.ForbiddenError) else FAILURE_TTL
+        cache.set(key, {"token": ""}, ttl)
+        logger.warning(
+            "Chat visitor identification failed for user %s (%s); the widget loads anonymously "
+            "for the next %d minutes",
+            user.pk,
+            err.kind,
+            ttl // 60,
+        )
+        return None
+    cache.set(key, {"token": token}, TOKEN_TTL)
+    return Identity(email, token)
+
+
+def public_config(s: HubSpotSettings | None = None) -> dict:
+    """What a browser may know: never the token, the webhook secret or the region details."""
+    s = s or HubSpotSettings.load()
+    enabled = bool(s.enabled and portal_id(s))
+    return {
+        "enabled": enabled,
+        "chatEnabled": bool(enabled and chat_active(s)),
+        "portalId": portal_id(s) if enabled else "",
+        "scriptUrl": script_url(s) if enabled and chat_active(s) else "",
+        "ticketEnabled": bool(enabled and s.tickets_enabled),
+        "ticketFormId": (s.ticket_form_id or "") if enabled else "",
+        "contactFormId": (s.contact_form_id or "") if enabled else "",
+    }

@@ -1,0 +1,93 @@
+"""`{% hubspot_tracking %}` (tracking script and chat widget) and `{% hubspot_form "contact" %}`.
+
+Every value reaches the page through Django's escaping or `json_script`, so no settings value can
+inject markup. With the settings cache warm and an anonymous visitor, rendering costs no SQL and no
+HubSpot call.
+"""
+
+from django import template
+from django.templatetags.static import static
+from django.utils.html import format_html, json_script
+from django.utils.safestring import mark_safe
+
+from ..models import HubSpotSettings
+from ..services import chat
+
+register = template.Library()
+
+FORMS_EMBED_URL = "https://js.hsforms.net/forms/embed/v2.js"
+CONSENT_COOKIE = "skypanel_consent"
+
+
+@register.simple_tag(takes_context=True)
+def hubspot_tracking(context) -> str:
+    s = HubSpotSettings.load()
+    if not chat.chat_active(s):
+        return ""
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    identity = chat.identify(user, s)
+    config = {
+        "scriptUrl": chat.script_url(s),
+        "waitForConsent": bool(s.wait_for_consent),
+        "consentCookie": CONSENT_COOKIE,
+        "clearIdentity": bool(context.get("hubspot_clear_identity")),
+        # Only a logged-in customer's page sets hsConversationsSettings at all.
+        "conversations": (
+            {
+                "loadImmediately": True,
+                "identificationEmail": identity.email,
+                "identificationToken": identity.token,
+            }
+            if identity
+            else None
+        ),
+    }
+    parts = [
+        json_script(config, "hubspot-config"),
+        # Loaded synchronously: hsConversationsSettings must exist before the tracking script runs.
+        format_html('<script src="{}"></script>', static("hubspot_integration/hubspot.js")),
+    ]
+    if s.wait_for_consent:
+        parts.append(
+            format_html(
+                '<div id="consent-banner" class="consent-banner" hidden role="dialog" '
+                'aria-label="Cookie consent"><p>We use HubSpot cookies for live chat and to '
+                "remember your visits. Do you accept them?</p>"
+                '<button type="button" id="consent-accept">Accept</button> '
+                '<button type="button" id="consent-decline">Decline</button></div>'
+                '<button type="button" id="consent-manage" class="consent-manage">'
+                "Cookie preferences</button>"
+            )
+        )
+    else:
+        parts.append(
+            format_html(
+                '<script type="text/javascript" id="hs-script-loader" async defer '
+                'src="{}"></script>',
+                chat.script_url(s),
+            )
+        )
+    return mark_safe("\n".join(str(p) for p in parts))  # noqa: S308 (every part is escaped)
+
+
+@register.simple_tag
+def hubspot_form(which: str) -> str:
+    """HubSpot's embedded form whose ID is in the settings; nothing when the ID is empty."""
+    s = HubSpotSettings.load()
+    form_id = {"contact": s.contact_form_id, "ticket": s.ticket_form_id}.get(str(which), "")
+    portal = chat.portal_id(s)
+    if not (s.enabled and portal and form_id):
+        return ""
+    return format_html(
+        '<div class="hubspot-form" id="hubspot-form-{which}" data-region="{region}" '
+        'data-portal-id="{portal}" data-form-id="{form_id}"></div>'
+        '<script src="{embed}" defer></script>'
+        '<script src="{loader}" defer></script>',
+        which=which,
+        region=chat.forms_region(s),
+        portal=portal,
+        form_id=form_id,
+        embed=FORMS_EMBED_URL,
+        loader=static("hubspot_integration/forms.js"),
+    )

@@ -1,0 +1,1 @@
+"""The customer-facing pages: home, support, my tickets, contact, accounts."""

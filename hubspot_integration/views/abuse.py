@@ -1,0 +1,73 @@
+"""Abuse protection for the public forms: a cache-based rate limit, a honeypot, a size cap.
+
+The counters live in the shared cache (Redis in production), so every web process counts against
+the same numbers. CSRF is Django's middleware; this adds what it does not cover.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from django.core.cache import cache
+
+# Submissions allowed per window, per client IP and per logged-in user.
+LIMIT_PER_IP = 5
+LIMIT_PER_USER = 5
+WINDOW_SECONDS = 10 * 60
+# A support request or contact message is a few kilobytes; anything far bigger is not a person.
+MAX_BODY_BYTES = 32 * 1024
+HONEYPOT_FIELD = "website"
+
+RATE_LIMITED_MESSAGE = (
+    "You have sent several requests in a short time. Please wait a few minutes and try again; "
+    "what you typed is still in the form."
+)
+HONEYPOT_MESSAGE = (
+    "Your request was not sent because it looked automated (a hidden field was filled in). "
+    "If you are a person, clear your browser's autofill for this page and try again."
+)
+TOO_LARGE_MESSAGE = "Your request is too large to send. Please shorten it and try again."
+
+
+def _hit(key: str, limit: int) -> bool:
+    """Count one submission; True when this one is over the limit."""
+    cache.add(key, 0, timeout=WINDOW_SECONDS)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, timeout=WINDOW_SECONDS)
+        count = 1
+    return count > limit
+
+
+def rate_limited(request, scope: str) -> bool:
+    """Counts this submission against the visitor's IP and, when logged in, their account."""
+    ip = request.META.get("REMOTE_ADDR", "") or "unknown"
+    ip_key = f"hubspot:abuse:{scope}:ip:{hashlib.sha256(ip.encode()).hexdigest()[:24]}"
+    over = _hit(ip_key, LIMIT_PER_IP)
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        over = _hit(f"hubspot:abuse:{scope}:user:{user.pk}", LIMIT_PER_USER) or over
+    return over
+
+
+def too_large(request) -> bool:
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0) > MAX_BODY_BYTES
+    except ValueError:
+        return True
+
+
+def honeypot_filled(data) -> bool:
+    return bool(str(data.get(HONEYPOT_FIELD, "")).strip())
+
+
+def refusal(request, scope: str) -> str:
+    """The message to show when this submission is refused, or "" to accept it."""
+    if too_large(request):
+        return TOO_LARGE_MESSAGE
+    if honeypot_filled(request.POST):
+        return HONEYPOT_MESSAGE
+    if rate_limited(request, scope):
+        return RATE_LIMITED_MESSAGE
+    return ""

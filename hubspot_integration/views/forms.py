@@ -1,0 +1,52 @@
+"""Forms of the customer pages. Length caps double as the size limits of the abuse protection."""
+
+from django import forms
+from django.contrib.auth.forms import UserCreationForm
+from django.contrib.auth.models import User
+
+from .abuse import HONEYPOT_FIELD
+
+PRIORITY_CHOICES = [("LOW", "Low"), ("MEDIUM", "Medium"), ("HIGH", "High")]
+
+
+class HoneypotMixin(forms.Form):
+    # Hidden from people by CSS and aria; bots that fill every field fill this one.
+    website = forms.CharField(
+        required=False,
+        label="Leave this field empty",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "tabindex": "-1"}),
+    )
+
+
+class SupportRequestForm(HoneypotMixin):
+    subject = forms.CharField(max_length=200)
+    description = forms.CharField(max_length=5000, widget=forms.Textarea(attrs={"rows": 6}))
+    priority = forms.ChoiceField(choices=PRIORITY_CHOICES, initial="MEDIUM")
+    email = forms.EmailField(max_length=254)
+
+    field_order = ["subject", "description", "priority", "email", HONEYPOT_FIELD]
+
+
+class ContactForm(HoneypotMixin):
+    name = forms.CharField(max_length=100)
+    email = forms.EmailField(max_length=254)
+    company = forms.CharField(max_length=100, required=False)
+    message = forms.CharField(max_length=5000, widget=forms.Textarea(attrs={"rows": 6}))
+
+    field_order = ["name", "email", "company", "message", HONEYPOT_FIELD]
+
+
+class SignupForm(UserCreationForm):
+    email = forms.EmailField(
+        max_length=254, help_text="Used for your support requests and to identify you in the chat."
+    )
+
+    class Meta(UserCreationForm.Meta):
+        model = User
+        fields = ("username", "email")
+
+    def clean_email(self):
+        email = self.cleaned_data["email"].strip().lower()
+        if User.objects.filter(email__iexact=email).exists():
+            raise forms.ValidationError("An account with this email address already exists.")
+        return email

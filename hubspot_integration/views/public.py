@@ -1,0 +1,47 @@
+"""The home page and the contact page."""
+
+import logging
+
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
+
+from .. import errors
+from ..services import support
+from . import abuse
+from .forms import ContactForm
+
+logger = logging.getLogger(__name__)
+
+
+def home(request):
+    return render(request, "home.html")
+
+
+@require_http_methods(["GET", "POST"])
+def contact(request):
+    available = support.contact_form_available()
+    initial = {}
+    if request.user.is_authenticated:
+        initial = {"email": request.user.email, "name": request.user.get_full_name()}
+    form = ContactForm(initial=initial)
+    if request.method == "POST" and available:
+        form = ContactForm(request.POST)
+        refusal = abuse.refusal(request, "contact")
+        if refusal:
+            messages.error(request, refusal)
+            return render(request, "contact.html", {"form": form, "available": True}, status=429)
+        if form.is_valid():
+            context = support.submission_context(request, page_name="Contact")
+            try:
+                support.submit_contact_message(
+                    form.cleaned_data, context=context, user=request.user
+                )
+            except errors.HubSpotError as err:
+                logger.warning("Contact message not accepted: %s", err)
+                messages.error(request, "Sorry, the contact form cannot be sent right now.")
+                return render(request, "contact.html", {"form": form, "available": True})
+            # Queued or delivered: either way HubSpot gets it; the visitor need not wait.
+            messages.success(request, "Thank you: your message was received.")
+            return redirect("contact")
+    return render(request, "contact.html", {"form": form, "available": available})

@@ -1,0 +1,68 @@
+"""The support page (a request becomes a HubSpot ticket) and "My tickets"."""
+
+import logging
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
+
+from .. import errors
+from ..models import HubSpotSettings
+from ..services import support
+from . import abuse
+from .forms import SupportRequestForm
+
+logger = logging.getLogger(__name__)
+
+
+@require_http_methods(["GET", "POST"])
+def support_request(request):
+    s = HubSpotSettings.load()
+    available = bool(s.enabled and s.tickets_enabled)
+    initial = {"email": request.user.email} if request.user.is_authenticated else {}
+    form = SupportRequestForm(initial=initial)
+    status = 200
+    if request.method == "POST" and available:
+        form = SupportRequestForm(request.POST)
+        refusal = abuse.refusal(request, "support")
+        if refusal:
+            messages.error(request, refusal)
+            status = 429
+        elif form.is_valid():
+            try:
+                ticket, outcome = support.submit_support_request(
+                    form.cleaned_data, user=request.user
+                )
+            except ValidationError as err:
+                for field, problems in getattr(
+                    err, "message_dict", {"__all__": err.messages}
+                ).items():
+                    form.add_error(field if field in form.fields else None, problems)
+            except errors.HubSpotError as err:
+                logger.warning("Support request refused: %s", err)
+                messages.error(request, "Sorry, support requests cannot be sent right now.")
+            else:
+                if outcome.status == "failed":
+                    # Kept in the outbox for staff to retry; the customer's text is not lost.
+                    logger.warning(
+                        "Support request %s failed at HubSpot: %s", ticket.pk, outcome.error
+                    )
+                request.session["support_received"] = ticket.pk
+                return redirect("support-received")
+    return render(
+        request, "support/request.html", {"form": form, "available": available}, status=status
+    )
+
+
+def support_received(request):
+    ticket_pk = request.session.pop("support_received", None)
+    if ticket_pk is None:
+        return redirect("support")
+    return render(request, "support/received.html", {"ticket_pk": ticket_pk})
+
+
+@login_required
+def my_tickets(request):
+    return render(request, "support/tickets.html", {"tickets": support.tickets_of(request.user)})

@@ -54,3 +54,8 @@ format: venv
 
 clean:
 	rm -rf $(VENV) var db.sqlite3 staticfiles
+
+## smoke: the production profile end to end (gunicorn, RQ workers, PostgreSQL, Redis; see README)
+.PHONY: smoke
+smoke: venv
+	$(PY) scripts/production_smoke.py

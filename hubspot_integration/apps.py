@@ -14,7 +14,9 @@ class HubSpotIntegrationConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from . import checks  # noqa: F401  (registers the system checks)
-        from .services import contacts, tickets  # noqa: F401  (register outbox handlers)
+        # Imported for their side effects: system checks, signal receivers (customer tickets
+        # follow their outbox operations), and the outbox handlers each service registers.
+        from . import checks, receivers  # noqa: F401
+        from .services import contacts, imports, support, tickets  # noqa: F401
 
         post_migrate.connect(_sync_groups, sender=self, dispatch_uid="hubspot_sync_groups")

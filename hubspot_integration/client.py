@@ -374,6 +374,24 @@ class HubSpotClient:
         result = self.call("marketing.forms.forms_api.get_page", **kwargs)
         return _page(result)
 
+    def form_submissions(
+        self, form_guid: str, *, limit: int = 50, after: str | None = None
+    ) -> dict:
+        """One page of a form's submissions (legacy v1 API, scope `forms`; the SDK lacks it)."""
+        query: dict[str, Any] = {"limit": limit}
+        if after:
+            query["after"] = after
+        data = self.raw("GET", f"/form-integrations/v1/submissions/forms/{form_guid}", query=query)
+        data = data.data or {}
+        next_after = ((data.get("paging") or {}).get("next") or {}).get("after")
+        return {"results": data.get("results") or [], "next_after": next_after}
+
+    # --- analytics (legacy v2 reporting API, scope `business-intelligence`; not in the SDK) -----
+    def analytics_report(self, breakdown: str, start: str, end: str) -> dict:
+        """`breakdown` is "totals" or an object type such as "forms"; dates are YYYYMMDD."""
+        path = f"/analytics/v2/reports/{breakdown}/total"
+        return self.raw("GET", path, query={"start": start, "end": end}).data or {}
+
 
 # --- building clients ------------------------------------------------------------------------------
 _clients: dict[tuple, HubSpotClient] = {}

@@ -15,3 +15,39 @@ def process_operation(operation_id: int) -> str:
 def drain_outbox(limit: int = 500) -> int:
     """Attempt every due operation, including those a dead worker left behind."""
     return outbox.process_due(limit=limit)
+
+
+@task()
+def process_webhook_events(limit: int = 500) -> int:
+    """Apply every webhook event not applied yet (all of them, so a lost enqueue loses nothing)."""
+    from .services import webhook_events
+
+    return webhook_events.apply_pending(limit=limit)
+
+
+@task()
+def sync_customer_tickets(ticket_ids: list[int] | None = None) -> dict:
+    """Staff's "sync now": pull the current state of the customers' tickets from HubSpot."""
+    from .models import CustomerTicket
+    from .services import support
+
+    tickets = CustomerTicket.objects.exclude(status="deleted")
+    if ticket_ids:
+        tickets = tickets.filter(pk__in=ticket_ids)
+    return support.sync_tickets(tickets)
+
+
+@task()
+def run_contact_import(import_id: int) -> str:
+    """Stream an uploaded CSV into HubSpot; progress is read from the ContactImport row."""
+    from . import errors
+    from .models import ContactImport
+    from .services import imports
+
+    contact_import = ContactImport.objects.get(pk=import_id)
+    try:
+        imports.run_import(contact_import)
+    except (imports.ImportFileError, errors.HubSpotError):
+        pass  # recorded on the import, shown on its page
+    contact_import.refresh_from_db()
+    return contact_import.status

@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI and Redoc served from our static files, no CDN
     "django_tasks",
     "django_tasks_db",
     "hubspot_integration",
@@ -178,6 +179,18 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "SkyPanel HubSpot API",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "DESCRIPTION": (
+        "The panel's API. Authenticate with the admin session (and CSRF) or "
+        "`Authorization: Token <key>`. Every error answers "
+        '`{"success": false, "message": ..., "details": ...}`.'
+    ),
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "hubspot_integration.api.schema.add_error_responses",
+    ],
 }
 
 LOGGING = {
@@ -199,3 +212,14 @@ LOGGING = {
         "hubspot": {"level": "WARNING"},
     },
 }
+
+# --- Production profile (issue 6): hardening when DEBUG=false, login throttling, CSP, JSON logs ---
+from skypanel.security import apply as _apply_security  # noqa: E402
+
+_apply_security(globals())
+
+# --- Customer pages (issue 4): sign-in for customers; the admin keeps its own login page ---------
+# The proxy settings the webhook signature depends on (SECURE_PROXY_SSL_HEADER,
+# USE_X_FORWARDED_HOST) come from TRUST_PROXY in skypanel/security.py.
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/support/tickets/"

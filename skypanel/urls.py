@@ -1,11 +1,21 @@
 from django.contrib import admin
 from django.urls import include, path
+from drf_spectacular.views import (
+    SpectacularAPIView,
+    SpectacularRedocView,
+    SpectacularSwaggerSplitView,
+)
 
 admin.site.site_header = "SkyPanel administration"
 admin.site.site_title = "SkyPanel"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    # The OpenAPI schema and its docs pages (assets from drf-spectacular-sidecar, no CDN); the
+    # split Swagger view serves its start-up script as a file, which the CSP allows.
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
+    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
     path("api/", include("hubspot_integration.api.urls")),
     path("", include("hubspot_integration.public_urls")),
 ]

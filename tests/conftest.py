@@ -31,6 +31,8 @@ def _isolation(settings, tmp_path):
     }
     settings.MEDIA_ROOT = str(tmp_path / "media")
     settings.HUBSPOT_TIMEOUT = (2.0, 5.0)
+    # The users fixture hashes five passwords per test; PBKDF2 makes that seconds, MD5 milliseconds.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     from django.core.cache import cache
 
     cache.clear()
@@ -125,3 +127,22 @@ def client_for(user):
     if user is not None:
         c.force_login(user)
     return c
+
+
+@pytest.fixture
+def wsgi_openapi(db):
+    """The panel's OpenAPI schema loaded by schemathesis, served by the real WSGI app."""
+    import schemathesis
+    from django.core.signals import request_finished, request_started
+    from django.core.wsgi import get_wsgi_application
+    from django.db import close_old_connections
+
+    # A bare WSGI app closes "old" connections at each request's end, which on PostgreSQL closes
+    # the test's own transaction; Django's test client disconnects this the same way.
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        yield schemathesis.openapi.from_wsgi("/api/schema/?format=json", get_wsgi_application())
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)

@@ -1,3 +1,12 @@
 """The HubSpot pages of the Django admin, one module each."""
 
-from . import audit, settings  # noqa: F401
+from . import (  # noqa: F401
+    audit,
+    contacts,
+    customer_tickets,
+    dashboard,
+    imports,  # noqa: F401
+    outbox,
+    settings,
+    tickets,
+)

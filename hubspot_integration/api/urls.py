@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import crm_views, settings_views
+from . import crm_views, report_views, schema_docs, settings_views  # noqa: F401 (schema_docs registers the OpenAPI docs)
 
 app_name = "hubspot_api"
 
@@ -23,4 +23,13 @@ urlpatterns = [
     path(f"{PREFIX}/tickets", crm_views.TicketListView.as_view(), name="tickets"),
     path(f"{PREFIX}/tickets/<str:ticket_id>", crm_views.TicketDetailView.as_view(), name="ticket"),
     path(f"{PREFIX}/pipelines", crm_views.PipelinesView.as_view(), name="pipelines"),
+    # Reporting (staff) and health (public): paths as TotalCare's scripts call them.
+    path("hubspot/crm/summary", report_views.CrmSummaryView.as_view(), name="crm-summary"),
+    path(
+        "hubspot/contacts/recent", report_views.RecentContactsView.as_view(), name="recent-contacts"
+    ),
+    path("hubspot/deals/pipeline", report_views.DealPipelineView.as_view(), name="deal-pipeline"),
+    path("hubspot/analytics", report_views.AnalyticsView.as_view(), name="analytics"),
+    path("hubspot/forms", report_views.FormsReportView.as_view(), name="forms-report"),
+    path("health", report_views.HealthView.as_view(), name="health"),
 ]

@@ -19,6 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from . import seed
+from .analytics import ANALYTICS_SCOPE, Analytics
 from .faults import Faults, RateLimiter, body_for_status, rate_limit_body
 from .state import ApiError, State, _obj, invalid, object_type
 
@@ -45,6 +46,7 @@ FORMS_SCOPE = "forms"
 VISITOR_SCOPE = "conversations.visitor_identification.tokens.create"
 ALL_SCOPES = sorted(
     {*READ_SCOPES.values(), *WRITE_SCOPES.values(), OWNERS_SCOPE, FORMS_SCOPE, VISITOR_SCOPE}
+    | {ANALYTICS_SCOPE}
     | {
         f"crm.schemas.{t}.{m}"
         for t in ("contacts", "companies", "deals")
@@ -319,6 +321,24 @@ def _routes():
             _fixed(FORMS_SCOPE),
         ),
         _route(
+            "GET",
+            "/analytics/v2/reports/totals/total",
+            lambda f, c: f.analytics.totals(c.query),
+            _fixed(ANALYTICS_SCOPE),
+        ),
+        _route(
+            "GET",
+            "/analytics/v2/reports/forms/total",
+            lambda f, c: f.analytics.forms(c.query),
+            _fixed(ANALYTICS_SCOPE),
+        ),
+        _route(
+            "GET",
+            f"/form-integrations/v1/submissions/forms/{_ID}",
+            lambda f, c: f.analytics.submissions(c.params["id"], c.query),
+            _fixed(FORMS_SCOPE),
+        ),
+        _route(
             "POST",
             "/submissions/v3/integration/submit/(?P<portal>[^/]+)/(?P<form>[^/]+)",
             _h_submit,
@@ -466,6 +486,7 @@ class FakeHubSpot:
         self._httpd = None
         self._thread = None
         self.state = State()
+        self.analytics = Analytics(self.state)  # legacy reporting endpoints, see analytics.py
         self.faults = Faults()
         self._limiter = RateLimiter("TEN_SECONDLY_ROLLING", 100, 10.0, 250_000)
         self._search_limiter = RateLimiter("SECONDLY", 5, 1.0)
@@ -514,6 +535,7 @@ class FakeHubSpot:
     def reset(self):
         """Back to a freshly started fake: no records, faults, limits, log or extra tokens."""
         self.state.reset()
+        self.analytics.reset()
         self.faults.clear()
         self._reset_config()
 

@@ -1,0 +1,112 @@
+"""The Content-Security-Policy allows exactly the HubSpot hosts the enabled features need.
+
+The base policy (settings `CONTENT_SECURITY_POLICY`) allows our own origin only. For an HTML page,
+the middleware reads the settings (from the cache, no SQL once warm) and adds:
+
+- tracking code and chat (HubSpot enabled with chat on): the region's `hs-scripts.com` loader and
+  the scripts it pulls in (analytics, cookie banner, collected forms, the chat's usemessages.com),
+  the chat iframe on `app[-region].hubspot.com`, and the API and tracking-pixel hosts they call;
+- embedded HubSpot forms (a ticket or contact form ID set): `hsforms.net` and `hsforms.com`.
+
+A feature that is off adds nothing. HubSpot publishes no single table of these hosts; the list
+follows HubSpot's knowledge-base article on CSP and what the loaders fetch, and
+`HUBSPOT_CSP_EXTRA` (settings) takes additions without a code change.
+"""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import urlsplit
+
+from csp.middleware import CSPMiddleware, PolicyParts
+from django.conf import settings
+
+logger = logging.getLogger(__name__)
+
+
+def _suffix(region: str) -> str:
+    # na1 is the unsuffixed host (js.hs-scripts.com, app.hubspot.com); others are js-eu1..., app-eu1...
+    region = (region or "").strip().lower()
+    return "" if region in ("", "na1", "us") else f"-{region}"
+
+
+def hubspot_sources(s) -> dict[str, list[str]]:
+    """Directive -> HubSpot hosts for the features switched on in settings `s`."""
+    sources: dict[str, list[str]] = {}
+
+    def add(directive: str, *hosts: str) -> None:
+        bucket = sources.setdefault(directive, [])
+        bucket.extend(h for h in hosts if h not in bucket)
+
+    if not getattr(s, "enabled", False) or not getattr(s, "portal_id", ""):
+        return sources
+    sfx = _suffix(getattr(s, "data_hosting_region", ""))
+    if getattr(s, "chat_enabled", False):
+        override = getattr(s, "script_url_override", "")
+        loader = urlsplit(override).netloc if override else f"js{sfx}.hs-scripts.com"
+        add(
+            "script-src",
+            loader,
+            "js.hs-scripts.com",
+            f"js{sfx}.hs-analytics.net",
+            f"js{sfx}.hs-banner.com",
+            f"js{sfx}.hscollectedforms.net",
+            f"js{sfx}.usemessages.com",
+        )
+        add("frame-src", f"app{sfx}.hubspot.com")
+        add(
+            "connect-src",
+            f"api{sfx}.hubspot.com",
+            f"forms{sfx}.hubspot.com",
+            f"forms{sfx}.hscollectedforms.net",
+            f"js{sfx}.hs-banner.com",
+            f"api{sfx}.hubapi.com",
+            "*.usemessages.com",
+        )
+        add("img-src", f"track{sfx}.hubspot.com", f"forms{sfx}.hubspot.com", "*.hubspot.com")
+        add("font-src", "*.usemessages.com", "*.hubspot.com")
+    if getattr(s, "ticket_form_id", "") or getattr(s, "contact_form_id", ""):
+        add("script-src", f"js{sfx}.hsforms.net", "js.hsforms.net")
+        add("frame-src", f"forms{sfx}.hsforms.com", f"share{sfx}.hsforms.com")
+        add("connect-src", f"forms{sfx}.hsforms.com", f"forms{sfx}.hubspot.com")
+        add("img-src", f"forms{sfx}.hsforms.com", f"forms{sfx}.hubspot.com")
+    for directive, hosts in (getattr(settings, "HUBSPOT_CSP_EXTRA", None) or {}).items():
+        if sources:
+            add(directive, *hosts)
+    return sources
+
+
+def policy_replacements(base: dict, s) -> dict[str, list[str]]:
+    """The directives to replace in the base policy: base values plus the HubSpot hosts
+    ('none' dropped where a host is added, since 'none' must stand alone)."""
+    replace = {}
+    for directive, hosts in hubspot_sources(s).items():
+        values = [
+            v for v in (base.get(directive) or base.get("default-src") or []) if v != "'none'"
+        ]
+        replace[directive] = values + [h for h in hosts if h not in values]
+    return replace
+
+
+class HubSpotCSPMiddleware(CSPMiddleware):
+    """django-csp's middleware, with the HubSpot hosts of the enabled features on HTML pages."""
+
+    def get_policy_parts(self, request, response, report_only: bool = False) -> PolicyParts:
+        parts = super().get_policy_parts(request, response, report_only=report_only)
+        if report_only or parts.config is not None:
+            return parts  # a view that set its own policy keeps it
+        if "text/html" not in response.get("Content-Type", ""):
+            return parts
+        try:
+            from .models import HubSpotSettings
+
+            s = HubSpotSettings.load()
+        except Exception:  # never break a page over its CSP: the base policy is the safe default
+            logger.warning("CSP: could not read the HubSpot settings; base policy only")
+            return parts
+        base = (getattr(settings, "CONTENT_SECURITY_POLICY", None) or {}).get("DIRECTIVES", {})
+        replace = policy_replacements(base, s)
+        if parts.replace:
+            replace.update(parts.replace)
+        parts.replace = replace or parts.replace
+        return parts

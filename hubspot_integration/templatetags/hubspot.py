@@ -27,11 +27,30 @@ def hubspot_tracking(context) -> str:
     request = context.get("request")
     user = getattr(request, "user", None)
     identity = chat.identify(user, s)
+    clear_identity = bool(context.get("hubspot_clear_identity"))
+    if identity is None and not clear_identity:
+        # Every anonymous page gets the same markup for the same settings: build it once per
+        # process and settings version, so the widget adds next to nothing to a page render.
+        key = (s.updated_at, s.portal_id, s.data_hosting_region, s.script_url_override)
+        cached = _anonymous_markup.get(key)
+        if cached is None:
+            cached = _markup(s, None, False)
+            _anonymous_markup.clear()
+            _anonymous_markup[key] = cached
+        return cached
+    return _markup(s, identity, clear_identity)
+
+
+# settings version -> the anonymous visitor's markup (one entry: only the current version matters)
+_anonymous_markup: dict = {}
+
+
+def _markup(s: HubSpotSettings, identity, clear_identity: bool) -> str:
     config = {
         "scriptUrl": chat.script_url(s),
         "waitForConsent": bool(s.wait_for_consent),
         "consentCookie": CONSENT_COOKIE,
-        "clearIdentity": bool(context.get("hubspot_clear_identity")),
+        "clearIdentity": clear_identity,
         # Only a logged-in customer's page sets hsConversationsSettings at all.
         "conversations": (
             {

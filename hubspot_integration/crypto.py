@@ -35,13 +35,21 @@ def get_fernet() -> MultiFernet:
     return _multifernet(tuple(settings.HUBSPOT_ENCRYPTION_KEYS))
 
 
+@lru_cache(maxsize=64)
+def _decrypt(keys: tuple[str, ...], ciphertext: str) -> str:
+    # Every settings read (each page render) rebuilds the row from the cache's ciphertext; the
+    # same ciphertext under the same keys always opens to the same text, so open it once per
+    # process. Failures raise and are not cached; a new key list is a new cache entry.
+    return _multifernet(keys).decrypt(ciphertext.encode()).decode()
+
+
 def encrypt(plaintext: str) -> str:
     return get_fernet().encrypt(plaintext.encode()).decode()
 
 
 def decrypt(ciphertext: str, *, where: str = "a stored secret") -> str:
     try:
-        return get_fernet().decrypt(ciphertext.encode()).decode()
+        return _decrypt(tuple(settings.HUBSPOT_ENCRYPTION_KEYS), ciphertext)
     except InvalidToken:
         # `from None`: InvalidToken carries nothing useful and the chain would only add noise.
         raise DecryptionError(

@@ -21,11 +21,10 @@ from ..services.outbox import Outcome
 QUEUED_MESSAGE = "Queued: will be sent to HubSpot when it is reachable."
 
 
-class HubSpotPageAdmin(admin.ModelAdmin):
-    """A ModelAdmin whose every page needs one HubSpot permission and talks to HubSpot."""
+class OnePermissionMixin:
+    """Every page of the ModelAdmin needs one permission (`permission`), superusers included."""
 
     permission = ""  # "hubspot_integration.<codename>"
-    page_size = 20
 
     def _allowed(self, request) -> bool:
         return request.user.is_active and request.user.has_perm(self.permission)
@@ -49,6 +48,12 @@ class HubSpotPageAdmin(admin.ModelAdmin):
         # admin_view already sent non-staff to the login page; staff without the permission stop here.
         if not self._allowed(request):
             raise PermissionDenied
+
+
+class HubSpotPageAdmin(OnePermissionMixin, admin.ModelAdmin):
+    """A ModelAdmin whose every page needs one HubSpot permission and talks to HubSpot."""
+
+    page_size = 20
 
     def url(self, name: str, *args) -> str:
         opts = self.model._meta

@@ -8,7 +8,6 @@ import logging
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
@@ -19,10 +18,10 @@ from django.urls import path, reverse
 from ..models import ContactImport
 from ..services import imports
 from ..services.import_csv import HEADER_EXAMPLE, ImportFileError, check_file
+from .crm_pages import OnePermissionMixin
 
 logger = logging.getLogger(__name__)
 
-PERMISSION = "hubspot_integration.import_contacts"
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 FINISHED = (ContactImport.Status.DONE, ContactImport.Status.FAILED)
 
@@ -83,7 +82,7 @@ def progress_data(contact_import: ContactImport) -> dict:
 
 
 @admin.register(ContactImport)
-class ContactImportAdmin(admin.ModelAdmin):
+class ContactImportAdmin(OnePermissionMixin, admin.ModelAdmin):
     list_display = [
         "__str__",
         "created_at",
@@ -97,29 +96,14 @@ class ContactImportAdmin(admin.ModelAdmin):
     ]
     list_filter = ["status"]
     list_display_links = ["__str__"]
+    permission = "hubspot_integration.import_contacts"
 
-    # --- permissions: one permission for every page ---------------------------------------------
-    def _allowed(self, request) -> bool:
-        return request.user.is_active and request.user.has_perm(PERMISSION)
-
-    def has_module_permission(self, request):
-        return self._allowed(request)
-
-    def has_view_permission(self, request, obj=None):
-        return self._allowed(request)
-
-    def has_add_permission(self, request):
-        return self._allowed(request)
-
+    # --- permissions: `permission` for every page; imports are records, not edited ------------
     def has_change_permission(self, request, obj=None):
         return False
 
     def has_delete_permission(self, request, obj=None):
         return request.user.is_superuser
-
-    def _check(self, request) -> None:
-        if not self._allowed(request):
-            raise PermissionDenied
 
     # --- pages ------------------------------------------------------------------------------
     def get_urls(self):
@@ -133,7 +117,7 @@ class ContactImportAdmin(admin.ModelAdmin):
         ] + super().get_urls()
 
     def add_view(self, request, form_url="", extra_context=None):
-        self._check(request)
+        self.check_permission(request)
         form = UploadForm(request.POST or None, request.FILES or None)
         if request.method == "POST" and form.is_valid():
             upload = form.cleaned_data["file"]
@@ -166,7 +150,7 @@ class ContactImportAdmin(admin.ModelAdmin):
             )
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        self._check(request)
+        self.check_permission(request)
         contact_import = get_object_or_404(ContactImport, pk=object_id)
         data = progress_data(contact_import)
         result = imports.summary(contact_import)

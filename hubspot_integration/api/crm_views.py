@@ -14,6 +14,7 @@ from .crm_serializers import (
     TicketPatchSerializer,
 )
 from .outcomes import django_to_drf, outcome_response
+from .params import wants_refresh
 from .permissions import CanManageContacts, CanManageTickets
 
 PAGING_PARAMS = [
@@ -176,5 +177,5 @@ class PipelinesView(APIView):
     @extend_schema(parameters=[OpenApiParameter("refresh", bool)])
     def get(self, request):
         tickets.ensure_enabled()
-        refresh = request.query_params.get("refresh") in ("1", "true", "yes")
+        refresh = wants_refresh(request)
         return Response({"success": True, "pipelines": tickets.pipelines(refresh=refresh)})

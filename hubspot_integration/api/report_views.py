@@ -8,6 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ..services import health, reports
+from .params import wants_refresh
 from .permissions import CanViewDashboard
 from .schema import envelope
 
@@ -21,14 +22,15 @@ DAYS = OpenApiParameter(
 )
 
 
-def _answer(request, fetch, *args):
-    if request.query_params.get("refresh") in ("1", "true", "yes"):
+def _answer(request, fetch, *args, shape=lambda data: {"data": data}):
+    """The reporting envelope; `shape` turns a card's data into the answer's top-level keys."""
+    if wants_refresh(request):
         reports.refresh()
     got = fetch(*args)
     return Response(
         {
             "success": True,
-            "data": got.data,
+            **shape(got.data),
             "timestamp": timezone.now().isoformat(),
             "fetched_at": got.fetched_at.isoformat(),
             "cached": got.from_cache,
@@ -268,18 +270,11 @@ class FormsReportView(APIView):
     )
     def get(self, request):
         days = reports.clamp_days(request.query_params.get("days", reports.DEFAULT_DAYS))
-        if request.query_params.get("refresh") in ("1", "true", "yes"):
-            reports.refresh()
-        got = reports.forms(days)
-        return Response(
-            {
-                "success": True,
-                "data": got.data["forms"],
-                "note": got.data["note"],
-                "timestamp": timezone.now().isoformat(),
-                "fetched_at": got.fetched_at.isoformat(),
-                "cached": got.from_cache,
-            }
+        return _answer(
+            request,
+            reports.forms,
+            days,
+            shape=lambda data: {"data": data["forms"], "note": data["note"]},
         )
 
 

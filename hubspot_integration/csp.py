@@ -16,10 +16,15 @@ follows HubSpot's knowledge-base article on CSP and what the loaders fetch, and
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from urllib.parse import urlsplit
 
+from csp.constants import NONCE
 from csp.middleware import CSPMiddleware, PolicyParts
+from csp.utils import default_config
 from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 
 logger = logging.getLogger(__name__)
 
@@ -88,6 +93,84 @@ def policy_replacements(base: dict, s) -> dict[str, list[str]]:
     return replace
 
 
+def _policy_for(s) -> FrozenPolicy | None:
+    """The whole policy of an HTML page for settings `s` (the base policy with the HubSpot hosts
+    of the enabled features), computed once per settings version: a page then pays a dictionary
+    lookup, not the host arithmetic. None when no base policy is configured."""
+    key = (
+        s.updated_at,
+        s.enabled,
+        s.portal_id,
+        s.data_hosting_region,
+        s.chat_enabled,
+        s.script_url_override,
+        s.ticket_form_id,
+        s.contact_form_id,
+    )
+    if key in _policy_memo:
+        return _policy_memo[key]
+    configured = getattr(settings, "CONTENT_SECURITY_POLICY", None)
+    policy = None
+    if configured:
+        base = default_config(configured.get("DIRECTIVES", {}))
+        merged = {**base, **policy_replacements(base, s)}
+        policy = FrozenPolicy({d: _packed(v) for d, v in merged.items() if v is not None})
+    if len(_policy_memo) >= 64:
+        _policy_memo.clear()  # old settings versions: never read again
+    _policy_memo[key] = policy
+    return policy
+
+
+class FrozenPolicy(Mapping):
+    """A policy no one changes: a copy of it is itself, as for a tuple. django-csp deep-copies the
+    policy parts of every response (`dataclasses.asdict`); the memoised policy skips that."""
+
+    __slots__ = ("_directives",)
+
+    def __init__(self, directives: dict) -> None:
+        self._directives = dict(directives)
+
+    def __getitem__(self, directive: str):
+        return self._directives[directive]
+
+    def __iter__(self):
+        return iter(self._directives)
+
+    def __len__(self) -> int:
+        return len(self._directives)
+
+    def __copy__(self) -> FrozenPolicy:
+        return self
+
+    def __deepcopy__(self, memo) -> FrozenPolicy:
+        return self
+
+
+def _packed(values) -> tuple:
+    """A directive's sources joined into one string (the nonce placeholder and boolean values
+    kept apart: django-csp fills in the nonce per response). django-csp deep-copies the policy
+    and dedupes every source on each response; one string per directive makes that a few steps
+    instead of dozens, and the header comes out the same."""
+    if isinstance(values, set):
+        values = sorted(values)
+    elif not isinstance(values, (list, tuple)):
+        values = [values]
+    plain = [v for v in dict.fromkeys(values) if isinstance(v, str) and v is not NONCE]
+    rest = [v for v in values if not (isinstance(v, str) and v is not NONCE)]
+    return (" ".join(plain), *rest) if plain else tuple(rest)
+
+
+# Settings version -> policy. Holds only the policy's public host names.
+_policy_memo: dict[tuple, FrozenPolicy | None] = {}
+
+
+@receiver(setting_changed)
+def _forget_policies(*, setting: str, **kwargs) -> None:
+    # The base policy and HUBSPOT_CSP_EXTRA come from Django settings, which tests override.
+    if setting in ("CONTENT_SECURITY_POLICY", "HUBSPOT_CSP_EXTRA"):
+        _policy_memo.clear()
+
+
 class HubSpotCSPMiddleware(CSPMiddleware):
     """django-csp's middleware, with the HubSpot hosts of the enabled features on HTML pages."""
 
@@ -104,9 +187,6 @@ class HubSpotCSPMiddleware(CSPMiddleware):
         except Exception:  # never break a page over its CSP: the base policy is the safe default
             logger.warning("CSP: could not read the HubSpot settings; base policy only")
             return parts
-        base = (getattr(settings, "CONTENT_SECURITY_POLICY", None) or {}).get("DIRECTIVES", {})
-        replace = policy_replacements(base, s)
-        if parts.replace:
-            replace.update(parts.replace)
-        parts.replace = replace or parts.replace
+        # A view's own csp_update / csp_replace still apply on top (django-csp merges them).
+        parts.config = _policy_for(s)
         return parts

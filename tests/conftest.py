@@ -35,7 +35,10 @@ def _isolation(settings, tmp_path):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     from django.core.cache import cache
 
+    from hubspot_integration.templatetags.hubspot import clear_markup_cache
+
     cache.clear()
+    clear_markup_cache()  # per-process memo: a test must not see another test's markup
     reset_clients()
     yield
     reset_clients()

@@ -148,6 +148,34 @@ def test_logged_in_customer_is_identified_once_per_window(chat, fake_hubspot, cu
     assert fake_hubspot.count() == before  # the cached token: no HubSpot call
 
 
+def test_customer_markup_is_rebuilt_after_the_memo_window(
+    chat, fake_hubspot, customer, monkeypatch
+):
+    """The per-process memo spares the shared cache on every page, but not for long: once it
+    lapses the page asks the shared cache again, and HubSpot when the token is gone there."""
+    from hubspot_integration.templatetags import hubspot as tags
+
+    first = widget_config(render(customer))["conversations"]["identificationToken"]
+    cache.clear()  # the shared token is gone (expired, or evicted)
+    assert widget_config(render(customer))["conversations"]["identificationToken"] == first
+    assert fake_hubspot.count("POST", TOKEN_PATH) == 1  # served from the memo
+
+    later = tags.time.monotonic() + tags.VISITOR_MEMO_SECONDS + 1
+    monkeypatch.setattr(tags.time, "monotonic", lambda: later)
+    second = widget_config(render(customer))["conversations"]["identificationToken"]
+    assert fake_hubspot.count("POST", TOKEN_PATH) == 2
+    assert second != first
+
+
+def test_a_changed_email_is_identified_at_once(chat, fake_hubspot, customer):
+    render(customer)
+    customer.email = "new-address@example.com"
+    customer.save()
+    config = widget_config(render(customer))["conversations"]
+    assert config["identificationEmail"] == "new-address@example.com"
+    assert fake_hubspot.identification_tokens[-1]["email"] == "new-address@example.com"
+
+
 def test_token_is_cached_below_its_twelve_hours(chat, customer, monkeypatch):
     from hubspot_integration.services import chat as chat_service
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -113,6 +114,63 @@ def test_csp_header_on_pages_carries_only_the_enabled_hosts(client, settings):
     assert "js.hs-scripts.com" in header
     assert "frame-src 'self' app.hubspot.com" in header or "app.hubspot.com" in header
     assert "'none' app.hubspot.com" not in header
+
+
+@pytest.mark.django_db
+def test_csp_keeps_the_nonce_and_follows_policy_changes(settings):
+    """The HubSpot hosts are computed once per settings version, but a changed base policy or
+    HUBSPOT_CSP_EXTRA shows at once, and the per-response nonce still reaches script-src."""
+    from csp.constants import NONCE, SELF
+
+    s = HubSpotSettings.load()
+    s.enabled, s.portal_id, s.access_token = True, "12345678", "pat-na1-" + "b" * 36
+    s.chat_enabled = True
+    s.save()
+    policy = {"DIRECTIVES": {"default-src": [SELF], "script-src": [SELF, NONCE]}}
+    settings.CONTENT_SECURITY_POLICY = policy
+    settings.HUBSPOT_CSP_EXTRA = {"script-src": ["cdn-one.example.com"]}
+
+    def script_src() -> str:
+        # A page whose template used the nonce, as `<script nonce="{{ request.csp_nonce }}">`.
+        from django.http import HttpResponse
+        from django.test import RequestFactory
+
+        from hubspot_integration.csp import HubSpotCSPMiddleware
+
+        request = RequestFactory().get("/")
+        middleware = HubSpotCSPMiddleware(lambda r: HttpResponse("<p>page</p>"))
+        middleware.process_request(request)
+        str(request.csp_nonce)
+        response = middleware.process_response(request, HttpResponse("<p>page</p>"))
+        header = response["Content-Security-Policy"]
+        return next(d for d in header.split("; ") if d.startswith("script-src "))
+
+    first, second = script_src(), script_src()
+    assert "js.hs-scripts.com" in first and "cdn-one.example.com" in first
+    nonces = [re.search(r"'nonce-([^']+)'", d).group(1) for d in (first, second)]
+    assert nonces[0] != nonces[1]  # a fresh nonce per response, not a memoised one
+    settings.HUBSPOT_CSP_EXTRA = {"script-src": ["cdn-two.example.com"]}
+    changed = script_src()
+    assert "cdn-two.example.com" in changed and "cdn-one.example.com" not in changed
+
+
+@pytest.mark.django_db
+def test_a_views_own_csp_update_still_applies(hubspot_settings):
+    from django.http import HttpResponse
+    from django.test import RequestFactory
+
+    from hubspot_integration.csp import HubSpotCSPMiddleware
+
+    hubspot_settings.chat_enabled = True
+    hubspot_settings.save()
+    middleware = HubSpotCSPMiddleware(lambda r: HttpResponse())
+    request = RequestFactory().get("/")
+    middleware.process_request(request)
+    response = HttpResponse("<p>page</p>")
+    response._csp_update = {"img-src": ["images.example.com"]}  # what @csp_update sets
+    header = middleware.process_response(request, response)["Content-Security-Policy"]
+    img_src = next(d for d in header.split("; ") if d.startswith("img-src "))
+    assert "images.example.com" in img_src and "track.hubspot.com" in img_src
 
 
 @pytest.mark.django_db

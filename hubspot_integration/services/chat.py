@@ -83,15 +83,22 @@ def _identity_key(user, email: str) -> str:
     return f"hubspot:chat:identity:{user.pk}:{digest}"
 
 
+def visitor(user) -> tuple[int, str] | None:
+    """(user ID, email) for a logged-in customer with an email: whom the widget can identify."""
+    if user is None or not user.is_authenticated:
+        return None
+    email = str(getattr(user, "email", "") or "").strip().lower()
+    return (user.pk, email) if email else None
+
+
 def identify(user, s: HubSpotSettings | None = None) -> Identity | None:
     """A visitor-identification token for a logged-in customer, or None (anonymous widget).
 
     At most one HubSpot call per user per cache window, successful or not."""
-    if user is None or not user.is_authenticated:
+    who = visitor(user)
+    if who is None:
         return None
-    email = str(getattr(user, "email", "") or "").strip().lower()
-    if not email:
-        return None
+    email = who[1]
     s = s or HubSpotSettings.load()
     if not chat_active(s):
         return None

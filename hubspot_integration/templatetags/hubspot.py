@@ -5,6 +5,9 @@ inject markup. With the settings cache warm and an anonymous visitor, rendering 
 HubSpot call.
 """
 
+import math
+import time
+
 from django import template
 from django.templatetags.static import static
 from django.utils.html import format_html, json_script
@@ -26,32 +29,43 @@ def hubspot_tracking(context) -> str:
         return ""
     request = context.get("request")
     user = getattr(request, "user", None)
-    identity = chat.identify(user, s)
+    visitor = chat.visitor(user)
     clear_identity = bool(context.get("hubspot_clear_identity"))
-    # The same settings and identity give the same markup: build it once per process, so the
-    # widget adds next to nothing to a page render (bench/widget_overhead.py).
+    # The same settings and visitor give the same markup: build it once per process, so the widget
+    # adds next to nothing to a page render (bench/widget_overhead.py). A customer's entry also
+    # skips the identification lookup in the shared cache, so it lives far less than the token.
     key = (
         s.updated_at,
         s.portal_id,
         s.data_hosting_region,
         s.script_url_override,
         s.wait_for_consent,
-        identity,
+        visitor,
         clear_identity,
     )
-    markup = _markup_cache.get(key)
-    if markup is None:
-        markup = _markup(s, identity, clear_identity)
+    now = time.monotonic()
+    entry = _markup_cache.get(key)
+    if entry is None or entry[1] <= now:
+        identity = chat.identify(user, s) if visitor else None
+        expires = now + VISITOR_MEMO_SECONDS if visitor else math.inf
+        entry = (_markup(s, identity, clear_identity), expires)
         if len(_markup_cache) >= MARKUP_CACHE_SIZE:
             _markup_cache.pop(next(iter(_markup_cache)))  # oldest first: dicts keep order
-        _markup_cache[key] = markup
-    return markup
+        _markup_cache[key] = entry
+    return entry[0]
 
 
-# (settings version, identity) -> markup. Identities are a customer's email and chat token, which
-# the page shows that customer anyway; bounded so many customers cannot grow it without limit.
+# (settings version, visitor) -> (markup, expiry). A customer's markup carries their email and
+# chat token, which the page shows that customer anyway; bounded so many customers cannot grow it
+# without limit.
 MARKUP_CACHE_SIZE = 512
+# Far below the token's life at HubSpot (12 h, cached 11 h): a memoised token is never stale.
+VISITOR_MEMO_SECONDS = 300
 _markup_cache: dict = {}
+
+
+def clear_markup_cache() -> None:
+    _markup_cache.clear()
 
 
 def _markup(s: HubSpotSettings, identity, clear_identity: bool) -> str:

@@ -38,7 +38,7 @@ from pathlib import Path
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from scripts.stack import FakeProcess, Stack  # noqa: E402
+from scripts.stack import FakeProcess, Stack, install_time_limit  # noqa: E402
 from tests.fake_hubspot import FAKE_PORTAL_ID, FAKE_TOKEN  # noqa: E402
 
 PORTAL_ID = str(FAKE_PORTAL_ID)
@@ -382,13 +382,7 @@ def step_webhook(stack: Stack, ticket_id: str) -> None:
 # --- main ---------------------------------------------------------------------------------------
 def main() -> int:
     limit = int(os.environ.get("SMOKE_TIMEOUT", "300"))
-
-    def _timeout(*_):
-        raise TimeoutError(f"smoke test took longer than {limit} s")
-
-    signal.signal(signal.SIGALRM, _timeout)
-    signal.alarm(limit)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
+    install_time_limit(limit, f"smoke test took longer than {limit} s")
     started = time.monotonic()
     fake = stack = None
     try:

@@ -267,3 +267,15 @@ class FakeProcess:
                 self.proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, signal.SIGKILL)
+
+
+def install_time_limit(limit: int, message: str) -> None:
+    """Raise TimeoutError in the main thread after `limit` seconds (so `finally` blocks still stop
+    what was started), and turn SIGTERM into an orderly exit for the same reason."""
+
+    def _timeout(*_):
+        raise TimeoutError(message)
+
+    signal.signal(signal.SIGALRM, _timeout)
+    signal.alarm(limit)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))

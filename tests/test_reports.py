@@ -277,3 +277,35 @@ def test_health_reports_a_broken_cache(db, settings):
     body = response.json()
     assert body["success"] is False and "cache" in body["message"]
     assert body["details"]["components"]["cache"]["ok"] is False
+
+
+def test_health_checks_the_task_backend_behind_the_proxy(db, settings):
+    """The database backend's table is queried: without it, tasks cannot be queued."""
+    from django.db import connection
+    from django.test import Client
+
+    body = Client().get("/api/health").json()
+    assert body["components"]["tasks"] == {
+        "ok": True,
+        "message": "Task backend DatabaseBackend is ready.",
+    }
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE django_tasks_database_dbtaskresult")
+    response = Client().get("/api/health")
+    assert response.status_code == 503
+    assert response.json()["details"]["components"]["tasks"]["ok"] is False
+
+
+def test_health_reports_an_unreachable_task_queue(db, settings):
+    """With the RQ backend, Redis that does not answer is a failed component, not a 500."""
+    from django.test import Client
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}}
+    settings.RQ_QUEUES = {"default": {"URL": "redis://127.0.0.1:1/0", "SOCKET_TIMEOUT": 1}}
+    response = Client().get("/api/health")
+    body = response.json()
+    assert response.status_code == 503
+    assert body["details"]["components"]["tasks"] == {
+        "ok": False,
+        "message": "The task backend cannot be used.",
+    }

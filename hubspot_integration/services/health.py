@@ -41,14 +41,22 @@ def _cache() -> dict:
 
 
 def _tasks() -> dict:
+    """Whether tasks can be queued: the database backend's table answers, or the RQ queues'
+    Redis does. `default_task_backend` is a proxy: the real backend is behind the alias."""
     try:
-        from django_tasks import default_task_backend
+        from django_tasks import DEFAULT_TASK_BACKEND_ALIAS, task_backends
 
-        name = type(default_task_backend).__name__
+        backend = task_backends[DEFAULT_TASK_BACKEND_ALIAS]
+        name = type(backend).__name__
         if name == "DatabaseBackend":
             from django_tasks_db.models import DBTaskResult
 
             DBTaskResult.objects.exists()
+        elif name == "RQBackend":
+            import django_rq
+
+            for queue in backend.queues:
+                django_rq.get_connection(queue).ping()
     except Exception:
         logger.exception("Health check: task backend unusable")
         return {"ok": False, "message": "The task backend cannot be used."}

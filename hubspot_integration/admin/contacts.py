@@ -3,7 +3,6 @@
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponseRedirect
-from django.urls import path
 
 from .. import errors
 from ..crm_forms import ContactForm
@@ -13,6 +12,7 @@ from .crm_pages import (
     CursorPager,
     HubSpotPageAdmin,
     add_service_errors,
+    admin_page,
     report_outcome,
     when,
 )
@@ -37,13 +37,11 @@ class HubSpotContactAdmin(HubSpotPageAdmin):
     permission = "hubspot_integration.manage_contacts"
 
     def get_urls(self):
-        info = f"{self.model._meta.app_label}_{self.model._meta.model_name}"
-        wrap = self.admin_site.admin_view
         return [
-            path("", wrap(self.changelist_view), name=f"{info}_changelist"),
-            path("add/", wrap(self.add_view), name=f"{info}_add"),
-            path("<str:object_id>/change/", wrap(self.change_view), name=f"{info}_change"),
-            path("<str:object_id>/delete/", wrap(self.delete_view), name=f"{info}_delete"),
+            admin_page(self, "", self.changelist_view, "changelist"),
+            admin_page(self, "add/", self.add_view, "add"),
+            admin_page(self, "<str:object_id>/change/", self.change_view, "change"),
+            admin_page(self, "<str:object_id>/delete/", self.delete_view, "delete"),
         ]
 
     # --- list ----------------------------------------------------------------------------------

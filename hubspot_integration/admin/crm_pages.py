@@ -12,13 +12,24 @@ from urllib.parse import urlencode
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils.dateparse import parse_datetime
 from django.utils.html import format_html
 
 from ..services.outbox import Outcome
 
 QUEUED_MESSAGE = "Queued: will be sent to HubSpot when it is reachable."
+
+
+def admin_page(model_admin, route: str, view, name: str):
+    """A URL of `model_admin`'s own: behind `admin_view` (login, staff, CSRF) and named
+    `admin:<app>_<model>_<name>` like the admin's built-in pages."""
+    opts = model_admin.model._meta
+    return path(
+        route,
+        model_admin.admin_site.admin_view(view),
+        name=f"{opts.app_label}_{opts.model_name}_{name}",
+    )
 
 
 class OnePermissionMixin:

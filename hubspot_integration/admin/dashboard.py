@@ -10,10 +10,11 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import reverse
 
 from ..models import CrmDashboard
 from ..services import reports
+from .crm_pages import admin_page
 
 PERMISSION = "hubspot_integration.view_crm_dashboard"
 PERIODS = (7, 30, 90)
@@ -66,18 +67,9 @@ class CrmDashboardAdmin(admin.ModelAdmin):
         return False
 
     def get_urls(self):
-        opts = self.model._meta
         return [
-            path(
-                "refresh/",
-                self.admin_site.admin_view(self.refresh_view),
-                name=f"{opts.app_label}_{opts.model_name}_refresh",
-            ),
-            path(
-                "",
-                self.admin_site.admin_view(self.changelist_view),
-                name=f"{opts.app_label}_{opts.model_name}_changelist",
-            ),
+            admin_page(self, "refresh/", self.refresh_view, "refresh"),
+            admin_page(self, "", self.changelist_view, "changelist"),
         ]
 
     def _days(self, request) -> int:

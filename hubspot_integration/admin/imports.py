@@ -13,12 +13,12 @@ from django.http import HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.template.defaultfilters import filesizeformat
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import reverse
 
 from ..models import ContactImport
 from ..services import imports
 from ..services.import_csv import HEADER_EXAMPLE, ImportFileError, check_file
-from .crm_pages import OnePermissionMixin
+from .crm_pages import OnePermissionMixin, admin_page
 
 logger = logging.getLogger(__name__)
 
@@ -107,14 +107,10 @@ class ContactImportAdmin(OnePermissionMixin, admin.ModelAdmin):
 
     # --- pages ------------------------------------------------------------------------------
     def get_urls(self):
-        info = f"{self.model._meta.app_label}_{self.model._meta.model_name}"
         return [
-            path(
-                "<int:import_id>/status/",
-                self.admin_site.admin_view(self.status_view),
-                name=f"{info}_status",
-            )
-        ] + super().get_urls()
+            admin_page(self, "<int:import_id>/status/", self.status_view, "status"),
+            *super().get_urls(),
+        ]
 
     def add_view(self, request, form_url="", extra_context=None):
         self.check_permission(request)

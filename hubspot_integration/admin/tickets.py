@@ -4,7 +4,6 @@ and a button that re-reads the pipelines. With tickets switched off every page s
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
-from django.urls import path
 
 from .. import errors
 from ..crm_forms import (
@@ -16,7 +15,14 @@ from ..crm_forms import (
 )
 from ..models import HubSpotSettings, HubSpotTicket
 from ..services import contacts, owners, tickets
-from .crm_pages import CursorPager, HubSpotPageAdmin, add_service_errors, report_outcome, when
+from .crm_pages import (
+    CursorPager,
+    HubSpotPageAdmin,
+    add_service_errors,
+    admin_page,
+    report_outcome,
+    when,
+)
 
 
 def _pipeline(known: list[dict] | None, pipeline_id: str) -> dict | None:
@@ -53,17 +59,13 @@ class HubSpotTicketAdmin(HubSpotPageAdmin):
     permission = "hubspot_integration.manage_tickets"
 
     def get_urls(self):
-        info = f"{self.model._meta.app_label}_{self.model._meta.model_name}"
-        wrap = self.admin_site.admin_view
         return [
-            path("", wrap(self.changelist_view), name=f"{info}_changelist"),
-            path("add/", wrap(self.add_view), name=f"{info}_add"),
-            path(
-                "refresh-pipelines/",
-                wrap(self.refresh_pipelines_view),
-                name=f"{info}_refresh_pipelines",
+            admin_page(self, "", self.changelist_view, "changelist"),
+            admin_page(self, "add/", self.add_view, "add"),
+            admin_page(
+                self, "refresh-pipelines/", self.refresh_pipelines_view, "refresh_pipelines"
             ),
-            path("<str:object_id>/change/", wrap(self.change_view), name=f"{info}_change"),
+            admin_page(self, "<str:object_id>/change/", self.change_view, "change"),
         ]
 
     def has_delete_permission(self, request, obj=None):

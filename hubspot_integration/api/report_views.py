@@ -93,9 +93,22 @@ class FormStatsSerializer(serializers.Serializer):
     )
 
 
-SUMMARY_EXAMPLE = {
-    "success": True,
-    "data": {
+def _example(name: str, data, *, fetched_at="2026-01-05T10:00:00+00:00", cached=False, **top):
+    """A documented answer in the reporting envelope (as `_answer` builds it)."""
+    value = {
+        "success": True,
+        "data": data,
+        **top,
+        "timestamp": "2026-01-05T10:00:00+00:00",
+        "fetched_at": fetched_at,
+        "cached": cached,
+    }
+    return OpenApiExample(name, value=value, response_only=True)
+
+
+SUMMARY_EXAMPLE = _example(
+    "Summary",
+    {
         "contacts_count": 2500,
         "deals_count": 350,
         "companies_count": 40,
@@ -103,10 +116,9 @@ SUMMARY_EXAMPLE = {
         "open_deals_count": 240,
         "open_deal_value": 1264800,
     },
-    "timestamp": "2026-01-05T10:00:00+00:00",
-    "fetched_at": "2026-01-05T09:58:31+00:00",
-    "cached": True,
-}
+    fetched_at="2026-01-05T09:58:31+00:00",
+    cached=True,
+)
 
 
 class CrmSummaryView(APIView):
@@ -118,7 +130,7 @@ class CrmSummaryView(APIView):
         summary="CRM summary: counts and total deal value",
         parameters=[REFRESH],
         responses=envelope("CrmSummaryResponse", SummarySerializer(), **_meta()),
-        examples=[OpenApiExample("Summary", value=SUMMARY_EXAMPLE, response_only=True)],
+        examples=[SUMMARY_EXAMPLE],
     )
     def get(self, request):
         return _answer(request, reports.summary)
@@ -134,25 +146,18 @@ class RecentContactsView(APIView):
         parameters=[OpenApiParameter("limit", int, description="1-100, default 10"), REFRESH],
         responses=envelope("RecentContactsResponse", RecentContactSerializer(many=True), **_meta()),
         examples=[
-            OpenApiExample(
+            _example(
                 "Recent contacts",
-                value={
-                    "success": True,
-                    "data": [
-                        {
-                            "id": "2601",
-                            "firstname": "Ann",
-                            "lastname": "Lee",
-                            "email": "ann@example.com",
-                            "company": "Acme",
-                            "createdate": "2026-01-05T09:12:00.000Z",
-                        }
-                    ],
-                    "timestamp": "2026-01-05T10:00:00+00:00",
-                    "fetched_at": "2026-01-05T10:00:00+00:00",
-                    "cached": False,
-                },
-                response_only=True,
+                [
+                    {
+                        "id": "2601",
+                        "firstname": "Ann",
+                        "lastname": "Lee",
+                        "email": "ann@example.com",
+                        "company": "Acme",
+                        "createdate": "2026-01-05T09:12:00.000Z",
+                    }
+                ],
             )
         ],
     )
@@ -174,27 +179,20 @@ class DealPipelineView(APIView):
         parameters=[REFRESH],
         responses=envelope("DealPipelineResponse", PipelineSerializer(), **_meta()),
         examples=[
-            OpenApiExample(
+            _example(
                 "Pipeline",
-                value={
-                    "success": True,
-                    "data": {
-                        "stages": [
-                            {
-                                "pipeline": "90123456",
-                                "pipeline_label": "Sales Pipeline",
-                                "stage": "90123457",
-                                "label": "Appointment scheduled",
-                                "deal_count": 25,
-                                "total_value": 131400,
-                            }
-                        ]
-                    },
-                    "timestamp": "2026-01-05T10:00:00+00:00",
-                    "fetched_at": "2026-01-05T10:00:00+00:00",
-                    "cached": False,
+                {
+                    "stages": [
+                        {
+                            "pipeline": "90123456",
+                            "pipeline_label": "Sales Pipeline",
+                            "stage": "90123457",
+                            "label": "Appointment scheduled",
+                            "deal_count": 25,
+                            "total_value": 131400,
+                        }
+                    ]
                 },
-                response_only=True,
             )
         ],
     )
@@ -212,16 +210,9 @@ class AnalyticsView(APIView):
         parameters=[DAYS, REFRESH],
         responses=envelope("AnalyticsResponse", AnalyticsSerializer(), **_meta()),
         examples=[
-            OpenApiExample(
+            _example(
                 "Analytics",
-                value={
-                    "success": True,
-                    "data": {"page_views": 3600, "sessions": 1350, "new_contacts": 205, "days": 30},
-                    "timestamp": "2026-01-05T10:00:00+00:00",
-                    "fetched_at": "2026-01-05T10:00:00+00:00",
-                    "cached": False,
-                },
-                response_only=True,
+                {"page_views": 3600, "sessions": 1350, "new_contacts": 205, "days": 30},
             )
         ],
     )
@@ -247,24 +238,17 @@ class FormsReportView(APIView):
             **_meta(),
         ),
         examples=[
-            OpenApiExample(
+            _example(
                 "Forms",
-                value={
-                    "success": True,
-                    "data": [
-                        {
-                            "form_id": "3f2a8c1e-5b7d-4e9a-9c2f-1a6b8d4e7f10",
-                            "form_name": "Contact us",
-                            "submissions": 12,
-                            "conversion_rate": 0.06,
-                        }
-                    ],
-                    "note": "",
-                    "timestamp": "2026-01-05T10:00:00+00:00",
-                    "fetched_at": "2026-01-05T10:00:00+00:00",
-                    "cached": False,
-                },
-                response_only=True,
+                [
+                    {
+                        "form_id": "3f2a8c1e-5b7d-4e9a-9c2f-1a6b8d4e7f10",
+                        "form_name": "Contact us",
+                        "submissions": 12,
+                        "conversion_rate": 0.06,
+                    }
+                ],
+                note="",
             )
         ],
     )

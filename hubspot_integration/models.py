@@ -33,18 +33,54 @@ def new_idempotency_key() -> str:
 class RateLimitTier(models.IntegerChoices):
     FREE_STARTER = 100, "100 calls / 10 s (Free, Starter)"
     PROFESSIONAL = 190, "190 calls / 10 s (Professional, Enterprise)"
-    INCREASE_PACK = 200, "200 calls / 10 s (API limit increase pack)"
+    INCREASE_PACK = 200, "200 calls / 10 s (API limit increase pack, before 2026)"
+    CAPACITY_PACK = 250, "250 calls / 10 s (API capacity pack)"
+
+
+class CredentialType(models.TextChoices):
+    """Every kind of credential HubSpot issues for one account (see the README for which to use)."""
+
+    SERVICE_KEY = "service_key", "Service key (recommended for new accounts; no webhooks)"
+    APP_STATIC_TOKEN = "app_static_token", "Project-based app: static access token"
+    PRIVATE_APP = "private_app", "Legacy private app token (existing apps only)"
+    OAUTH = "oauth", "Project-based app: OAuth connection (Connect with HubSpot)"
 
 
 class HubSpotSettings(models.Model):
     """The one row of HubSpot settings. Read it with `HubSpotSettings.load()`."""
 
     SINGLETON_PK = 1
-    SECRET_FIELDS = ("access_token", "webhook_secret")
+    SECRET_FIELDS = (
+        "access_token",
+        "webhook_secret",
+        "oauth_client_secret",
+        "oauth_access_token",
+        "oauth_refresh_token",
+    )
 
     enabled = models.BooleanField("HubSpot enabled", default=False)
     portal_id = models.CharField("portal ID", max_length=20, blank=True, validators=[digits_only])
-    access_token = EncryptedTextField("private-app token", blank=True, default="")
+    credential_type = models.CharField(
+        "credential kind",
+        max_length=20,
+        choices=CredentialType.choices,
+        default=CredentialType.SERVICE_KEY,
+    )
+    # The service key, app static token or private-app token: whichever `credential_type` names
+    # (OAuth keeps its own pair below). The column name predates service keys.
+    access_token = EncryptedTextField("access token", blank=True, default="")
+    oauth_client_id = models.CharField("OAuth client ID", max_length=100, blank=True)
+    oauth_client_secret = EncryptedTextField("OAuth client secret", blank=True, default="")
+    oauth_access_token = EncryptedTextField("OAuth access token", blank=True, default="")
+    oauth_refresh_token = EncryptedTextField("OAuth refresh token", blank=True, default="")
+    oauth_expires_at = models.DateTimeField("OAuth access token expires", null=True, blank=True)
+    oauth_scopes = models.JSONField("OAuth scopes granted", default=list, blank=True)
+    oauth_connected_at = models.DateTimeField("connected with HubSpot", null=True, blank=True)
+    oauth_error = models.TextField(
+        "OAuth problem",
+        blank=True,
+        help_text="Set when HubSpot refuses to refresh the connection: reconnect to clear it.",
+    )
     chat_enabled = models.BooleanField("live chat enabled", default=False)
     tickets_enabled = models.BooleanField("tickets enabled", default=False)
     ticket_form_id = models.CharField(
@@ -79,6 +115,7 @@ class HubSpotSettings(models.Model):
         "API calls per 10 seconds",
         choices=RateLimitTier.choices,
         default=RateLimitTier.FREE_STARTER,
+        help_text="Used until HubSpot's own X-HubSpot-RateLimit-Max header tells the panel.",
     )
     dashboard_cache_seconds = models.PositiveIntegerField("dashboard cache (seconds)", default=300)
     last_check_at = models.DateTimeField("last connection check", null=True, blank=True)
@@ -153,34 +190,60 @@ class HubSpotSettings(models.Model):
         errors = {}
         if self.enabled and not self.portal_id:
             errors["portal_id"] = "Enter the portal ID before enabling HubSpot."
-        if self.enabled and not self.access_token:
-            errors["access_token"] = "Enter the private-app token before enabling HubSpot."
+        if self.enabled and not self.has_token:
+            if self.uses_oauth:
+                errors["access_token"] = (
+                    "Connect with HubSpot (OAuth) before enabling HubSpot, or choose another "
+                    "credential kind and enter its token."
+                )
+            else:
+                errors["access_token"] = (
+                    f"Enter the {self.credential_label} before enabling HubSpot."
+                )
         if errors:
             raise ValidationError(errors)
 
     # --- derived values ------------------------------------------------------------------------
     @property
+    def uses_oauth(self) -> bool:
+        return self.credential_type == CredentialType.OAUTH
+
+    @property
+    def credential_label(self) -> str:
+        return {
+            CredentialType.SERVICE_KEY: "service key",
+            CredentialType.APP_STATIC_TOKEN: "app's static access token",
+            CredentialType.PRIVATE_APP: "private-app token",
+            CredentialType.OAUTH: "OAuth connection",
+        }.get(self.credential_type, "access token")
+
+    @property
     def has_token(self) -> bool:
+        """Whether a credential of the chosen kind is stored (OAuth: a refresh token)."""
+        if self.uses_oauth:
+            return bool(self.oauth_refresh_token)
         return bool(self.access_token)
 
     @property
     def masked_token(self) -> str:
+        if self.uses_oauth:
+            return mask_secret(self.oauth_access_token or self.oauth_refresh_token)
         return mask_secret(self.access_token)
 
     @property
     def is_configured(self) -> bool:
-        return bool(self.enabled and self.portal_id and self.access_token)
+        return bool(self.enabled and self.portal_id and self.has_token)
 
 
 def mask_secret(secret: str) -> str:
-    """`pat-na1-…1234`: enough to recognise which token is stored, never enough to use it."""
+    """The first 4 and last 4 characters, whatever the format (`pat-…1234`, `abcd…wxyz`): enough
+    to recognise which credential is stored, never enough to use it. A secret too short to hide
+    its middle is shown as dots only."""
     if not secret:
         return ""
-    tail = secret[-4:] if len(secret) >= 12 else ""
-    parts = secret.split("-")
-    if len(parts) >= 3 and parts[0] == "pat":
-        return f"{parts[0]}-{parts[1]}-…{tail}"
-    return f"…{tail}" if tail else "••••"
+    if len(secret) < 16:
+        return "••••"
+    return f"{secret[:4]}…{secret[-4:]}"
 
 
 class SettingsAuditEntry(models.Model):

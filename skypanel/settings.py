@@ -54,6 +54,11 @@ HUBSPOT_API_BASE_URL = env.str("HUBSPOT_API_BASE_URL", default="https://api.huba
 HUBSPOT_FORMS_BASE_URL = env.str(
     "HUBSPOT_FORMS_BASE_URL", default="https://api.hsforms.com"
 ).rstrip("/")
+# HubSpot's date-based API version (hubspot_integration/conf.py says why it is one setting).
+HUBSPOT_API_VERSION = env.str("HUBSPOT_API_VERSION", default="2026-09")
+HUBSPOT_OAUTH_AUTHORIZE_URL = env.str(
+    "HUBSPOT_OAUTH_AUTHORIZE_URL", default="https://app.hubspot.com/oauth/authorize"
+)
 # (connect, read) seconds for every HubSpot call: a slow HubSpot must not hold a web worker.
 HUBSPOT_TIMEOUT = (
     env.float("HUBSPOT_CONNECT_TIMEOUT", default=3.05),

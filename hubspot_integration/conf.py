@@ -1,0 +1,64 @@
+"""The app's settings object: each HubSpot setting the app reads, with its default and why.
+
+Read `app_settings.NAME`; each attribute looks up `HUBSPOT_<NAME>` in Django's settings on every
+access, so `override_settings` in tests and a changed environment both take effect without a
+restart of this module (django-allauth's `AppSettings`, DRF's `api_settings`).
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+
+class AppSettings:
+    prefix = "HUBSPOT_"
+
+    def _get(self, name: str, default):
+        return getattr(settings, self.prefix + name, default)
+
+    @property
+    def API_BASE_URL(self) -> str:
+        """Where HubSpot's REST API lives; the fake HubSpot stands in for it in tests."""
+        return str(self._get("API_BASE_URL", "https://api.hubapi.com")).rstrip("/")
+
+    @property
+    def FORMS_BASE_URL(self) -> str:
+        """The Forms API host (form submissions are not on api.hubapi.com)."""
+        return str(self._get("FORMS_BASE_URL", "https://api.hsforms.com")).rstrip("/")
+
+    @property
+    def API_VERSION(self) -> str:
+        """HubSpot's date-based API version every call uses (a new one each March and
+        September, each supported 18 months). One setting moves the whole panel."""
+        return str(self._get("API_VERSION", "2026-09"))
+
+    @property
+    def TIMEOUT(self) -> tuple[float, float]:
+        """(connect, read) seconds for every HubSpot call: a slow HubSpot must not hold a worker."""
+        connect, read = self._get("TIMEOUT", (3.05, 10.0))
+        return (float(connect), float(read))
+
+    @property
+    def OAUTH_AUTHORIZE_URL(self) -> str:
+        """HubSpot's consent page for "Connect with HubSpot"; the fake serves one in tests."""
+        return str(self._get("OAUTH_AUTHORIZE_URL", "https://app.hubspot.com/oauth/authorize"))
+
+    @property
+    def OAUTH_REFRESH_MARGIN_SECONDS(self) -> int:
+        """Refresh an OAuth access token this long before it expires: HubSpot hands out a new
+        one in the token's last 30 minutes, and a token used across a page must not lapse."""
+        return int(self._get("OAUTH_REFRESH_MARGIN_SECONDS", 30 * 60))
+
+    @property
+    def OAUTH_REFRESH_LOCK_SECONDS(self) -> int:
+        """How long one process may hold the deployment-wide refresh lock; a process that died
+        holding it only delays the others this long."""
+        return int(self._get("OAUTH_REFRESH_LOCK_SECONDS", 30))
+
+    @property
+    def OAUTH_STATE_SECONDS(self) -> int:
+        """How long a "Connect with HubSpot" round trip may take before its state expires."""
+        return int(self._get("OAUTH_STATE_SECONDS", 10 * 60))
+
+
+app_settings = AppSettings()

@@ -112,7 +112,7 @@ def write_csv(path: Path, rows: int) -> None:
 def run(fake: FakeProcess, workdir: Path, rows: int, batch_size: int) -> dict:
     from django.core.cache import cache
 
-    from hubspot_integration.client import get_client, reset_clients
+    from hubspot_integration.credentials import get_client, reset_clients
     from hubspot_integration.services import imports
 
     fake.ask("reset")

@@ -1,29 +1,35 @@
 """The only module that imports the HubSpot SDK.
 
-It builds the SDK client from the settings, applies a timeout and the shared rate limiter to every
-call, and turns every SDK and transport error into the project's own errors (`errors.py`). Callers
-get plain dicts in HubSpot's camelCase shape, never SDK model objects, so nothing above this module
-depends on the SDK.
+Every call goes through one table, `OPERATIONS`: an operation's method, its path on HubSpot's
+date-based API (`{version}` is `HUBSPOT_API_VERSION`), the SDK package whose generated `ApiClient`
+sends it and whose models read the answer, and, for the few endpoints HubSpot has no date-based
+version of, the date their support ends. `hubspot-api-client` 12's generated API classes call the
+numbered paths (v3/v4) that HubSpot stops supporting in 2027, so the panel does not use them; it
+uses the same generated `ApiClient` (auth, pooling, serialisation, models, exceptions) with the
+paths from this table.
+
+Every call gets a timeout and the shared rate limiter, and every SDK and transport error becomes
+one of the project's own errors (`errors.py`). Callers get plain dicts in HubSpot's JSON shape,
+never SDK model objects, so nothing above this module depends on the SDK.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import importlib
 import json
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlencode
 
-import hubspot
 import urllib3
-from django.conf import settings as django_settings
-from hubspot.crm.contacts import ApiClient as _RawApiClient
-from hubspot.crm.contacts import Configuration as _RawConfiguration
 from urllib3.util.retry import Retry
 
 from . import errors
+from .conf import app_settings
 from .ratelimit import RateLimiter
 
 logger = logging.getLogger(__name__)
@@ -31,12 +37,191 @@ logger = logging.getLogger(__name__)
 OBJECT_TYPES = ("contacts", "tickets", "deals", "companies")
 
 
+# --- the operation table -----------------------------------------------------------------------
+@dataclass(frozen=True)
+class Operation:
+    method: str
+    path: str  # `{version}` is the date-based API version; other `{names}` are path parameters
+    package: str  # the SDK package whose ApiClient sends it and whose models read the answer
+    models: dict[int, str] = field(default_factory=dict)  # status -> model ("object": raw JSON)
+    search: bool = False  # the search API has its own, lower limit
+    auth: bool = True
+    host: str = "api"  # "api" (HUBSPOT_API_BASE_URL) or "forms" (HUBSPOT_FORMS_BASE_URL)
+    form_encoded: bool = False  # OAuth's token endpoints take a form, not JSON
+    legacy_until: str = ""  # set only for endpoints with no date-based equivalent
+    purpose: str = ""  # what the panel uses it for, in the connection check's words
+
+
+_OBJ = "/crm/objects/{version}/{objectType}"
+_ASSOC = _OBJ + "/{objectId}/associations"
+_JSON = {200: "object"}
+
+OPERATIONS: dict[str, Operation] = {
+    # CRM objects (contacts, tickets, deals, companies), one generic set of paths.
+    "objects.create": Operation("POST", _OBJ, "crm.objects", {201: "SimplePublicObject"}),
+    "objects.get": Operation(
+        "GET", _OBJ + "/{objectId}", "crm.objects", {200: "SimplePublicObjectWithAssociations"}
+    ),
+    "objects.update": Operation(
+        "PATCH", _OBJ + "/{objectId}", "crm.objects", {200: "SimplePublicObject"}
+    ),
+    "objects.archive": Operation("DELETE", _OBJ + "/{objectId}", "crm.objects"),
+    "objects.list": Operation(
+        "GET",
+        _OBJ,
+        "crm.objects",
+        {200: "CollectionResponseSimplePublicObjectWithAssociationsForwardPaging"},
+    ),
+    "objects.search": Operation(
+        "POST",
+        _OBJ + "/search",
+        "crm.objects",
+        {200: "CollectionResponseWithTotalSimplePublicObjectForwardPaging"},
+        search=True,
+    ),
+    "objects.batch_read": Operation(
+        "POST",
+        _OBJ + "/batch/read",
+        "crm.objects",
+        {200: "BatchResponseSimplePublicObject", 207: "BatchResponseSimplePublicObjectWithErrors"},
+    ),
+    "objects.batch_upsert": Operation(
+        "POST",
+        _OBJ + "/batch/upsert",
+        "crm.objects",
+        {
+            200: "BatchResponseSimplePublicUpsertObject",
+            207: "BatchResponseSimplePublicUpsertObjectWithErrors",
+        },
+    ),
+    "objects.gdpr_delete": Operation("POST", _OBJ + "/gdpr-delete", "crm.objects"),
+    "associations.create_default": Operation(
+        "PUT",
+        _ASSOC + "/default/{toObjectType}/{toObjectId}",
+        "crm.associations.v4",
+        {200: "BatchResponsePublicDefaultAssociation"},
+    ),
+    "pipelines.list": Operation(
+        "GET",
+        "/crm/pipelines/{version}/{objectType}",
+        "crm.pipelines",
+        {200: "CollectionResponsePipelineNoPaging"},
+    ),
+    "properties.get": Operation(
+        "GET",
+        "/crm/properties/{version}/{objectType}/{propertyName}",
+        "crm.properties",
+        {200: "ModelProperty"},
+    ),
+    "properties.create": Operation(
+        "POST", "/crm/properties/{version}/{objectType}", "crm.properties", {201: "ModelProperty"}
+    ),
+    "owners.list": Operation(
+        "GET",
+        "/crm/owners/{version}",
+        "crm.owners",
+        {200: "CollectionResponsePublicOwnerForwardPaging"},
+    ),
+    # Account, usage, chat.
+    "account.details": Operation("GET", "/account-info/{version}/details", "crm.objects", _JSON),
+    "account.daily_usage": Operation(
+        "GET", "/account-info/{version}/api-usage/daily/private-apps", "crm.objects", _JSON
+    ),
+    "visitor.token": Operation(
+        "POST",
+        "/visitor-identification/{version}/tokens/create",
+        "conversations.visitor_identification",
+        {200: "IdentificationTokenResponse"},
+    ),
+    # OAuth: form-encoded, authenticated by the app's client ID and secret in the form.
+    "oauth.token": Operation(
+        "POST", "/oauth/{version}/token", "oauth", _JSON, auth=False, form_encoded=True
+    ),
+    "oauth.introspect": Operation(
+        "POST", "/oauth/{version}/token/introspect", "oauth", _JSON, auth=False, form_encoded=True
+    ),
+    "oauth.revoke": Operation(
+        "POST",
+        "/oauth/{version}/token/revoke",
+        "oauth",
+        {200: "object", 204: "object"},
+        auth=False,
+        form_encoded=True,
+    ),
+    # Legacy: HubSpot publishes no date-based version of these (checked 2026-12-01).
+    "forms.submit": Operation(
+        "POST",
+        "/submissions/v3/integration/submit/{portalId}/{formGuid}",
+        "marketing.forms",
+        _JSON,
+        auth=False,
+        host="forms",
+        legacy_until="2027-09",
+        purpose="support and contact form submissions",
+    ),
+    "forms.list": Operation(
+        "GET",
+        "/marketing/v3/forms",
+        "marketing.forms",
+        {200: "CollectionResponseFormDefinitionBaseForwardPaging"},
+        legacy_until="2027-09",
+        purpose="the forms list (only a 2026-09-beta exists)",
+    ),
+    "forms.submissions": Operation(
+        "GET",
+        "/form-integrations/v1/submissions/forms/{formGuid}",
+        "marketing.forms",
+        _JSON,
+        legacy_until="2027-09",
+        purpose="form submissions on the dashboard",
+    ),
+    "analytics.report": Operation(
+        "GET",
+        "/analytics/v2/reports/{breakdown}/total",
+        "marketing.forms",
+        _JSON,
+        legacy_until="2027-09",
+        purpose="traffic and form-view analytics on the dashboard",
+    ),
+    "private_app.token_info": Operation(
+        "POST",
+        "/oauth/v2/private-apps/get/access-token-info",
+        "oauth",
+        _JSON,
+        auth=False,
+        legacy_until="2027-09",
+        purpose="reading a legacy private-app token's scopes",
+    ),
+}
+
+
+def operation_path(name: str, version: str | None = None) -> str:
+    """The path an operation is sent to, with the API version filled in."""
+    op = OPERATIONS[name]
+    return op.path.replace("{version}", version or app_settings.API_VERSION)
+
+
+def legacy_operations() -> dict[str, Operation]:
+    return {name: op for name, op in OPERATIONS.items() if op.legacy_until}
+
+
+# --- the client --------------------------------------------------------------------------------
 @dataclass
-class RawResponse:
+class Response:
     status: int
     data: Any
     headers: dict = field(default_factory=dict)
     elapsed_ms: float = 0.0
+
+
+class _Body:
+    """What `ApiClient.deserialize` reads: the answer's text, already checked to be JSON."""
+
+    def __init__(self, text: str):
+        self.data = text
+
+
+TokenSource = Callable[[], str]
 
 
 def _retry_policy() -> Retry:
@@ -55,11 +240,16 @@ def _retry_policy() -> Retry:
 
 
 class HubSpotClient:
-    """A HubSpot account as the panel uses it. Thread-safe; one instance per token is reused."""
+    """A HubSpot account as the panel uses it. Thread-safe; one instance per credential is reused.
+
+    `token` is the bearer value, or a callable that returns the current one (an OAuth connection
+    refreshes its access token behind it). A callable may also have `refresh(stale)`, which the
+    client calls once after a 401 before giving up.
+    """
 
     def __init__(
         self,
-        token: str,
+        token: str | TokenSource,
         *,
         portal_id: str = "",
         base_url: str | None = None,
@@ -67,131 +257,177 @@ class HubSpotClient:
         timeout: tuple[float, float] | None = None,
         calls_per_10s: int = 100,
         max_wait: float = 2.0,
+        version: str | None = None,
     ):
         if not token:
-            raise errors.NotConfigured("No HubSpot private-app token is stored.")
-        self._token = token
+            raise errors.NotConfigured("No HubSpot credential is stored.")
+        self._token_source: TokenSource = token if callable(token) else (lambda: token)
         self.portal_id = portal_id
-        self.base_url = (base_url or django_settings.HUBSPOT_API_BASE_URL).rstrip("/")
-        self.forms_base_url = (forms_base_url or django_settings.HUBSPOT_FORMS_BASE_URL).rstrip("/")
-        self.timeout = timeout or tuple(django_settings.HUBSPOT_TIMEOUT)
+        self.base_url = (base_url or app_settings.API_BASE_URL).rstrip("/")
+        self.forms_base_url = (forms_base_url or app_settings.FORMS_BASE_URL).rstrip("/")
+        self.timeout = timeout or app_settings.TIMEOUT
+        self.version = version or app_settings.API_VERSION
         self.max_wait = max_wait
         self.limiter = RateLimiter(scope=portal_id or "default", calls_per_10s=calls_per_10s)
-        self.sdk = hubspot.Client.create(
-            access_token=token, host=self.base_url, base_url=self.base_url, retry=_retry_policy()
-        )
-        self._apis: dict[str, Any] = {}
-        self._apis_lock = threading.Lock()
+        self._api_clients: dict[tuple[str, str], Any] = {}
+        self._lock = threading.Lock()
 
     def __repr__(self) -> str:  # never show the token, not even in a debugger or a traceback
         return f"<HubSpotClient portal={self.portal_id or '?'} base={self.base_url}>"
 
     # --- plumbing ------------------------------------------------------------------------------
-    def _api(self, dotted: str):
-        """SDK API objects are cached: each discovery access builds a new connection pool."""
-        with self._apis_lock:
-            api = self._apis.get(dotted)
-            if api is None:
-                api = self.sdk
-                for part in dotted.split("."):
-                    api = getattr(api, part)
-                self._apis[dotted] = api
-            return api
+    def _api_client(self, package: str, host: str):
+        """One generated ApiClient per SDK package and host: each owns a connection pool."""
+        key = (package, host)
+        with self._lock:
+            api_client = self._api_clients.get(key)
+            if api_client is None:
+                module = importlib.import_module(f"hubspot.{package}")
+                config = module.Configuration(
+                    host=self.forms_base_url if host == "forms" else self.base_url
+                )
+                config.retries = _retry_policy()
+                api_client = module.ApiClient(configuration=config)
+                api_client.user_agent = "skypanel hubspot-api-client-python"
+                self._api_clients[key] = api_client
+            return api_client
 
-    def call(self, dotted: str, *args, search: bool = False, **kwargs):
-        """Call an SDK method by its path below the client, e.g. "crm.contacts.basic_api.create"."""
-        method = getattr(self._api(dotted.rsplit(".", 1)[0]), dotted.rsplit(".", 1)[1])
-        self.limiter.acquire(search=search, max_wait=self.max_wait)
-        kwargs.setdefault("_request_timeout", self.timeout)
-        try:
-            return method(*args, **kwargs)
-        except Exception as err:
-            mapped = translate(err, timeout=self.timeout)
-            if mapped is None:
-                raise
-            self._note_rate_limit(mapped)
-            raise mapped from err
-
-    def raw(
+    def request(
         self,
-        method: str,
-        path: str,
+        name: str,
         *,
+        params: dict | None = None,
+        query: dict | list | None = None,
         body: Any = None,
-        query: dict | None = None,
-        base_url: str | None = None,
-        auth: bool = True,
-    ) -> RawResponse:
-        """A call to an endpoint the SDK lacks, over the SDK's own urllib3 REST client, so it gets
-        the same pooling, retry policy, timeout and exceptions as every other call."""
-        rest = self._raw_rest_client()
-        url = (base_url or self.base_url) + path
-        if query:
-            url += "?" + urlencode(query)
-        headers = {"Accept": "application/json", "Content-Type": "application/json"}
-        if auth:
-            headers["Authorization"] = f"Bearer {self._token}"
-        self.limiter.acquire(max_wait=self.max_wait)
+        form: dict | None = None,
+        max_wait: float | None = None,
+    ) -> Response:
+        """Send operation `name` from OPERATIONS and read its answer with the SDK's models."""
+        op = OPERATIONS[name]
+        try:
+            return self._send(op, params, query, body, form, max_wait, retry_auth=True)
+        except errors.HubSpotError as err:
+            if isinstance(err, errors.RateLimited) and err.policy != "LOCAL":
+                # Every process backs off, not only the one that was told.
+                self.limiter.block_for(err.retry_after or 10.0)
+            raise
+
+    def _send(self, op, params, query, body, form, max_wait, *, retry_auth):
+        api_client = self._api_client(op.package, op.host)
+        headers = {"Accept": "application/json"}
+        headers["Content-Type"] = (
+            "application/x-www-form-urlencoded" if op.form_encoded else "application/json"
+        )
+        token = self._token_source() if op.auth else ""
+        request_auth = (
+            {"in": "header", "key": "Authorization", "value": f"Bearer {token}", "type": "oauth2"}
+            if op.auth
+            else None
+        )
+        query_pairs = list(query.items()) if isinstance(query, dict) else list(query or [])
+        self.limiter.acquire(
+            search=op.search, max_wait=self.max_wait if max_wait is None else max_wait
+        )
         started = time.monotonic()
         try:
-            response = rest.request(
-                method, url, headers=headers, body=body, _request_timeout=self.timeout
+            raw = api_client.call_api(
+                op.path,
+                op.method,
+                path_params={"version": self.version, **(params or {})},
+                query_params=query_pairs,
+                header_params=headers,
+                body=body,
+                post_params=list(form.items()) if form else None,
+                response_types_map={},
+                auth_settings=["oauth2"] if op.auth else [],
+                _return_http_data_only=True,
+                _preload_content=False,
+                _request_timeout=self.timeout,
+                _request_auth=request_auth,
             )
+            status, headers_in, payload = raw.status, dict(raw.headers), raw.data
+            raw.release_conn()
         except Exception as err:
             mapped = translate(err, timeout=self.timeout)
             if mapped is None:
                 raise
-            self._note_rate_limit(mapped)
+            self._learn_limits(getattr(err, "headers", None))
+            refresh = getattr(self._token_source, "refresh", None)
+            if isinstance(mapped, errors.AuthError) and retry_auth and refresh and op.auth:
+                # An access token can lapse between our expiry check and HubSpot's: a 401 means
+                # nothing was done, so refresh once and send again.
+                refresh(token)
+                return self._send(op, params, query, body, form, max_wait, retry_auth=False)
             raise mapped from err
         elapsed = (time.monotonic() - started) * 1000
-        text = response.data.decode() if isinstance(response.data, bytes) else response.data
-        data = json.loads(text) if text else None
-        return RawResponse(
-            status=response.status,
-            data=data,
-            headers={k.lower(): v for k, v in response.getheaders().items()},
+        self._learn_limits(headers_in)
+        return Response(
+            status=status,
+            data=self._read(api_client, op, status, payload),
+            headers={k.lower(): v for k, v in headers_in.items()},
             elapsed_ms=elapsed,
         )
 
-    def _raw_rest_client(self):
-        with self._apis_lock:
-            rest = self._apis.get("__raw__")
-            if rest is None:
-                config = _RawConfiguration(host=self.base_url)
-                config.retries = _retry_policy()
-                rest = _RawApiClient(configuration=config).rest_client
-                self._apis["__raw__"] = rest
-            return rest
+    @staticmethod
+    def _read(api_client, op: Operation, status: int, payload: bytes):
+        text = payload.decode("utf-8", "replace") if isinstance(payload, bytes) else payload or ""
+        if not text.strip():
+            return None
+        try:
+            data = json.loads(text)
+        except ValueError:
+            # A captive portal or a proxy's error page answers 200 with HTML: not HubSpot.
+            raise errors.Unavailable(
+                "HubSpot answered with something that is not JSON (a proxy or captive portal "
+                "in the way?).",
+                reason="bad_answer",
+                status=status,
+            ) from None
+        model = op.models.get(status)
+        if model in (None, "object"):
+            return data
+        try:
+            return plain(api_client.deserialize(_Body(text), model))
+        except (ValueError, TypeError, AttributeError, KeyError) as err:
+            raise errors.Unavailable(
+                f"HubSpot's answer did not have the shape of {model}.",
+                reason="bad_answer",
+                status=status,
+            ) from err
 
-    def _note_rate_limit(self, err: errors.HubSpotError) -> None:
-        if isinstance(err, errors.RateLimited):
-            # Every process backs off, not only the one that was told.
-            self.limiter.block_for(err.retry_after or 10.0)
+    def _learn_limits(self, headers) -> None:
+        if not headers:
+            return
+        lowered = {str(k).lower(): v for k, v in dict(headers).items()}
+        top = lowered.get("x-hubspot-ratelimit-max")
+        interval = lowered.get("x-hubspot-ratelimit-interval-milliseconds")
+        if top:
+            try:
+                self.limiter.learn(int(top), int(interval) if interval else None)
+            except ValueError:
+                pass
 
     # --- account -------------------------------------------------------------------------------
-    def account_details(self) -> RawResponse:
-        return self.raw("GET", "/account-info/v3/details")
+    def account_details(self) -> Response:
+        return self.request("account.details")
+
+    def daily_usage(self) -> dict:
+        return self.request("account.daily_usage").data or {}
 
     def token_info(self) -> dict:
-        return self.raw(
-            "POST",
-            "/oauth/v2/private-apps/get/access-token-info",
-            body={"tokenKey": self._token},
-            auth=False,
-        ).data
+        """A legacy private-app token's scopes (HubSpot answers this for private apps only)."""
+        return (
+            self.request("private_app.token_info", body={"tokenKey": self._token_source()}).data
+            or {}
+        )
 
     # --- CRM objects ---------------------------------------------------------------------------
     def create_object(
         self, object_type: str, properties: dict, associations: list | None = None
     ) -> dict:
-        body = {"properties": _stringify(properties)}
-        if associations:
-            body["associations"] = associations
-        result = self.call(
-            f"crm.{_typed(object_type)}.basic_api.create",
-            simple_public_object_input_for_create=body,
-        )
-        return _object(result)
+        body: dict[str, Any] = {"properties": _stringify(properties)}
+        body["associations"] = associations or []
+        return _object(self.request("objects.create", params=_typed(object_type), body=body))
 
     def get_object(
         self,
@@ -202,28 +438,23 @@ class HubSpotClient:
         id_property: str | None = None,
         associations: list[str] | None = None,
     ) -> dict:
-        kwargs = {}
+        query = []
         if properties:
-            kwargs["properties"] = properties
+            query.append(("properties", ",".join(properties)))
         if id_property:
-            kwargs["id_property"] = id_property
+            query.append(("idProperty", id_property))
         if associations:
-            kwargs["associations"] = associations
-        result = self.call(
-            f"crm.{_typed(object_type)}.basic_api.get_by_id", str(object_id), **kwargs
-        )
-        return _object(result)
+            query.append(("associations", ",".join(associations)))
+        params = {**_typed(object_type), "objectId": str(object_id)}
+        return _object(self.request("objects.get", params=params, query=query))
 
     def update_object(self, object_type: str, object_id: str, properties: dict) -> dict:
-        result = self.call(
-            f"crm.{_typed(object_type)}.basic_api.update",
-            str(object_id),
-            simple_public_object_input={"properties": _stringify(properties)},
-        )
-        return _object(result)
+        params = {**_typed(object_type), "objectId": str(object_id)}
+        body = {"properties": _stringify(properties)}
+        return _object(self.request("objects.update", params=params, body=body))
 
     def archive_object(self, object_type: str, object_id: str) -> None:
-        self.call(f"crm.{_typed(object_type)}.basic_api.archive", str(object_id))
+        self.request("objects.archive", params={**_typed(object_type), "objectId": str(object_id)})
 
     def list_objects(
         self,
@@ -233,13 +464,12 @@ class HubSpotClient:
         after: str | None = None,
         properties: list[str] | None = None,
     ) -> dict:
-        kwargs = {"limit": limit}
+        query: list[tuple[str, Any]] = [("limit", limit)]
         if after:
-            kwargs["after"] = after
+            query.append(("after", after))
         if properties:
-            kwargs["properties"] = properties
-        page = self.call(f"crm.{_typed(object_type)}.basic_api.get_page", **kwargs)
-        return _page(page)
+            query.append(("properties", ",".join(properties)))
+        return _page(self.request("objects.list", params=_typed(object_type), query=query))
 
     def search_objects(
         self,
@@ -261,13 +491,9 @@ class HubSpotClient:
             body["properties"] = properties
         if after:
             body["after"] = after
-        page = self.call(
-            f"crm.{_typed(object_type)}.search_api.do_search",
-            public_object_search_request=body,
-            search=True,
-        )
-        result = _page(page)
-        result["total"] = getattr(page, "total", None) or 0
+        response = self.request("objects.search", params=_typed(object_type), body=body)
+        result = _page(response)
+        result["total"] = (response.data or {}).get("total") or 0
         return result
 
     def batch_upsert(self, object_type: str, inputs: list[dict], id_property: str) -> dict:
@@ -281,17 +507,14 @@ class HubSpotClient:
                 for item in inputs
             ]
         }
-        result = self.call(
-            f"crm.{_typed(object_type)}.batch_api.upsert",
-            batch_input_simple_public_object_batch_input_upsert=body,
-        )
-        data = result.to_dict() if result is not None else {}
+        data = self.request("objects.batch_upsert", params=_typed(object_type), body=body).data
+        data = data or {}
         return {
             "results": [
                 {**_object_from_dict(r), "new": bool(r.get("new"))}
                 for r in data.get("results") or []
             ],
-            "errors": [_camel(e) for e in data.get("errors") or []],
+            "errors": list(data.get("errors") or []),
         }
 
     def batch_read(
@@ -304,43 +527,43 @@ class HubSpotClient:
         }
         if id_property:
             body["idProperty"] = id_property
-        result = self.call(
-            f"crm.{_typed(object_type)}.batch_api.read",
-            batch_read_input_simple_public_object_id=body,
-        )
-        data = result.to_dict() if result is not None else {}
-        return [_object_from_dict(r) for r in data.get("results") or []]
+        data = self.request("objects.batch_read", params=_typed(object_type), body=body).data
+        return [_object_from_dict(r) for r in (data or {}).get("results") or []]
+
+    def gdpr_delete(self, object_type: str, object_id: str, *, id_property: str = "") -> None:
+        body = {"objectId": str(object_id)}
+        if id_property:
+            body["idProperty"] = id_property
+        self.request("objects.gdpr_delete", params=_typed(object_type), body=body)
 
     # --- pipelines, properties, owners, associations -------------------------------------------
     def pipelines(self, object_type: str) -> list[dict]:
-        result = self.call("crm.pipelines.pipelines_api.get_all", object_type)
-        return [_camel(p) for p in (result.to_dict().get("results") or [])]
+        data = self.request("pipelines.list", params={"objectType": object_type}).data
+        return list((data or {}).get("results") or [])
 
     def get_property(self, object_type: str, name: str) -> dict:
-        result = self.call("crm.properties.core_api.get_by_name", object_type, name)
-        return _camel(result.to_dict())
+        params = {"objectType": object_type, "propertyName": name}
+        return self.request("properties.get", params=params).data or {}
 
     def create_property(self, object_type: str, definition: dict) -> dict:
-        result = self.call(
-            "crm.properties.core_api.create", object_type, property_create=definition
-        )
-        return _camel(result.to_dict())
+        params = {"objectType": object_type}
+        return self.request("properties.create", params=params, body=definition).data or {}
 
     def owners(self, *, email: str | None = None, limit: int = 100) -> list[dict]:
-        kwargs: dict[str, Any] = {"limit": limit}
+        query: list[tuple[str, Any]] = [("limit", limit)]
         if email:
-            kwargs["email"] = email
-        result = self.call("crm.owners.owners_api.get_page", **kwargs)
-        return [_camel(o) for o in (result.to_dict().get("results") or [])]
+            query.append(("email", email))
+        data = self.request("owners.list", query=query).data
+        return list((data or {}).get("results") or [])
 
     def associate_default(self, from_type: str, from_id: str, to_type: str, to_id: str) -> None:
-        self.call(
-            "crm.associations.v4.basic_api.create_default",
-            from_type,
-            str(from_id),
-            to_type,
-            str(to_id),
-        )
+        params = {
+            "objectType": from_type,
+            "objectId": str(from_id),
+            "toObjectType": to_type,
+            "toObjectId": str(to_id),
+        }
+        self.request("associations.create_default", params=params)
 
     # --- conversations and forms ---------------------------------------------------------------
     def visitor_token(self, email: str, first_name: str = "", last_name: str = "") -> str:
@@ -349,93 +572,58 @@ class HubSpotClient:
             body["firstName"] = first_name
         if last_name:
             body["lastName"] = last_name
-        result = self.call(
-            "conversations.visitor_identification.generate_api.generate_token",
-            identification_token_generation_request=body,
-        )
-        return result.token
+        data = self.request("visitor.token", body=body).data or {}
+        token = data.get("token")
+        if not token:
+            raise errors.Unavailable("HubSpot answered without an identification token.")
+        return token
 
     def submit_form(self, portal_id: str, form_guid: str, body: dict) -> dict:
-        return (
-            self.raw(
-                "POST",
-                f"/submissions/v3/integration/submit/{portal_id}/{form_guid}",
-                body=body,
-                base_url=self.forms_base_url,
-                auth=False,
-            ).data
-            or {}
-        )
+        params = {"portalId": str(portal_id), "formGuid": str(form_guid)}
+        return self.request("forms.submit", params=params, body=body).data or {}
 
     def forms(self, *, limit: int = 100, after: str | None = None) -> dict:
-        kwargs: dict[str, Any] = {"limit": limit}
+        query: list[tuple[str, Any]] = [("limit", limit)]
         if after:
-            kwargs["after"] = after
-        result = self.call("marketing.forms.forms_api.get_page", **kwargs)
-        return _page(result)
+            query.append(("after", after))
+        return _page(self.request("forms.list", query=query))
 
     def form_submissions(
         self, form_guid: str, *, limit: int = 50, after: str | None = None
     ) -> dict:
-        """One page of a form's submissions (legacy v1 API, scope `forms`; the SDK lacks it)."""
+        """One page of a form's submissions (legacy v1 API, scope `forms`)."""
         query: dict[str, Any] = {"limit": limit}
         if after:
             query["after"] = after
-        data = self.raw("GET", f"/form-integrations/v1/submissions/forms/{form_guid}", query=query)
+        data = self.request("forms.submissions", params={"formGuid": form_guid}, query=query)
         data = data.data or {}
         next_after = ((data.get("paging") or {}).get("next") or {}).get("after")
         return {"results": data.get("results") or [], "next_after": next_after}
 
-    # --- analytics (legacy v2 reporting API, scope `business-intelligence`; not in the SDK) -----
     def analytics_report(self, breakdown: str, start: str, end: str) -> dict:
         """`breakdown` is "totals" or an object type such as "forms"; dates are YYYYMMDD."""
-        path = f"/analytics/v2/reports/{breakdown}/total"
-        return self.raw("GET", path, query={"start": start, "end": end}).data or {}
-
-
-# --- building clients ------------------------------------------------------------------------------
-_clients: dict[tuple, HubSpotClient] = {}
-_clients_lock = threading.Lock()
-
-
-def get_client(settings_obj=None, *, require_enabled: bool = True, max_wait: float = 2.0):
-    """The client for the stored settings, reused across calls so connections are pooled."""
-    from .models import HubSpotSettings
-
-    s = settings_obj or HubSpotSettings.load()
-    if require_enabled and not s.enabled:
-        raise errors.NotConfigured("HubSpot is switched off in the HubSpot settings.")
-    if not s.access_token:
-        raise errors.NotConfigured(
-            "No HubSpot private-app token is stored in the HubSpot settings."
+        response = self.request(
+            "analytics.report", params={"breakdown": breakdown}, query={"start": start, "end": end}
         )
-    key = (
-        s.access_token,
-        s.portal_id,
-        django_settings.HUBSPOT_API_BASE_URL,
-        django_settings.HUBSPOT_FORMS_BASE_URL,
-        tuple(django_settings.HUBSPOT_TIMEOUT),
-        s.rate_limit_per_10s,
-        max_wait,
-    )
-    with _clients_lock:
-        client = _clients.get(key)
-        if client is None:
-            if len(_clients) > 16:  # old tokens after rotation: drop them
-                _clients.clear()
-            client = HubSpotClient(
-                s.access_token,
-                portal_id=s.portal_id,
-                calls_per_10s=s.rate_limit_per_10s,
-                max_wait=max_wait,
-            )
-            _clients[key] = client
-        return client
+        return response.data or {}
 
 
-def reset_clients() -> None:
-    with _clients_lock:
-        _clients.clear()
+# --- OAuth's token endpoints (no bearer: the app's client ID and secret are in the form) ---------
+class OAuthEndpoints:
+    """HubSpot's date-based OAuth token, introspection and revocation endpoints."""
+
+    def __init__(self, *, base_url: str | None = None, timeout=None):
+        # The client needs some token to exist; these operations never send it.
+        self._client = HubSpotClient("-", base_url=base_url, timeout=timeout, portal_id="oauth")
+
+    def token(self, form: dict) -> dict:
+        return self._client.request("oauth.token", form=form, max_wait=5.0).data or {}
+
+    def introspect(self, form: dict) -> dict:
+        return self._client.request("oauth.introspect", form=form, max_wait=5.0).data or {}
+
+    def revoke(self, form: dict) -> None:
+        self._client.request("oauth.revoke", form=form, max_wait=5.0)
 
 
 # --- translating errors ----------------------------------------------------------------------------
@@ -505,9 +693,9 @@ def _from_api_exception(err) -> errors.HubSpotError:
         forbidden = errors.ForbiddenError(**common)
         if forbidden.missing_scopes:
             forbidden.message = (
-                "The private app lacks the scope(s) "
+                "The credential lacks the scope(s) "
                 + ", ".join(forbidden.missing_scopes)
-                + " (403): add them in HubSpot under Settings > Integrations > Private apps."
+                + " (403): add them to the service key or app in HubSpot."
             )
         elif message:
             forbidden.message = f"HubSpot refused the call (403): {message}"
@@ -561,11 +749,27 @@ def _parse_body(raw) -> dict:
     return data if isinstance(data, dict) else {}
 
 
-# --- shaping SDK answers as plain dicts ----------------------------------------------------------
-def _typed(object_type: str) -> str:
+# --- shaping answers as plain dicts ----------------------------------------------------------------
+def plain(value):
+    """An SDK model as the JSON HubSpot sent: the model's own attribute map gives each key its
+    wire name, so `properties` keys and every other map keep theirs."""
+    if hasattr(value, "attribute_map") and hasattr(value, "openapi_types"):
+        return {
+            value.attribute_map[attr]: plain(getattr(value, attr)) for attr in value.openapi_types
+        }
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat().replace("+00:00", "Z")
+    return value
+
+
+def _typed(object_type: str) -> dict:
     if object_type not in OBJECT_TYPES:
         raise ValueError(f"unknown CRM object type {object_type!r}")
-    return object_type
+    return {"objectType": object_type}
 
 
 def _stringify(properties: dict) -> dict:
@@ -581,42 +785,25 @@ def _stringify(properties: dict) -> dict:
     return out
 
 
-def _snake_to_camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part[:1].upper() + part[1:] for part in rest)
-
-
-def _camel(value):
-    if isinstance(value, dict):
-        return {_snake_to_camel(k): _camel(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_camel(v) for v in value]
-    if hasattr(value, "isoformat"):
-        return value.isoformat().replace("+00:00", "Z")
-    return value
-
-
 def _object_from_dict(data: dict) -> dict:
-    # `properties` keys are HubSpot property names and must not be camel-cased.
-    properties = data.get("properties") or {}
-    shaped = _camel({k: v for k, v in data.items() if k not in ("properties",)})
-    shaped["properties"] = dict(properties)
+    shaped = dict(data)
+    shaped["properties"] = dict(data.get("properties") or {})
     shaped.pop("propertiesWithHistory", None)
     return shaped
 
 
-def _object(result) -> dict:
-    if result is None:
+def _object(response: Response) -> dict:
+    if not isinstance(response.data, dict):
         raise errors.Unavailable("HubSpot answered with an unexpected status and no object.")
-    return _object_from_dict(result.to_dict())
+    return _object_from_dict(response.data)
 
 
-def _page(result) -> dict:
-    if result is None:
+def _page(response: Response) -> dict:
+    data = response.data
+    if not isinstance(data, dict):
         raise errors.Unavailable("HubSpot answered with an unexpected status and no page.")
-    data = result.to_dict()
     items = data.get("results") or []
     paging = data.get("paging") or {}
     next_after = ((paging.get("next") or {}).get("after")) if paging else None
-    shaped = [_object_from_dict(item) if "properties" in item else _camel(item) for item in items]
+    shaped = [_object_from_dict(item) if "properties" in item else item for item in items]
     return {"results": shaped, "next_after": next_after}

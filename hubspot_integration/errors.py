@@ -45,19 +45,27 @@ class HubSpotError(Exception):
 
 class NotConfigured(HubSpotError):
     kind = "not_configured"
-    default_message = "HubSpot is not configured: enter the portal ID and private-app token."
+    default_message = "HubSpot is not configured: enter the portal ID and a HubSpot credential."
 
 
 class AuthError(HubSpotError):
     kind = "auth"
+    default_message = "HubSpot refused the credential (401): it is wrong, revoked or expired."
+
+
+class ReconnectNeeded(AuthError):
+    """HubSpot refused to refresh the OAuth connection: only an admin reconnecting fixes it."""
+
+    kind = "reconnect"
     default_message = (
-        "HubSpot refused the private-app token (401): it is wrong, revoked or expired."
+        "HubSpot refused to refresh the OAuth connection: reconnect on the HubSpot settings "
+        "page (Connect with HubSpot)."
     )
 
 
 class ForbiddenError(HubSpotError):
     kind = "forbidden"
-    default_message = "The private app lacks a scope this call needs (403)."
+    default_message = "The credential lacks a scope this call needs (403)."
 
     @property
     def missing_scopes(self) -> list[str]:
@@ -111,5 +119,5 @@ class Unavailable(HubSpotError):
     default_message = "HubSpot is unavailable right now."
 
     def __init__(self, message=None, *, reason: str = "server_error", **kwargs):
-        self.reason = reason  # server_error | timeout | unreachable | dns | dropped
+        self.reason = reason  # server_error | timeout | unreachable | dns | dropped | bad_answer
         super().__init__(message, **kwargs)

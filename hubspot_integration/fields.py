@@ -4,6 +4,7 @@ from django.core.exceptions import FieldError
 from django.db import models
 
 from . import crypto
+from .logging import remember_secret
 
 
 class EncryptedTextField(models.TextField):
@@ -19,7 +20,9 @@ class EncryptedTextField(models.TextField):
     def from_db_value(self, value, expression, connection):
         if not value:
             return ""
-        return crypto.decrypt(value, where=self._where())
+        plaintext = crypto.decrypt(value, where=self._where())
+        remember_secret(plaintext)  # the log filter redacts it by value from now on
+        return plaintext
 
     def to_python(self, value):
         return "" if value is None else str(value)
@@ -28,6 +31,7 @@ class EncryptedTextField(models.TextField):
         value = super().get_prep_value(value)
         if not value:
             return ""
+        remember_secret(value)
         return crypto.encrypt(value)
 
     def get_lookup(self, lookup_name):

@@ -1,22 +1,31 @@
 """Forms of the admin settings page."""
 
-import re
 
 from django import forms
 
-from .models import HubSpotSettings
-
-TOKEN_PATTERN = re.compile(r"^pat-[a-z0-9]+-[A-Za-z0-9-]{8,}$")
+from .models import CredentialType, HubSpotSettings, mask_secret
 
 
 def clean_token_value(value: str) -> str:
+    """Any bearer value HubSpot issues: service keys have no documented format, so only what can
+    never be a bearer token is refused here; the connection check proves the rest."""
     value = (value or "").strip()
-    if value and not TOKEN_PATTERN.match(value):
+    if value and any(ch.isspace() for ch in value):
         raise forms.ValidationError(
-            "This is not a private-app access token: it starts with pat-, then the region, e.g. "
-            "pat-na1-…. Copy it from Settings > Integrations > Private apps > Access token."
+            "A HubSpot credential has no spaces or line breaks: copy the whole key or token again."
         )
+    if len(value) > 2048:
+        raise forms.ValidationError("This is too long to be a HubSpot credential.")
     return value
+
+
+CREDENTIAL_HELP = (
+    "New accounts: a service key (Development > Keys > Service keys). Webhooks (customers "
+    "seeing ticket updates) need a project-based app: its static access token or Connect with "
+    "HubSpot, and its client secret below. A legacy private-app token keeps working where one "
+    "already exists; HubSpot no longer lets anyone create one."
+)
+TOKEN_CHOICES = [c for c in CredentialType.choices if c[0] != CredentialType.OAUTH]
 
 
 class SecretInput(forms.PasswordInput):
@@ -30,12 +39,21 @@ class SecretInput(forms.PasswordInput):
 
 class HubSpotSettingsForm(forms.ModelForm):
     new_token = forms.CharField(
-        label="Private-app token",
+        label="Service key or access token",
         required=False,
         widget=SecretInput(),
         help_text="Leave blank to keep the stored token.",
     )
     clear_token = forms.BooleanField(label="Clear the stored token", required=False)
+    new_oauth_client_secret = forms.CharField(
+        label="OAuth client secret",
+        required=False,
+        widget=SecretInput(),
+        help_text="The project-based app's client secret (Auth tab). Blank keeps it.",
+    )
+    clear_oauth_client_secret = forms.BooleanField(
+        label="Clear the OAuth client secret", required=False
+    )
     new_webhook_secret = forms.CharField(
         label="Webhook client secret",
         required=False,
@@ -49,6 +67,8 @@ class HubSpotSettingsForm(forms.ModelForm):
         fields = [
             "enabled",
             "portal_id",
+            "credential_type",
+            "oauth_client_id",
             "chat_enabled",
             "tickets_enabled",
             "ticket_form_id",
@@ -63,14 +83,23 @@ class HubSpotSettingsForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        if "credential_type" in self.fields:
+            self.fields["credential_type"].help_text = CREDENTIAL_HELP
         if self.instance.access_token:
-            self.fields[
-                "new_token"
-            ].help_text = f"Stored: {self.instance.masked_token}. Leave blank to keep it."
+            masked = mask_secret(self.instance.access_token)
+            self.fields["new_token"].help_text = f"Stored: {masked}. Leave blank to keep it."
         else:
-            self.fields["new_token"].help_text = "No token is stored."
+            self.fields["new_token"].help_text = (
+                "No token is stored. Paste the service key, the app's static access token or "
+                "the private-app token, whichever kind is chosen above."
+            )
         if self.instance.webhook_secret:
             self.fields["new_webhook_secret"].help_text = "A secret is stored. Blank keeps it."
+        if self.instance.oauth_client_secret:
+            self.fields["new_oauth_client_secret"].help_text = "A secret is stored. Blank keeps it."
+
+    def clean_new_oauth_client_secret(self):
+        return clean_token_value(self.cleaned_data.get("new_oauth_client_secret"))
 
     def clean_new_token(self):
         return clean_token_value(self.cleaned_data.get("new_token"))
@@ -92,11 +121,19 @@ class HubSpotSettingsForm(forms.ModelForm):
             self.instance.webhook_secret = ""
         elif data.get("new_webhook_secret"):
             self.instance.webhook_secret = data["new_webhook_secret"].strip()
+        if data.get("clear_oauth_client_secret"):
+            self.instance.oauth_client_secret = ""
+        elif data.get("new_oauth_client_secret"):
+            self.instance.oauth_client_secret = data["new_oauth_client_secret"]
         super()._post_clean()
 
     def _update_errors(self, errors):
         # The model names its secret fields; this form edits them through new_* fields.
-        renames = {"access_token": "new_token", "webhook_secret": "new_webhook_secret"}
+        renames = {
+            "access_token": "new_token",
+            "webhook_secret": "new_webhook_secret",
+            "oauth_client_secret": "new_oauth_client_secret",
+        }
         if hasattr(errors, "error_dict"):
             errors.error_dict = {renames.get(k, k): v for k, v in errors.error_dict.items()}
         super()._update_errors(errors)

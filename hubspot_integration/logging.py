@@ -2,6 +2,7 @@
 
 import logging
 import re
+import threading
 
 # Private-app tokens (pat-<hublet>-<uuid>), bearer headers, and Fernet ciphertext.
 _PATTERNS = [
@@ -10,9 +11,36 @@ _PATTERNS = [
     re.compile(r"gAAAAA[A-Za-z0-9_=-]{20,}"),
 ]
 REDACTED = "[redacted]"
+_MIN_SECRET_LENGTH = 8  # shorter values would redact ordinary words
+_MAX_REMEMBERED = 64
+
+# Every secret this process has decrypted or encrypted (service keys, app tokens, OAuth tokens,
+# client secrets): their formats are not documented, so patterns alone cannot find them.
+_known: dict[str, None] = {}
+_known_lock = threading.Lock()
+
+
+def remember_secret(value: str) -> None:
+    if not value or len(value) < _MIN_SECRET_LENGTH:
+        return
+    with _known_lock:
+        if value in _known:
+            return
+        if len(_known) >= _MAX_REMEMBERED:
+            _known.pop(next(iter(_known)))
+        _known[value] = None
+
+
+def _known_secrets() -> list[str]:
+    with _known_lock:
+        # Longest first: a secret that contains another is replaced whole.
+        return sorted(_known, key=len, reverse=True)
 
 
 def redact(text: str) -> str:
+    for secret in _known_secrets():
+        if secret in text:
+            text = text.replace(secret, REDACTED)
     for pattern in _PATTERNS:
         text = pattern.sub(lambda m: (m.group(1) if m.re.groups else "") + REDACTED, text)
     return text

@@ -19,13 +19,64 @@ SAFETY_MARGIN = 0.9
 SLOTS = 10
 
 
+TIER_RECHECK_SECONDS = 5.0  # how often a process looks for a tier another process learned
+
+
 class RateLimiter:
+    """`calls_per_10s` is where the limiter starts; HubSpot's own `X-HubSpot-RateLimit-Max`
+    header, seen by any process (`learn`), replaces it for the whole deployment, so an account on
+    the 190 or 250 tier is used to its limit without an admin choosing it."""
+
     def __init__(self, *, scope: str, calls_per_10s: int = 100, clock=time.time, sleep=time.sleep):
         self.scope = scope
-        self.limit = max(1, int(calls_per_10s * SAFETY_MARGIN))
+        self.configured = calls_per_10s
         self.search_limit = max(1, SEARCH_PER_SECOND - 1)
         self._clock = clock
         self._sleep = sleep
+        self._tier: tuple[int, float] | None = None  # (max calls, window seconds) from HubSpot
+        self._tier_checked = float("-inf")
+        self._limit_override: int | None = None
+
+    # --- the account's tier ---------------------------------------------------------------------
+    @property
+    def _tier_key(self) -> str:
+        return f"hubspot:rl:{self.scope}:tier"
+
+    def learn(self, max_calls: int, interval_ms: int | None = None) -> None:
+        """Record the limit HubSpot reported; shared through the cache with every process."""
+        if max_calls <= 0:
+            return
+        window = (interval_ms / 1000.0) if interval_ms else WINDOW_SECONDS
+        tier = (int(max_calls), float(window))
+        if tier != self._tier:
+            self._tier = tier
+            cache.set(self._tier_key, tier, timeout=24 * 3600)
+        self._tier_checked = self._clock()
+
+    def tier(self) -> tuple[int, float]:
+        """(calls, window seconds) in force: HubSpot's word when known, else the configured."""
+        now = self._clock()
+        if now - self._tier_checked >= TIER_RECHECK_SECONDS:
+            found = cache.get(self._tier_key)
+            if found:
+                self._tier = (int(found[0]), float(found[1]))
+            self._tier_checked = now
+        return self._tier or (self.configured, WINDOW_SECONDS)
+
+    @property
+    def limit(self) -> int:
+        """Calls this deployment takes per window: the tier less the safety margin."""
+        if self._limit_override is not None:
+            return self._limit_override
+        return max(1, int(self.tier()[0] * SAFETY_MARGIN))
+
+    @limit.setter
+    def limit(self, value: int) -> None:
+        self._limit_override = int(value)
+
+    @property
+    def window(self) -> float:
+        return self.tier()[1]
 
     # --- public ---------------------------------------------------------------------------------
     def acquire(self, *, search: bool = False, max_wait: float = 2.0) -> None:
@@ -37,7 +88,8 @@ class RateLimiter:
         while True:
             wait = self._blocked_for()
             if wait <= 0:
-                wait = self._try_take(f"hubspot:rl:{self.scope}", self.limit, WINDOW_SECONDS)
+                window = self.window
+                wait = self._try_take(self._window_key(window), self.limit, window)
             if wait <= 0 and search:
                 wait = self._try_take(f"hubspot:rl:{self.scope}:search", self.search_limit, 1.0)
             if wait <= 0:
@@ -56,10 +108,16 @@ class RateLimiter:
         until = self._clock() + seconds
         cache.set(f"hubspot:rl:{self.scope}:blocked", until, timeout=int(seconds) + 1)
 
+    def _window_key(self, window: float) -> str:
+        # The bucket width follows the window, so buckets of another window never mix in.
+        base = f"hubspot:rl:{self.scope}"
+        return base if window == WINDOW_SECONDS else f"{base}:w{window:g}"
+
     def usage(self) -> int:
         """Calls counted in the current rolling window (for the bench and the health page)."""
-        key = f"hubspot:rl:{self.scope}"
-        bucket = int(self._clock() // (WINDOW_SECONDS / SLOTS))
+        window = self.window
+        key = self._window_key(window)
+        bucket = int(self._clock() // (window / SLOTS))
         counts = cache.get_many([f"{key}:{bucket - i}" for i in range(SLOTS + 1)])
         return int(sum(counts.values()))
 

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from django.contrib.auth.models import Group
 
-from hubspot_integration.client import reset_clients
+from hubspot_integration.credentials import reset_clients
 from hubspot_integration.models import HubSpotSettings
 from hubspot_integration.roles import ADMIN_GROUP, STAFF_GROUP
 from tests.fake_hubspot import FAKE_PORTAL_ID, FAKE_TOKEN, FakeHubSpot

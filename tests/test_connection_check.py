@@ -123,7 +123,7 @@ def test_dropped_connection(hubspot_settings, fake_hubspot):
 
 def test_low_rate_limit_headroom_is_reported(hubspot_settings, fake_hubspot):
     fake_hubspot.rate_limit(max_per_window=20, window_seconds=10)
-    from hubspot_integration.client import get_client
+    from hubspot_integration.credentials import get_client
 
     client = get_client()
     for _ in range(17):  # the check's own call is the 18th of 20

@@ -152,7 +152,7 @@ def test_update_stage_priority_owner(ticket_settings, fake_hubspot):
     assert tickets.create_ticket(new_ticket()).done
     ticket_id = fake_hubspot.objects("tickets")[0]["id"]
     pipeline = fake_hubspot.pipelines("tickets")[0]
-    from hubspot_integration.client import get_client
+    from hubspot_integration.credentials import get_client
 
     owner_id = get_client().owners()[0]["id"]
     outcome = tickets.update_ticket(

@@ -3,13 +3,22 @@
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
-from ..forms import clean_token_value
-from ..models import HubSpotSettings, RateLimitTier, digits_only, validate_uuid
+from ..forms import TOKEN_CHOICES, clean_token_value
+from ..models import (
+    CredentialType,
+    HubSpotSettings,
+    RateLimitTier,
+    digits_only,
+    mask_secret,
+    validate_uuid,
+)
 
 # API key -> model field, for every writable setting.
 FIELD_MAP = {
     "enabled": "enabled",
     "portalId": "portal_id",
+    "credentialType": "credential_type",
+    "oauthClientId": "oauth_client_id",
     "chatEnabled": "chat_enabled",
     "ticketEnabled": "tickets_enabled",
     "ticketFormId": "ticket_form_id",
@@ -24,6 +33,7 @@ FIELD_MAP = {
 MODEL_TO_API = {v: k for k, v in FIELD_MAP.items()} | {
     "access_token": "apiKey",
     "webhook_secret": "webhookSecret",
+    "oauth_client_secret": "oauthClientSecret",
 }
 
 
@@ -50,6 +60,23 @@ class SettingsSerializer(serializers.Serializer):
     portalId = serializers.CharField(
         required=False, allow_blank=True, max_length=20, validators=[_django_validator(digits_only)]
     )
+    credentialType = serializers.ChoiceField(
+        required=False,
+        choices=[c.value for c in CredentialType],
+        help_text=(
+            "service_key, app_static_token or private_app: the kind of token in apiKey. "
+            "oauth is set by connecting (Connect with HubSpot on the settings page), not here."
+        ),
+    )
+    oauthClientId = serializers.CharField(required=False, allow_blank=True, max_length=100)
+    oauthClientSecret = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        write_only=True,
+        style={"input_type": "password"},
+        help_text="Write-only: the project-based app's client secret. Blank keeps it.",
+    )
+    clearOauthClientSecret = serializers.BooleanField(required=False, write_only=True)
     apiKey = serializers.CharField(
         required=False,
         allow_blank=True,
@@ -84,6 +111,10 @@ class SettingsSerializer(serializers.Serializer):
     hasApiKey = serializers.BooleanField(read_only=True)
     apiKeyMasked = serializers.CharField(read_only=True)
     hasWebhookSecret = serializers.BooleanField(read_only=True)
+    hasOauthClientSecret = serializers.BooleanField(read_only=True)
+    oauthConnected = serializers.BooleanField(read_only=True)
+    oauthExpiresAt = serializers.DateTimeField(read_only=True, allow_null=True)
+    oauthError = serializers.CharField(read_only=True)
     dataHostingRegion = serializers.CharField(read_only=True)
     uiDomain = serializers.CharField(read_only=True)
     lastCheckAt = serializers.DateTimeField(read_only=True, allow_null=True)
@@ -92,12 +123,29 @@ class SettingsSerializer(serializers.Serializer):
     def validate_apiKey(self, value):
         return _token(value)
 
+    def validate_oauthClientSecret(self, value):
+        return _token(value)
+
+    def validate_credentialType(self, value):
+        if value not in dict(TOKEN_CHOICES):
+            raise serializers.ValidationError(
+                "oauth cannot be set here: press Connect with HubSpot on the HubSpot settings "
+                "page, which sets it once HubSpot has authorised the app."
+            )
+        return value
+
     def to_representation(self, instance: HubSpotSettings):
         data = {api: getattr(instance, field) for api, field in FIELD_MAP.items()}
         data.update(
-            hasApiKey=instance.has_token,
-            apiKeyMasked=instance.masked_token,
+            hasApiKey=bool(instance.access_token),
+            apiKeyMasked=mask_secret(instance.access_token),
             hasWebhookSecret=bool(instance.webhook_secret),
+            hasOauthClientSecret=bool(instance.oauth_client_secret),
+            oauthConnected=bool(instance.oauth_refresh_token),
+            oauthExpiresAt=(
+                instance.oauth_expires_at.isoformat() if instance.oauth_expires_at else None
+            ),
+            oauthError=instance.oauth_error,
             dataHostingRegion=instance.data_hosting_region,
             uiDomain=instance.ui_domain,
             lastCheckAt=instance.last_check_at.isoformat() if instance.last_check_at else None,
@@ -115,10 +163,17 @@ class SettingsSerializer(serializers.Serializer):
             instance.access_token = ""
         elif data.get("apiKey"):
             instance.access_token = data["apiKey"]
+            if "credentialType" not in data and instance.uses_oauth:
+                # A token sent on its own means "use this token", not the OAuth connection.
+                instance.credential_type = CredentialType.SERVICE_KEY
         if data.get("clearWebhookSecret"):
             instance.webhook_secret = ""
         elif data.get("webhookSecret"):
             instance.webhook_secret = data["webhookSecret"]
+        if data.get("clearOauthClientSecret"):
+            instance.oauth_client_secret = ""
+        elif data.get("oauthClientSecret"):
+            instance.oauth_client_secret = data["oauthClientSecret"]
         try:
             instance.full_clean()
         except DjangoValidationError as err:

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from django.core.cache import cache
 
 from .. import errors
-from ..client import get_client
+from ..credentials import get_client
 from ..models import HubSpotSettings
 
 logger = logging.getLogger(__name__)

@@ -8,7 +8,8 @@ from dataclasses import asdict, dataclass, field
 from django.utils import timezone
 
 from .. import errors
-from ..client import HubSpotClient, get_client
+from ..client import HubSpotClient
+from ..credentials import get_client
 from ..models import HubSpotSettings
 
 logger = logging.getLogger(__name__)

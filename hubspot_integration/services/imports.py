@@ -24,7 +24,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from .. import errors
-from ..client import get_client
+from ..credentials import get_client
 from ..models import ContactImport, OutboxOperation
 from ..signals import operation_failed, operation_succeeded
 from . import outbox

@@ -148,7 +148,7 @@ def process(operation_id: int) -> OutboxOperation:
     operation = claim(operation_id)
     if operation is None:
         return OutboxOperation.objects.get(pk=operation_id)
-    from ..client import get_client
+    from ..credentials import get_client
 
     try:
         fn = HANDLERS[operation.kind]

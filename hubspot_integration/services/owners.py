@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core.cache import cache
 
-from ..client import get_client
+from ..credentials import get_client
 from ..models import HubSpotSettings
 
 OWNERS_TTL = 300

@@ -17,7 +17,7 @@ from typing import Any
 from django.utils import timezone
 
 from .. import errors
-from ..client import get_client
+from ..credentials import get_client
 from . import report_cache
 from .report_cache import Fetched
 

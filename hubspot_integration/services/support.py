@@ -16,7 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from .. import errors
-from ..client import get_client
+from ..credentials import get_client
 from ..models import CustomerTicket, HubSpotSettings, OutboxOperation
 from . import outbox, tickets
 

@@ -13,7 +13,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
 from .. import errors
-from ..client import get_client
+from ..credentials import get_client
 from ..models import HubSpotSettings, OutboxOperation
 from . import outbox
 from .contacts import Page, record_url, upsert_contact_id

@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
+FAKE_PORT ?= 8765
 
 .PHONY: run test venv migrate admin lint format fake-hubspot worker clean
 
@@ -23,10 +24,7 @@ run: migrate
 	@echo "SkyPanel: http://127.0.0.1:$(PORT)/admin/  (first admin: make admin)"
 	@echo "Task worker and outbox sweep: running beside the server; Ctrl-C stops all three."
 	@echo ""
-	@trap 'kill 0' INT TERM EXIT; \
-	$(PY) manage.py db_worker --interval 1 & \
-	$(PY) manage.py hubspot_outbox --loop --interval 5 & \
-	$(PY) manage.py runserver 127.0.0.1:$(PORT)
+	@$(PY) scripts/dev.py --port $(PORT)
 
 ## test: the whole suite (SQLite by default; DATABASE_URL=postgres://... for PostgreSQL)
 test: venv
@@ -41,8 +39,9 @@ admin: migrate
 worker: venv
 	$(PY) manage.py db_worker
 
+## fake-hubspot: the test suite's fake HubSpot with demo data (FAKE_PORT=8765; a restart resets it)
 fake-hubspot: venv
-	$(PY) -m tests.fake_hubspot --port 8765 --seed
+	$(PY) -m tests.fake_hubspot --port $(FAKE_PORT) --seed
 
 lint: venv
 	$(VENV)/bin/ruff check .

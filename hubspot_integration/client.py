@@ -94,6 +94,12 @@ OPERATIONS: dict[str, Operation] = {
             207: "BatchResponseSimplePublicUpsertObjectWithErrors",
         },
     ),
+    "objects.batch_update": Operation(
+        "POST",
+        _OBJ + "/batch/update",
+        "crm.objects",
+        {200: "BatchResponseSimplePublicObject", 207: "BatchResponseSimplePublicObjectWithErrors"},
+    ),
     "objects.gdpr_delete": Operation("POST", _OBJ + "/gdpr-delete", "crm.objects"),
     "associations.create_default": Operation(
         "PUT",
@@ -529,6 +535,20 @@ class HubSpotClient:
             body["idProperty"] = id_property
         data = self.request("objects.batch_read", params=_typed(object_type), body=body).data
         return [_object_from_dict(r) for r in (data or {}).get("results") or []]
+
+    def batch_update(self, object_type: str, inputs: list[dict]) -> dict:
+        body = {
+            "inputs": [
+                {"id": str(item["id"]), "properties": _stringify(item["properties"])}
+                for item in inputs
+            ]
+        }
+        data = self.request("objects.batch_update", params=_typed(object_type), body=body).data
+        data = data or {}
+        return {
+            "results": [_object_from_dict(r) for r in data.get("results") or []],
+            "errors": list(data.get("errors") or []),
+        }
 
     def gdpr_delete(self, object_type: str, object_id: str, *, id_property: str = "") -> None:
         body = {"objectId": str(object_id)}

@@ -1,6 +1,5 @@
 """Forms of the admin settings page."""
 
-
 from django import forms
 
 from .models import CredentialType, HubSpotSettings, mask_secret

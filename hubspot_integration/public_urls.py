@@ -1,10 +1,13 @@
-"""The customer-facing pages (home, support, my tickets, contact, accounts) and the webhook."""
+"""The customer-facing pages (home, support, my tickets, contact, accounts), the webhook and the
+OAuth callback."""
 
+from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from . import webhooks
 from .api.public_views import PublicConfigView
+from .oauth import views as oauth_views
 from .views import accounts, public, support
 
 urlpatterns = [
@@ -26,5 +29,12 @@ urlpatterns = [
     ),
     path("accounts/signup/", accounts.signup, name="signup"),
     path("hubspot/webhooks/", webhooks.receive, name="hubspot-webhooks"),
+    # Connect with HubSpot comes back here (register this URL in the app's auth settings). The
+    # admin's own login and staff check apply: only the admin who started it can finish it.
+    path(
+        "hubspot/oauth/callback/",
+        admin.site.admin_view(oauth_views.callback),
+        name="hubspot-oauth-callback",
+    ),
     path("api/hubspot/config", PublicConfigView.as_view(), name="hubspot-public-config"),
 ]

@@ -1,5 +1,6 @@
 """Shared fixtures: the fake HubSpot, configured settings, and one user of each kind."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -53,13 +54,44 @@ def _fake_server():
 
 
 @pytest.fixture
-def fake_hubspot(_fake_server, settings):
-    """The fake HubSpot, reset for this test, with the panel pointed at it."""
+def fake_hubspot(_fake_server, settings, request):
+    """The fake HubSpot, reset for this test, with the panel pointed at it.
+
+    When the test ends, every request the fake saw must be one of the panel's operations on its
+    current path (`client.OPERATIONS`): a numbered path outside the named legacy ones fails the
+    test that sent it. Tests that call the fake by hand are marked `raw_fake_calls`.
+    """
     _fake_server.reset()
     settings.HUBSPOT_API_BASE_URL = _fake_server.url
     settings.HUBSPOT_FORMS_BASE_URL = _fake_server.url
     yield _fake_server
-    _fake_server.reset()
+    try:
+        if not request.node.get_closest_marker("raw_fake_calls"):
+            unknown = unknown_calls(_fake_server.requests, settings.HUBSPOT_API_VERSION)
+            assert not unknown, f"calls outside client.OPERATIONS: {unknown}"
+    finally:
+        _fake_server.reset()
+
+
+def _operation_patterns(version):
+    from hubspot_integration.client import OPERATIONS
+
+    patterns = []
+    for op in OPERATIONS.values():
+        path = re.sub(r"\\\{(\w+)\\\}", "[^/]+", re.escape(op.path.replace("{version}", version)))
+        patterns.append((op.method, re.compile(path + r"\Z")))
+    return patterns
+
+
+def unknown_calls(requests, version):
+    """Requests that match no operation of the panel (the fake's browser pages excepted)."""
+    patterns = _operation_patterns(version)
+    return [
+        f"{r.method} {r.path}"
+        for r in requests
+        if not r.path.startswith("/oauth/authorize")
+        and not any(m == r.method and p.match(r.path) for m, p in patterns)
+    ]
 
 
 @pytest.fixture

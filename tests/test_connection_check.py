@@ -24,9 +24,20 @@ def test_healthy_account_passes_every_check_and_stores_the_region(hubspot_settin
     report = check_connection()
     assert report.success, report
     checks = by_name(report)
-    assert list(checks) == ["token", "portal_id", "region", "scopes", "rate_limit", "round_trip"]
+    assert list(checks) == [
+        "credential",
+        "api_version",
+        "token",
+        "portal_id",
+        "region",
+        "scopes",
+        "webhooks",
+        "legacy_endpoints",
+        "rate_limit",
+        "round_trip",
+    ]
     assert "eu1" in checks["region"].message
-    assert "calls left in the 10-second window" in checks["rate_limit"].message
+    assert "left in this window" in checks["rate_limit"].message
     assert "ms" in checks["round_trip"].message
     stored = HubSpotSettings.objects.get()
     assert stored.data_hosting_region == "eu1"
@@ -34,7 +45,7 @@ def test_healthy_account_passes_every_check_and_stores_the_region(hubspot_settin
     assert stored.last_check_ok is True
     assert HubSpotSettings.load().data_hosting_region == "eu1"
     # The real SDK sent the bearer token to the account-info endpoint.
-    assert fake_hubspot.count("GET", "/account-info/v3/details") == 1
+    assert fake_hubspot.count("GET", "/account-info/2026-09/details") == 1
 
 
 def test_wrong_token(hubspot_settings, fake_hubspot):
@@ -83,21 +94,34 @@ def test_scopes_follow_the_enabled_features(hubspot_settings, fake_hubspot):
 def test_rate_limited(hubspot_settings, fake_hubspot):
     fake_hubspot.faults.burst_429(1, retry_after=3)
     report = check_connection()
-    token = by_name(report)["token"]
+    token = by_name(report)["reach"]
     assert not token.ok and "Rate limited" in token.message and "429" in token.message
 
 
 def test_hubspot_down(hubspot_settings, fake_hubspot):
     fake_hubspot.faults.fail_next(1, status=503)
-    token = by_name(check_connection())["token"]
+    token = by_name(check_connection())["reach"]
     assert not token.ok and "down" in token.message and "503" in token.message
 
 
 def test_timeout(hubspot_settings, fake_hubspot, settings):
     settings.HUBSPOT_TIMEOUT = (1.0, 0.3)
     fake_hubspot.faults.latency(1.0)
-    token = by_name(check_connection())["token"]
+    token = by_name(check_connection())["reach"]
     assert not token.ok and token.message.startswith("Timeout")
+
+
+def test_the_headline_names_the_first_failing_cause(hubspot_settings, settings):
+    settings.HUBSPOT_API_BASE_URL = "http://hubspot.invalid"
+    report = check_connection()
+    assert report.message.startswith("Connection check failed (reach): DNS failure")
+    assert "token" not in report.message.split(":")[0]
+
+
+def test_a_non_json_answer_is_reported_not_raised(hubspot_settings, fake_hubspot):
+    fake_hubspot.faults.fail_next(1, status=200, body="<html>Sign in to the Wi-Fi</html>")
+    reach = by_name(check_connection())["reach"]
+    assert not reach.ok and "not JSON" in reach.message
 
 
 def test_host_unreachable(hubspot_settings, settings):
@@ -105,19 +129,19 @@ def test_host_unreachable(hubspot_settings, settings):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     settings.HUBSPOT_API_BASE_URL = f"http://127.0.0.1:{port}"
-    token = by_name(check_connection())["token"]
+    token = by_name(check_connection())["reach"]
     assert not token.ok and token.message.startswith("Host unreachable")
 
 
 def test_dns_failure(hubspot_settings, settings):
     settings.HUBSPOT_API_BASE_URL = "http://hubspot.invalid"
-    token = by_name(check_connection())["token"]
+    token = by_name(check_connection())["reach"]
     assert not token.ok and token.message.startswith("DNS failure"), token.message
 
 
 def test_dropped_connection(hubspot_settings, fake_hubspot):
     fake_hubspot.faults.drop_next(1, after_store=False)
-    token = by_name(check_connection())["token"]
+    token = by_name(check_connection())["reach"]
     assert not token.ok and "dropped" in token.message.lower()
 
 
@@ -136,13 +160,14 @@ def test_token_info_unavailable_falls_back_to_probing(hubspot_settings, fake_hub
     fake_hubspot.faults.fail_next(1, status=404, path_prefix="/oauth/v2/private-apps")
     check = by_name(check_connection())["scopes"]
     assert check.ok
-    assert fake_hubspot.count("GET", "/crm/v3/objects/contacts") == 1
+    assert fake_hubspot.count("GET", "/crm/objects/2026-09/contacts") == 1
 
 
 def test_no_token_stored(db, fake_hubspot):
     report = check_connection()
     assert not report.success
-    assert report.checks[0].name == "configuration"
+    assert report.checks[0].name == "credential" and not report.checks[0].ok
+    assert "no service key is stored" in report.message
     assert fake_hubspot.count() == 0
 
 
@@ -175,7 +200,7 @@ class TestCommand:
 
         call_command("hubspot_check", "--json")
         report = json.loads(capsys.readouterr().out)
-        assert report["success"] is True and len(report["checks"]) == 6
+        assert report["success"] is True and len(report["checks"]) == 10
 
 
 def test_command_exit_status_in_a_real_process(tmp_path):
@@ -192,4 +217,4 @@ def test_command_exit_status_in_a_real_process(tmp_path):
         [*run, "hubspot_check"], cwd=root, env=env, capture_output=True, text=True
     )
     assert result.returncode == 1
-    assert "No private-app token" in result.stdout
+    assert "no service key is stored" in result.stdout

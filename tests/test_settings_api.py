@@ -58,7 +58,7 @@ def test_config_never_returns_the_token(hubspot_admin):
     assert TOKEN not in text and "aaaabbbb" not in text
     data = response.json()["data"]
     assert data["hasApiKey"] is True
-    assert data["apiKeyMasked"] == "pat-eu1-…9876"
+    assert data["apiKeyMasked"] == "pat-…9876"
     assert data["portalId"] == "99"
     assert "apiKey" not in data
 
@@ -109,7 +109,9 @@ def test_put_sets_keeps_and_clears_the_token(hubspot_admin):
     [
         ({"portalId": "12ab"}, "portalId"),
         ({"portalId": 123}, None),  # a number is coerced to "123" by DRF and accepted
-        ({"apiKey": "not-a-token"}, "apiKey"),
+        ({"apiKey": "not a token"}, "apiKey"),
+        ({"credentialType": "oauth"}, "credentialType"),
+        ({"credentialType": "api_key"}, "credentialType"),
         ({"ticketFormId": "nope"}, "ticketFormId"),
         ({"enabled": True}, "portalId"),
         ({"enabled": "yes please"}, "enabled"),
@@ -126,7 +128,7 @@ def test_put_validation_names_the_field(hubspot_admin, body, field):
     assert payload["success"] is False
     assert field in payload["details"], payload
     assert field in payload["message"]
-    assert "not-a-token" not in response.content.decode()
+    assert "not a token" not in response.content.decode()
 
 
 @pytest.mark.django_db

@@ -1,4 +1,5 @@
-"""The "HubSpot settings" page: one row, no add or delete, a "Test connection" button."""
+"""The "HubSpot settings" page: one row, no add or delete, "Test connection", and Connect with
+HubSpot / Disconnect for a project-based app's OAuth connection."""
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -9,6 +10,9 @@ from django.urls import path, reverse
 from ..crm_forms import readable_pipelines, with_pipeline_choices
 from ..forms import HubSpotSettingsForm
 from ..models import HubSpotSettings
+from ..oauth import flow
+from ..oauth import views as oauth_views
+from ..oauth.tokens import CONNECTION_FIELDS
 from ..services.connection import check_connection
 from ..services.settings import save_settings
 
@@ -19,7 +23,21 @@ class HubSpotSettingsAdmin(admin.ModelAdmin):
     change_form_template = "admin/hubspot_integration/hubspotsettings/change_form.html"
     readonly_fields = ["data_hosting_region", "ui_domain", "last_check_at", "last_check_ok"]
     fieldsets = [
-        (None, {"fields": ["enabled", "portal_id", "new_token", "clear_token"]}),
+        (None, {"fields": ["enabled", "portal_id", "credential_type", "new_token", "clear_token"]}),
+        (
+            "OAuth (a project-based app: Connect with HubSpot)",
+            {
+                "fields": [
+                    "oauth_client_id",
+                    "new_oauth_client_secret",
+                    "clear_oauth_client_secret",
+                ],
+                "description": (
+                    "The app's client ID and client secret (its Auth tab in HubSpot). Save them, "
+                    "then press Connect with HubSpot above."
+                ),
+            },
+        ),
         (
             "Features",
             {
@@ -52,6 +70,10 @@ class HubSpotSettingsAdmin(admin.ModelAdmin):
     def get_form(self, request, obj=None, change=False, **kwargs):
         # The default ticket pipeline and stage are chosen from HubSpot's list when it answers.
         form = super().get_form(request, obj, change=change, **kwargs)
+        if "credential_type" in form.base_fields:
+            # Omitted from a POST (older scripts), the stored kind stays: the model field's
+            # default rule in construct_instance keeps the instance's value.
+            form.base_fields["credential_type"].required = False
         return with_pipeline_choices(form, readable_pipelines())
 
     def get_object(self, request, object_id, from_field=None):
@@ -71,7 +93,44 @@ class HubSpotSettingsAdmin(admin.ModelAdmin):
         )
 
     def save_model(self, request, obj, form, change):
+        # The form never edits the OAuth tokens, but its instance was read before this request's
+        # work: a refresh since then (another process) must not be written back over.
+        current = HubSpotSettings.objects.filter(pk=HubSpotSettings.SINGLETON_PK).first()
+        if current is not None:
+            for name in CONNECTION_FIELDS:
+                setattr(obj, name, getattr(current, name))
         save_settings(obj, actor=request.user, source="admin")
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        s = self.get_object(request, object_id)
+        context = {**(extra_context or {}), "oauth": self._oauth_panel(request, s)}
+        response = super().change_view(request, object_id, form_url, context)
+        origins = flow.authorize_origins()
+        if origins:
+            # The Connect button posts here and is redirected to HubSpot's consent page: a
+            # Content-Security-Policy `form-action 'self'` covers that redirect too.
+            response._csp_update = {"form-action": origins}
+        return response
+
+    def _oauth_panel(self, request, s: HubSpotSettings) -> dict:
+        scope, optional = flow.requested_scopes(s)
+        return {
+            "can_change": request.user.has_perm(oauth_views.CHANGE_PERMISSION),
+            "selected": s.uses_oauth,
+            "ready": bool(s.oauth_client_id and s.oauth_client_secret),
+            "connected": bool(s.oauth_refresh_token),
+            "error": s.oauth_error,
+            "connected_at": s.oauth_connected_at,
+            "expires_at": s.oauth_expires_at,
+            "granted": s.oauth_scopes or [],
+            "missing": flow.missing_scopes(s, s.oauth_scopes) if s.oauth_refresh_token else [],
+            "scope": scope,
+            "optional_scope": optional,
+            "app_config": flow.app_scope_config(),
+            "redirect_uri": flow.redirect_uri(request),
+            "connect_url": reverse("admin:hubspot_integration_hubspotsettings_oauth_connect"),
+            "disconnect_url": reverse("admin:hubspot_integration_hubspotsettings_oauth_disconnect"),
+        }
 
     def get_urls(self):
         urls = [
@@ -79,7 +138,17 @@ class HubSpotSettingsAdmin(admin.ModelAdmin):
                 "test-connection/",
                 self.admin_site.admin_view(self.test_connection_view),
                 name="hubspot_integration_hubspotsettings_test",
-            )
+            ),
+            path(
+                "oauth/connect/",
+                self.admin_site.admin_view(oauth_views.connect),
+                name="hubspot_integration_hubspotsettings_oauth_connect",
+            ),
+            path(
+                "oauth/disconnect/",
+                self.admin_site.admin_view(oauth_views.disconnect),
+                name="hubspot_integration_hubspotsettings_oauth_disconnect",
+            ),
         ]
         return urls + super().get_urls()
 
@@ -101,6 +170,7 @@ class HubSpotSettingsAdmin(admin.ModelAdmin):
             "title": "HubSpot connection check",
             "opts": self.model._meta,
             "report": report,
+            "oauth_error": HubSpotSettings.load().oauth_error,
             "settings_url": reverse(
                 "admin:hubspot_integration_hubspotsettings_change",
                 args=[HubSpotSettings.SINGLETON_PK],

@@ -1,27 +1,78 @@
-"""The connection check: each part of a working HubSpot setup, tested and reported on its own."""
+"""The connection check: each part of a working HubSpot setup, tested and reported on its own.
+
+It names the credential kind and reads its scopes by the means that kind allows: token-info for a
+legacy private app, introspection for an OAuth connection, and for a service key or an app's static
+token (which HubSpot offers no scope lookup for) a minimal, side-effect-free call per scope.
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
 from django.utils import timezone
 
 from .. import errors
-from ..client import HubSpotClient
+from ..client import HubSpotClient, legacy_operations
+from ..conf import app_settings
 from ..credentials import get_client
-from ..models import HubSpotSettings
+from ..models import CredentialType, HubSpotSettings
+from ..oauth.status import introspect_scopes, oauth_status
 
 logger = logging.getLogger(__name__)
 
-# What each feature needs of the private app. Contacts are the panel's core and always needed.
-FEATURE_SCOPES = {
-    "contacts": ["crm.objects.contacts.read", "crm.objects.contacts.write"],
-    "tickets": ["tickets"],
-    "forms": ["forms"],
-    "chat visitor identification": ["conversations.visitor_identification.tokens.create"],
-}
 SLOW_ROUND_TRIP_MS = 2000
+PROBE_EMAIL = "connection-check@skypanel.invalid"  # a visitor token for it changes nothing
+TIERS = {100: "Free or Starter", 190: "Professional or Enterprise", 250: "API capacity pack"}
+
+
+def _always(s: HubSpotSettings) -> bool:
+    return True
+
+
+@dataclass(frozen=True)
+class Feature:
+    name: str
+    scopes: tuple[str, ...]
+    needed: Callable[[HubSpotSettings], bool]
+    optional: bool = False  # a gap shows on its dashboard card; the rest of the panel works
+
+
+# Every scope the panel's calls need, by the feature that makes them.
+FEATURES = (
+    Feature("contacts", ("crm.objects.contacts.read", "crm.objects.contacts.write"), _always),
+    Feature("tickets", ("tickets",), lambda s: s.tickets_enabled),
+    Feature("owners", ("crm.objects.owners.read",), lambda s: s.tickets_enabled),
+    Feature(
+        "dashboard",
+        ("crm.objects.deals.read", "crm.objects.companies.read"),
+        _always,
+        optional=True,
+    ),
+    Feature("forms", ("forms",), lambda s: bool(s.ticket_form_id or s.contact_form_id)),
+    Feature("analytics", ("business-intelligence",), _always, optional=True),
+    Feature(
+        "visitor identification",
+        ("conversations.visitor_identification.tokens.create",),
+        lambda s: s.chat_enabled,
+    ),
+)
+FEATURE_SCOPES = {f.name: list(f.scopes) for f in FEATURES}
+
+# How to tell, without changing anything, whether a credential holds a scope.
+PROBES: dict[str, Callable[[HubSpotClient], object]] = {
+    "crm.objects.contacts.read": lambda c: c.list_objects("contacts", limit=1),
+    # An empty batch update is refused as invalid when the scope is held, 403 when it is not.
+    "crm.objects.contacts.write": lambda c: c.batch_update("contacts", []),
+    "tickets": lambda c: c.list_objects("tickets", limit=1),
+    "crm.objects.owners.read": lambda c: c.owners(limit=1),
+    "crm.objects.deals.read": lambda c: c.list_objects("deals", limit=1),
+    "crm.objects.companies.read": lambda c: c.list_objects("companies", limit=1),
+    "forms": lambda c: c.forms(limit=1),
+    "business-intelligence": lambda c: c.analytics_report("totals", _today(), _today()),
+    "conversations.visitor_identification.tokens.create": lambda c: c.visitor_token(PROBE_EMAIL),
+}
 
 
 @dataclass
@@ -42,22 +93,17 @@ class ConnectionReport:
         return asdict(self)
 
 
-def required_scopes(s: HubSpotSettings) -> dict[str, list[str]]:
-    features = {"contacts": FEATURE_SCOPES["contacts"]}
-    if s.tickets_enabled:
-        features["tickets"] = FEATURE_SCOPES["tickets"]
-    if s.ticket_form_id or s.contact_form_id:
-        features["forms"] = FEATURE_SCOPES["forms"]
-    if s.chat_enabled:
-        features["chat visitor identification"] = FEATURE_SCOPES["chat visitor identification"]
-    return features
+def required_scopes(s: HubSpotSettings, *, optional: bool = True) -> dict[str, list[str]]:
+    """Feature -> scopes, for the features the settings switch on."""
+    return {
+        f.name: list(f.scopes) for f in FEATURES if f.needed(s) and (optional or not f.optional)
+    }
 
 
 def check_connection(s: HubSpotSettings | None = None, *, store: bool = True) -> ConnectionReport:
     s = s or HubSpotSettings.load()
-    checks: list[Check] = []
-    if not s.access_token:
-        checks.append(Check("configuration", False, "No private-app token is stored."))
+    checks: list[Check] = [_credential_check(s), _version_check()]
+    if not s.has_token:
         return _finish(s, checks, {}, store=store)
     if not s.portal_id:
         checks.append(Check("configuration", False, "No portal ID is stored."))
@@ -67,26 +113,33 @@ def check_connection(s: HubSpotSettings | None = None, *, store: bool = True) ->
         response = client.account_details()
     except errors.HubSpotError as err:
         logger.warning("HubSpot connection check failed: %s", err)
-        checks.append(Check("token", False, describe_error(err)))
+        name = "token" if isinstance(err, errors.AuthError | errors.ForbiddenError) else "reach"
+        checks.append(Check(name, False, describe_error(err, s)))
         return _finish(s, checks, {}, store=store)
 
     account = response.data if isinstance(response.data, dict) else {}
-    checks.append(Check("token", True, "HubSpot accepted the private-app token."))
+    checks.append(Check("token", True, f"HubSpot accepted the {s.credential_label}."))
     checks.append(_portal_check(s, account))
     checks.append(_region_check(s, account))
     checks.append(_scopes_check(s, client))
-    checks.append(_rate_limit_check(response.headers))
+    checks.append(_webhooks_check(s))
+    checks.append(_legacy_check(s))
+    checks.append(_rate_limit_check(response.headers, client))
     checks.append(_round_trip_check(response.elapsed_ms))
     return _finish(s, checks, _public_account(account), store=store)
 
 
-def describe_error(err: errors.HubSpotError) -> str:
+def describe_error(err: errors.HubSpotError, s: HubSpotSettings | None = None) -> str:
     """Plain words for each way the connection can fail."""
+    label = s.credential_label if s else "credential"
+    if isinstance(err, errors.ReconnectNeeded):
+        return str(err)
     if isinstance(err, errors.AuthError):
         return (
-            "Wrong token: HubSpot refused it (401). Copy the access token of the private app again."
+            f"Wrong token: HubSpot refused the {label} (401). Copy it again from HubSpot, "
+            "or check that the credential kind matches it."
         )
-    if isinstance(err, errors.ForbiddenError):
+    if isinstance(err, errors.ForbiddenError | errors.NotConfigured):
         return str(err)
     if isinstance(err, errors.RateLimited):
         return f"Rate limited by HubSpot (429): {err}"
@@ -97,9 +150,50 @@ def describe_error(err: errors.HubSpotError) -> str:
             "dns": f"DNS failure: {err.message}",
             "unreachable": f"Host unreachable: {err.message}",
             "dropped": f"Connection dropped: {err.message}",
+            "bad_answer": f"Not HubSpot answering: {err.message}",
         }
         return words.get(err.reason, str(err))
     return str(err)
+
+
+# --- the checks ----------------------------------------------------------------------------------
+def _credential_check(s: HubSpotSettings) -> Check:
+    kind = s.get_credential_type_display()
+    if not s.has_token:
+        if s.uses_oauth:
+            return Check("credential", False, f"{kind}: not connected yet.")
+        return Check("credential", False, f"{kind}: no {s.credential_label} is stored.")
+    notes = {
+        CredentialType.SERVICE_KEY: "REST calls only; HubSpot cannot send webhooks for it.",
+        CredentialType.APP_STATIC_TOKEN: "a project-based app's static token.",
+        CredentialType.PRIVATE_APP: (
+            "a legacy private app: HubSpot ends support for legacy private apps in September "
+            "2027; move to a service key or a project-based app before then."
+        ),
+        CredentialType.OAUTH: "a project-based app connected with OAuth.",
+    }
+    message = f"{kind}: {notes.get(s.credential_type, '')}"
+    if s.uses_oauth:
+        status = oauth_status(s)
+        return Check("credential", status.ok, f"{message} {status.message}")
+    return Check("credential", True, message)
+
+
+def _version_check() -> Check:
+    version = app_settings.API_VERSION
+    try:
+        year, month = (int(part) for part in version.split("-"))
+    except ValueError:
+        return Check("api_version", False, f"HUBSPOT_API_VERSION {version!r} is not YYYY-MM.")
+    # Each date-based version is supported for 18 months from its release.
+    end_year, end_month = year + (month + 17) // 12, (month + 17) % 12 + 1
+    ends = f"{end_year}-{end_month:02d}"
+    today = timezone.now().strftime("%Y-%m")
+    ok = today < ends
+    message = f"HubSpot API {version} (date-based), supported until {ends}."
+    if not ok:
+        message += " It is past its support: set HUBSPOT_API_VERSION to a current version."
+    return Check("api_version", ok, message)
 
 
 def _portal_check(s: HubSpotSettings, account: dict) -> Check:
@@ -128,48 +222,123 @@ def _region_check(s: HubSpotSettings, account: dict) -> Check:
 
 def _scopes_check(s: HubSpotSettings, client: HubSpotClient) -> Check:
     needed = required_scopes(s)
-    try:
-        granted = set(client.token_info().get("scopes") or [])
-    except errors.HubSpotError as err:
-        logger.info("Token info unavailable (%s); probing features instead", err.kind)
-        return _probe_scopes(needed, client)
-    missing = [
-        f"{scope} (for {feature})"
-        for feature, scopes in needed.items()
-        for scope in scopes
-        if scope not in granted
-    ]
-    if missing:
-        return Check("scopes", False, "Missing scopes: " + ", ".join(missing) + ".")
-    return Check("scopes", True, "The token has every scope the enabled features need.")
+    granted, how = _granted_scopes(s, client)
+    if granted is None:
+        missing, unverified = _probe(needed, client)
+        how = how or "probed each feature's endpoint"
+    else:
+        missing = {scope for scopes in needed.values() for scope in scopes if scope not in granted}
+        unverified = set()
+    return _scope_verdict(s, needed, missing, unverified, how)
 
 
-def _probe_scopes(needed: dict[str, list[str]], client: HubSpotClient) -> Check:
-    # Without token info, a minimal read per feature shows a 403 for a missing scope.
-    probes = {
-        "contacts": lambda: client.list_objects("contacts", limit=1),
-        "tickets": lambda: client.list_objects("tickets", limit=1),
-        "forms": lambda: client.forms(limit=1),
-    }
-    missing, unverified = [], []
-    for feature in needed:
-        probe = probes.get(feature)
-        if probe is None:
-            unverified.append(feature)
-            continue
+def _granted_scopes(s: HubSpotSettings, client: HubSpotClient) -> tuple[set | None, str]:
+    """The credential's scopes where HubSpot can tell them; None means "probe instead"."""
+    if s.credential_type == CredentialType.PRIVATE_APP:
         try:
-            probe()
+            return set(client.token_info().get("scopes") or []), "read by token-info"
+        except errors.HubSpotError as err:
+            logger.info("Token info unavailable (%s); probing features instead", err.kind)
+            return None, "token-info refused it (is it a service key?), so probed each feature"
+    if s.uses_oauth:
+        try:
+            return set(introspect_scopes(s)), "read by token introspection"
+        except errors.HubSpotError as err:
+            logger.info("Introspection unavailable (%s); probing features instead", err.kind)
+            return None, "introspection failed, so probed each feature"
+    return None, ""
+
+
+def _probe(needed: dict[str, list[str]], client: HubSpotClient) -> tuple[set, set]:
+    missing, unverified = set(), set()
+    for scope in sorted({scope for scopes in needed.values() for scope in scopes}):
+        try:
+            PROBES[scope](client)
         except errors.ForbiddenError as err:
-            missing.extend(err.missing_scopes or needed[feature])
-        except errors.HubSpotError:
-            unverified.append(feature)
-    if missing:
-        return Check("scopes", False, "Missing scopes: " + ", ".join(sorted(set(missing))) + ".")
-    note = f" (not verifiable: {', '.join(unverified)})" if unverified else ""
-    return Check("scopes", True, "The enabled features' calls are allowed" + note + ".")
+            missing.update(err.missing_scopes or [scope])
+            missing.add(scope)
+        except (errors.ValidationFailed, errors.Conflict):
+            pass  # HubSpot looked at the request, so the scope is there
+        except errors.HubSpotError as err:
+            logger.info("Scope probe for %s inconclusive (%s)", scope, err.kind)
+            unverified.add(scope)
+    return missing, unverified
 
 
-def _rate_limit_check(headers: dict) -> Check:
+def _scope_verdict(s, needed, missing, unverified, how) -> Check:
+    optional = {f.name for f in FEATURES if f.optional}
+    blocking, gaps = [], []
+    for feature, scopes in needed.items():
+        for scope in scopes:
+            if scope in missing:
+                (gaps if feature in optional else blocking).append(f"{scope} (for {feature})")
+    parts = []
+    if blocking:
+        parts.append("Missing scopes: " + ", ".join(blocking) + ".")
+    if gaps:
+        parts.append("Missing for optional dashboard cards: " + ", ".join(gaps) + ".")
+    if unverified:
+        parts.append("Not verifiable now: " + ", ".join(sorted(unverified)) + ".")
+    if not blocking and not gaps:
+        parts.insert(0, "The credential has every scope the enabled features need.")
+    parts.append(f"({how}.)")
+    return Check("scopes", not blocking, " ".join(parts))
+
+
+def _webhooks_check(s: HubSpotSettings) -> Check:
+    if s.webhook_secret:
+        if s.credential_type == CredentialType.SERVICE_KEY:
+            return Check(
+                "webhooks",
+                True,
+                "A client secret is stored: deliveries from that app are verified (the service "
+                "key itself cannot subscribe to webhooks).",
+            )
+        return Check(
+            "webhooks", True, "A client secret is stored: webhook deliveries are verified."
+        )
+    if s.credential_type == CredentialType.SERVICE_KEY:
+        return Check(
+            "webhooks",
+            True,
+            "Off: a service key cannot receive webhooks, so customers' ticket updates come from "
+            'staff "sync now". For live updates use a project-based app and store its client '
+            "secret.",
+        )
+    return Check(
+        "webhooks",
+        True,
+        "Off: store the app's client secret to receive webhooks (customers' ticket updates).",
+    )
+
+
+def legacy_in_use(s: HubSpotSettings) -> list[str]:
+    """The legacy (numbered) endpoints the panel calls with these settings, with their dates."""
+    ops = legacy_operations()
+    used = ["forms.list", "forms.submissions", "analytics.report"]  # the dashboard's cards
+    if s.ticket_form_id or s.contact_form_id:
+        used.insert(0, "forms.submit")
+    if s.credential_type == CredentialType.PRIVATE_APP:
+        used.append("private_app.token_info")
+    return [
+        f"{ops[name].path.split('{')[0].rstrip('/')} ({ops[name].purpose}; "
+        f"end of support {ops[name].legacy_until})"
+        for name in used
+    ]
+
+
+def _legacy_check(s: HubSpotSettings) -> Check:
+    lines = legacy_in_use(s)
+    return Check(
+        "legacy_endpoints",
+        True,
+        "Still on numbered paths, as HubSpot has no date-based version of them: "
+        + "; ".join(lines)
+        + ".",
+    )
+
+
+def _rate_limit_check(headers: dict, client: HubSpotClient) -> Check:
     def number(name):
         try:
             return int(headers.get(f"x-hubspot-ratelimit-{name}", ""))
@@ -177,16 +346,49 @@ def _rate_limit_check(headers: dict) -> Check:
             return None
 
     top, left = number("max"), number("remaining")
-    daily, daily_left = number("daily"), number("daily-remaining")
-    if top is None or left is None:
-        return Check("rate_limit", True, "HubSpot sent no rate-limit headers with this answer.")
-    parts = [f"{left} of {top} calls left in the 10-second window"]
-    if daily is not None and daily_left is not None:
-        parts.append(f"{daily_left:,} of {daily:,} left today")
-    low = left <= max(1, top // 10) or bool(
-        daily_left is not None and daily and daily_left < daily // 20
-    )
+    interval = number("interval-milliseconds")
+    parts = []
+    low = False
+    if top is not None:
+        window = f"{interval / 1000:g} s" if interval else "10 s"
+        tier = TIERS.get(top)
+        parts.append(
+            f"HubSpot allows {top} calls per {window}" + (f" ({tier} tier)" if tier else "")
+        )
+        if left is not None:
+            parts.append(f"{left} left in this window")
+            low = left <= max(1, top // 10)
+    else:
+        parts.append("HubSpot sent no rate-limit headers with this answer")
+    daily = _daily_usage(client, headers)
+    if daily:
+        used, limit = daily
+        parts.append(f"{used:,} of {limit:,} calls used today")
+        low = low or (limit and limit - used < limit // 20)
+    else:
+        parts.append("the daily budget is not readable with this credential")
     return Check("rate_limit", not low, "; ".join(parts) + ("; headroom is low." if low else "."))
+
+
+def _daily_usage(client: HubSpotClient, headers: dict) -> tuple[int, int] | None:
+    try:
+        data = client.daily_usage()
+    except errors.HubSpotError as err:
+        logger.info("Daily API usage not readable (%s)", err.kind)
+        data = {}
+    for row in data.get("results") or []:
+        if row.get("name") == "api-calls-daily":
+            try:
+                return int(row.get("currentUsage") or 0), int(row.get("usageLimit") or 0)
+            except (TypeError, ValueError):
+                break
+    # Older answers carried the day's figures in headers instead.
+    try:
+        limit = int(headers.get("x-hubspot-ratelimit-daily", ""))
+        left = int(headers.get("x-hubspot-ratelimit-daily-remaining", ""))
+    except ValueError:
+        return None
+    return limit - left, limit
 
 
 def _round_trip_check(elapsed_ms: float) -> Check:
@@ -207,14 +409,20 @@ def _public_account(account: dict) -> dict:
     return {k: account[k] for k in keys if k in account}
 
 
+def _today() -> str:
+    return timezone.now().strftime("%Y%m%d")
+
+
 def _finish(s: HubSpotSettings, checks: list[Check], account: dict, *, store: bool):
     success = bool(checks) and all(c.ok for c in checks)
-    failed = [c.name for c in checks if not c.ok]
-    message = (
-        "Connected to HubSpot: every check passed."
-        if success
-        else "Connection check failed: " + ", ".join(failed) + "."
-    )
+    failed = [c for c in checks if not c.ok]
+    if success:
+        message = "Connected to HubSpot: every check passed."
+    else:
+        # The first failure is the cause to fix first; later ones may only follow from it.
+        message = f"Connection check failed ({failed[0].name}): {failed[0].message}"
+        if len(failed) > 1:
+            message += " Also failing: " + ", ".join(c.name for c in failed[1:]) + "."
     if store and s.pk:
         s.last_check_at = timezone.now()
         s.last_check_ok = success

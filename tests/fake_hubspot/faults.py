@@ -40,10 +40,13 @@ _POLICY_MESSAGES = {
 
 
 def rate_limit_body(policy, group="publicapi:private-app"):
+    # HubSpot's 429 carries the Error model's required keys (category is RATE_LIMITS) beside
+    # the rate-limit ones (errorType, policyName, groupName) that the SDK's models do not name.
     return {
         "status": "error",
         "message": _POLICY_MESSAGES[policy],
         "errorType": "RATE_LIMIT",
+        "category": "RATE_LIMITS",
         "correlationId": str(uuid.uuid4()),
         "policyName": policy,
         "groupName": group,
@@ -56,6 +59,10 @@ def body_for_status(status):
         return rate_limit_body("TEN_SECONDLY_ROLLING")
     message, category = _MESSAGES.get(status, ("internal error", "INTERNAL_ERROR"))
     return error_body(message, category)
+
+
+class RawText(str):
+    """A body sent as it is, as text/html: not JSON, not HubSpot."""
 
 
 @dataclass
@@ -99,9 +106,11 @@ class Faults:
             self._down = False
             self._burst = None  # _Counted with retry_after
 
-    def fail_next(self, n, status=503, path_prefix=None):
+    def fail_next(self, n, status=503, path_prefix=None, body=None):
+        """The next n requests answer `status`; `body` (a str) replaces HubSpot's JSON error, as a
+        captive portal or a proxy's HTML error page would."""
         with self._lock:
-            self._fail_next.append(_Counted(n, path_prefix, status=status))
+            self._fail_next.append(_Counted(n, path_prefix, status=status, body=body))
 
     def fail_rate(self, p, status=500, seed=0):
         with self._lock:
@@ -151,7 +160,10 @@ class Faults:
                 return self._fail(decision, 429, headers)
             for rule in self._fail_next:
                 if rule.take(path):
-                    return self._fail(decision, rule.values["status"])
+                    self._fail(decision, rule.values["status"])
+                    if rule.values.get("body") is not None:
+                        decision.body = RawText(rule.values["body"])
+                    return decision
             if self._fail_rate:
                 p, status, rng = self._fail_rate
                 if rng.random() < p:
@@ -212,6 +224,11 @@ class RateLimiter:
                 headers["Retry-After"] = str(self.retry_after)
             return refused, headers
 
+    def daily_usage(self):
+        """(requests counted today, the daily limit), as the api-usage endpoint reports them."""
+        with self._lock:
+            return self._day, self._daily_limit()
+
     def headers(self):
         with self._lock:
             now = time.monotonic()
@@ -219,8 +236,11 @@ class RateLimiter:
                 self._hits.popleft()
             return self._headers()
 
+    def _daily_limit(self):
+        return self.daily if self.daily is not None else 250_000
+
     def _headers(self):
-        daily = self.daily if self.daily is not None else 250_000
+        daily = self._daily_limit()
         return {
             "X-HubSpot-RateLimit-Max": str(self.max),
             "X-HubSpot-RateLimit-Remaining": str(max(0, self.max - len(self._hits))),

@@ -2,6 +2,11 @@
 
 These tests pin the fake to HubSpot's shapes, errors and limits, so tests of the panel that use
 the fake exercise the same code paths a real account would.
+
+The fake serves HubSpot's date-based paths only (plus the legacy ones with no date-based
+equivalent), while the SDK's generated methods call the numbered paths. So the calls below go
+through each generated package's own ApiClient (`call_api`, the same auth, retries and
+deserialisation) on the date-based path, and the SDK's numbered paths are shown to be 404.
 """
 
 import json
@@ -10,41 +15,37 @@ import subprocess
 import sys
 import threading
 import time
+import types
 from pathlib import Path
 
 import pytest
 import requests
 import urllib3
 from hubspot import Client
-from hubspot.conversations.visitor_identification import (
-    ApiException as VisitorApiException,
-)
-from hubspot.conversations.visitor_identification import (
-    IdentificationTokenGenerationRequest,
-)
+from hubspot.conversations.visitor_identification import ApiException as VisitorApiException
 from hubspot.crm.associations.v4 import AssociationSpec
-from hubspot.crm.contacts import (
-    ApiException as ContactsApiException,
-)
-from hubspot.crm.contacts import (
-    BatchInputSimplePublicObjectBatchInputUpsert,
-    BatchReadInputSimplePublicObjectId,
-    PublicObjectSearchRequest,
-    SimplePublicObjectInput,
-    SimplePublicObjectInputForCreate,
-)
+from hubspot.crm.objects import ApiException as ObjectsApiException
+from hubspot.crm.objects import PublicObjectSearchRequest
+from hubspot.crm.properties import ApiException as PropertiesApiException
 from hubspot.crm.properties import PropertyCreate
-from hubspot.crm.tickets import ApiException as TicketsApiException
 from urllib3.util.retry import Retry
 
 from tests.fake_hubspot import (
     CONTACT_FORM_ID,
+    CREDENTIAL_KINDS,
+    FAKE_APP_TOKEN,
     FAKE_PORTAL_ID,
+    FAKE_SERVICE_KEY,
     FAKE_TOKEN,
     TICKET_PIPELINE_ID,
+    VERSIONS,
     FakeHubSpot,
 )
+from tests.fake_hubspot import server as fake_server
 
+V = "2026-09"
+OBJECTS = f"/crm/objects/{V}"
+ACCOUNT = f"/account-info/{V}/details"
 ISO_MS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 ROOT = Path(__file__).resolve().parent.parent
 RATE_HEADERS = [
@@ -54,6 +55,11 @@ RATE_HEADERS = [
     "X-HubSpot-RateLimit-Daily",
     "X-HubSpot-RateLimit-Daily-Remaining",
 ]
+OBJECT = {200: "SimplePublicObjectWithAssociations"}
+CREATED = {201: "SimplePublicObject"}
+UPDATED = {200: "SimplePublicObject"}
+PAGE = {200: "CollectionResponseSimplePublicObjectWithAssociationsForwardPaging"}
+FOUND = {200: "CollectionResponseWithTotalSimplePublicObjectForwardPaging"}
 
 
 @pytest.fixture(scope="module")
@@ -80,9 +86,48 @@ def make_client(fake, token=FAKE_TOKEN):
     )
 
 
+class Hub:
+    """The SDK's generated ApiClient of each package the panel uses, for one credential."""
+
+    def __init__(self, client):
+        self.client = client
+        self.objects = client.crm.objects.basic_api.api_client
+        self.associations = client.crm.associations.v4.basic_api.api_client
+        self.pipelines = client.crm.pipelines.pipelines_api.api_client
+        self.properties = client.crm.properties.core_api.api_client
+        self.owners = client.crm.owners.owners_api.api_client
+        self.forms = client.marketing.forms.forms_api.api_client
+        self.visitor = client.conversations.visitor_identification.generate_api.api_client
+
+
+def hub_for(fake, token=FAKE_TOKEN):
+    return Hub(make_client(fake, token))
+
+
 @pytest.fixture
-def client(fake):
-    return make_client(fake)
+def hub(fake):
+    return hub_for(fake)
+
+
+def call(api, method, path, body=None, query=None, returns=None, http_info=False, **kwargs):
+    """One call through a package's ApiClient; `{name}` in the path is filled from path_params
+    and quoted as the SDK quotes it. Answers the model (or data, status, headers)."""
+    pairs = [
+        (name, item)
+        for name, value in (query or {}).items()
+        for item in (value if isinstance(value, list) else [value])
+    ]
+    return api.call_api(
+        path,
+        method,
+        query_params=pairs,
+        header_params={"Accept": "application/json", "Content-Type": "application/json"},
+        body=body,
+        response_types_map=returns or {},
+        auth_settings=["oauth2"],
+        _return_http_data_only=not http_info,
+        **kwargs,
+    )
 
 
 def raw(fake, method, path, body=None, token=FAKE_TOKEN, **kwargs):
@@ -97,8 +142,37 @@ def error_of(excinfo):
     return json.loads(excinfo.value.body)
 
 
-def new_contact(client, **props):
-    return client.crm.contacts.basic_api.create(SimplePublicObjectInputForCreate(properties=props))
+def create(hub, object_type, properties, associations=()):
+    body = {"properties": properties, "associations": list(associations)}
+    return call(hub.objects, "POST", f"{OBJECTS}/{object_type}", body, returns=CREATED)
+
+
+def new_contact(hub, **props):
+    return create(hub, "contacts", props)
+
+
+def get(hub, object_type, object_id, **query):
+    path = f"{OBJECTS}/{object_type}/{{objectId}}"
+    return call(
+        hub.objects, "GET", path, query=query, returns=OBJECT, path_params={"objectId": object_id}
+    )
+
+
+def get_page(hub, object_type, **kwargs):
+    query = {k: v for k, v in kwargs.items() if not k.startswith("_") and v is not None}
+    options = {k: v for k, v in kwargs.items() if k.startswith("_")}
+    return call(
+        hub.objects, "GET", f"{OBJECTS}/{object_type}", query=query, returns=PAGE, **options
+    )
+
+
+def page_with_http_info(hub, object_type="contacts"):
+    return call(hub.objects, "GET", f"{OBJECTS}/{object_type}", returns=PAGE, http_info=True)
+
+
+def search(hub, object_type, request, **kwargs):
+    path = f"{OBJECTS}/{object_type}/search"
+    return call(hub.objects, "POST", path, request, returns=FOUND, **kwargs)
 
 
 def ticket_props(**extra):
@@ -112,17 +186,77 @@ def ticket_props(**extra):
     }
 
 
+# --- paths ----------------------------------------------------------------------------------
+
+NUMBERED = [
+    ("GET", "/crm/v3/objects/contacts"),
+    ("POST", "/crm/v3/objects/contacts"),
+    ("POST", "/crm/v3/objects/contacts/search"),
+    ("POST", "/crm/v3/objects/contacts/batch/upsert"),
+    ("GET", "/crm/v3/objects/tickets/101"),
+    ("PUT", "/crm/v4/objects/tickets/101/associations/default/contacts/102"),
+    ("GET", "/crm/v4/objects/contacts/101/associations/companies"),
+    ("POST", "/crm/v4/associations/contacts/companies/batch/read"),
+    ("GET", "/crm/v3/pipelines/tickets"),
+    ("GET", "/crm/v3/properties/tickets/hs_ticket_priority"),
+    ("GET", "/crm/v3/owners/"),
+    ("GET", "/crm/v3/owners"),
+    ("GET", "/account-info/v3/details"),
+    ("GET", "/account-info/v3/api-usage/daily/private-apps"),
+    ("POST", "/visitor-identification/v3/tokens/create"),
+    ("POST", "/conversations/v3/visitor-identification/tokens/create"),
+]
+
+
+@pytest.mark.parametrize(("method", "path"), NUMBERED)
+def test_numbered_paths_are_not_served(fake, method, path):
+    answer = raw(fake, method, path, {"email": "a@b.co"} if method == "POST" else None)
+    assert answer.status_code == 404
+    assert answer.json()["status"] == "error"
+
+
+def test_the_sdk_generated_methods_call_numbered_paths_and_get_404(fake):
+    # What the panel would see if it still used the SDK's generated methods.
+    client = make_client(fake)
+    with pytest.raises(Exception) as excinfo:
+        client.crm.contacts.basic_api.get_page()
+    assert excinfo.value.status == 404
+    with pytest.raises(Exception) as excinfo:
+        client.crm.owners.owners_api.get_page()  # /crm/v3/owners/ (trailing slash)
+    assert excinfo.value.status == 404
+    assert fake.count(path_prefix="/crm/v3/") == 2
+
+
+def test_version_segment_and_exact_paths(fake):
+    assert VERSIONS == ("2026-03", "2026-09")
+    for version in VERSIONS:
+        assert raw(fake, "GET", f"/crm/objects/{version}/contacts").status_code == 200
+        assert raw(fake, "GET", f"/crm/owners/{version}").status_code == 200
+    for version in ("2025-09", "2026-09-beta", "2027-03", "v3", "latest"):
+        assert raw(fake, "GET", f"/crm/objects/{version}/contacts").status_code == 404
+        assert raw(fake, "GET", f"/account-info/{version}/details").status_code == 404
+    # No trailing-slash normalising: HubSpot's specs have none, and the panel must send none.
+    for path in (
+        "/crm/owners/2026-09/",
+        "/marketing/v3/forms/",
+        f"{OBJECTS}/contacts/",
+        f"{ACCOUNT}/",
+    ):
+        assert raw(fake, "GET", path).status_code == 404, path
+    assert raw(fake, "GET", "/marketing/v3/forms").status_code == 200
+
+
 # --- contacts -------------------------------------------------------------------------------
 
 
-def test_contact_create_get_update_archive(fake, client):
-    created = new_contact(client, email="Alice@Example.COM", firstname="Alice")
+def test_contact_create_get_update_archive(fake, hub):
+    created = new_contact(hub, email="Alice@Example.COM", firstname="Alice")
     assert created.id.isdigit()
     assert created.properties["email"] == "alice@example.com"  # stored lower-cased
     assert created.properties["hs_object_id"] == created.id
 
-    found = client.crm.contacts.basic_api.get_by_id(
-        "ALICE@example.com", id_property="email", properties=["email", "phone"]
+    found = get(
+        hub, "contacts", "ALICE@example.com", idProperty="email", properties=["email", "phone"]
     )
     assert found.id == created.id
     # Asked-for properties plus the system ones; asked-but-unset comes back as null.
@@ -135,56 +269,68 @@ def test_contact_create_get_update_archive(fake, client):
         "lastmodifieddate",
     }
 
-    updated = client.crm.contacts.basic_api.update(
-        created.id, SimplePublicObjectInput(properties={"lastname": "Liddell"})
+    updated = call(
+        hub.objects,
+        "PATCH",
+        f"{OBJECTS}/contacts/{created.id}",
+        {"properties": {"lastname": "Liddell"}},
+        returns=UPDATED,
     )
     assert updated.properties["lastname"] == "Liddell"
     assert updated.updated_at > created.updated_at
 
-    client.crm.contacts.basic_api.archive(created.id)
-    with pytest.raises(ContactsApiException) as excinfo:
-        client.crm.contacts.basic_api.get_by_id(created.id)
+    _, status, _ = call(hub.objects, "DELETE", f"{OBJECTS}/contacts/{created.id}", http_info=True)
+    assert status == 204
+    with pytest.raises(ObjectsApiException) as excinfo:
+        get(hub, "contacts", created.id)
     assert excinfo.value.status == 404
     body = error_of(excinfo)
     assert body["category"] == "OBJECT_NOT_FOUND"
     assert body["message"] == "Object not found.  objectId are usually numeric."
     assert fake.objects("contacts") == []
+    assert get(hub, "contacts", created.id, archived="true").archived is True
 
 
 def test_wire_shape_of_an_object(fake):
-    answer = raw(fake, "POST", "/crm/v3/objects/contacts", {"properties": {"email": "a@b.co"}})
+    answer = raw(fake, "POST", f"{OBJECTS}/contacts", {"properties": {"email": "a@b.co"}})
     assert answer.status_code == 201
     assert answer.headers["Content-Type"] == "application/json;charset=utf-8"
     body = answer.json()
     assert set(body) == {"id", "properties", "createdAt", "updatedAt", "archived"}
     assert ISO_MS.match(body["createdAt"]) and ISO_MS.match(body["properties"]["createdate"])
     assert body["archived"] is False
-    second = raw(fake, "POST", "/crm/v3/objects/contacts", {"properties": {"email": "c@d.co"}})
+    second = raw(fake, "POST", f"{OBJECTS}/contacts", {"properties": {"email": "c@d.co"}})
     assert int(second.json()["id"]) > int(body["id"])
+    # 2026-03 serves the same objects.
+    older = raw(fake, "GET", f"/crm/objects/2026-03/contacts/{body['id']}")
+    assert older.status_code == 200 and older.json()["id"] == body["id"]
 
 
-def test_list_pages_by_cursor(fake, client):
+def test_list_pages_by_cursor(fake, hub):
     fake.seed_contacts(25)
     seen, after, pages = [], None, 0
     while True:
-        page = client.crm.contacts.basic_api.get_page(limit=10, after=after, properties=["email"])
+        page = get_page(hub, "contacts", limit=10, after=after, properties=["email"])
         pages += 1
         seen += [c.id for c in page.results]
         assert all("email" in c.properties for c in page.results)
         if page.paging is None:
             break
         after = page.paging.next.after
-        assert page.paging.next.link.startswith(fake.url)
+        # The next link names the path that was called, date-based version included.
+        assert page.paging.next.link.startswith(f"{fake.url}{OBJECTS}/contacts?after=")
     assert pages == 3 and len(seen) == len(set(seen)) == 25
-    with pytest.raises(ContactsApiException) as excinfo:
-        client.crm.contacts.basic_api.get_page(limit=101)
+    with pytest.raises(ObjectsApiException) as excinfo:
+        get_page(hub, "contacts", limit=101)
     assert excinfo.value.status == 400
+    older = raw(fake, "GET", "/crm/objects/2026-03/contacts?limit=10").json()
+    assert "/crm/objects/2026-03/contacts?after=" in older["paging"]["next"]["link"]
 
 
-def test_duplicate_email_is_a_conflict(fake, client):
-    first = new_contact(client, email="dup@example.com")
-    with pytest.raises(ContactsApiException) as excinfo:
-        new_contact(client, email="DUP@example.com")
+def test_duplicate_email_is_a_conflict(fake, hub):
+    first = new_contact(hub, email="dup@example.com")
+    with pytest.raises(ObjectsApiException) as excinfo:
+        new_contact(hub, email="DUP@example.com")
     assert excinfo.value.status == 409
     body = error_of(excinfo)
     assert body["category"] == "CONFLICT"
@@ -192,9 +338,9 @@ def test_duplicate_email_is_a_conflict(fake, client):
     assert len(fake.objects("contacts")) == 1
 
 
-def test_invalid_property_values_are_rejected(fake, client):
-    with pytest.raises(ContactsApiException) as excinfo:
-        new_contact(client, email="x@example.com", favourite_colour="blue")
+def test_invalid_property_values_are_rejected(fake, hub):
+    with pytest.raises(ObjectsApiException) as excinfo:
+        new_contact(hub, email="x@example.com", favourite_colour="blue")
     assert excinfo.value.status == 400
     body = error_of(excinfo)
     assert body["category"] == "VALIDATION_ERROR"
@@ -210,19 +356,18 @@ def test_invalid_property_values_are_rejected(fake, client):
     ]
 
     # A number where HubSpot expects a string is a client bug: refuse it loudly.
-    with pytest.raises(ContactsApiException) as excinfo:
-        new_contact(client, email="x@example.com", phone=5551234)
+    with pytest.raises(ObjectsApiException) as excinfo:
+        new_contact(hub, email="x@example.com", phone=5551234)
     assert excinfo.value.status == 400
     assert "INVALID_PROPERTY_VALUE" in error_of(excinfo)["message"]
 
-    with pytest.raises(ContactsApiException) as excinfo:
-        new_contact(client, email="not-an-email")
+    with pytest.raises(ObjectsApiException) as excinfo:
+        new_contact(hub, email="not-an-email")
     assert "INVALID_EMAIL" in error_of(excinfo)["message"]
     assert fake.objects("contacts") == []
 
 
-def test_search_total_filters_sorts_and_limits(fake, client):
-    search = client.crm.contacts.search_api.do_search
+def test_search_total_filters_sorts_and_limits(fake, hub):
     for i, (email, stage) in enumerate(
         [
             ("ann@acme.example", "lead"),
@@ -230,10 +375,10 @@ def test_search_total_filters_sorts_and_limits(fake, client):
             ("cy@other.example", "customer"),
         ]
     ):
-        new_contact(client, email=email, firstname=f"Name{i}", lifecyclestage=stage)
+        new_contact(hub, email=email, firstname=f"Name{i}", lifecyclestage=stage)
 
     def emails(**request):
-        result = search(PublicObjectSearchRequest(**request))
+        result = search(hub, "contacts", PublicObjectSearchRequest(**request))
         return result.total, [r.properties["email"] for r in result.results]
 
     eq = {"filters": [{"propertyName": "lifecyclestage", "operator": "EQ", "value": "customer"}]}
@@ -263,42 +408,48 @@ def test_search_total_filters_sorts_and_limits(fake, client):
     sort = [{"propertyName": "email", "direction": "DESCENDING"}]
     assert emails(sorts=sort, limit=1)[1] == ["cy@other.example"]
 
-    page = search(PublicObjectSearchRequest(limit=2))
+    page = search(hub, "contacts", PublicObjectSearchRequest(limit=2))
     assert page.total == 3 and page.paging.next.after == "2"
-    rest = search(PublicObjectSearchRequest(limit=2, after=page.paging.next.after))
+    rest = search(hub, "contacts", PublicObjectSearchRequest(limit=2, after=page.paging.next.after))
     assert len(rest.results) == 1 and rest.paging is None
 
-    with pytest.raises(ContactsApiException) as excinfo:
-        search(PublicObjectSearchRequest(limit=201))
+    with pytest.raises(ObjectsApiException) as excinfo:
+        search(hub, "contacts", PublicObjectSearchRequest(limit=201))
     assert excinfo.value.status == 400
-    with pytest.raises(ContactsApiException) as excinfo:
-        search(PublicObjectSearchRequest(after="10000"))
+    with pytest.raises(ObjectsApiException) as excinfo:
+        search(hub, "contacts", PublicObjectSearchRequest(after="10000"))
     assert excinfo.value.status == 400
     unknown = {"filters": [{"propertyName": "nope", "operator": "EQ", "value": "x"}]}
-    with pytest.raises(ContactsApiException):
-        search(PublicObjectSearchRequest(filter_groups=[unknown]))
+    with pytest.raises(ObjectsApiException):
+        search(hub, "contacts", PublicObjectSearchRequest(filter_groups=[unknown]))
 
 
-def test_search_index_can_lag_behind_writes(fake, client):
+def test_search_index_can_lag_behind_writes(fake, hub):
     fake.search_delay = 0.3
-    new_contact(client, email="fresh@example.com")
-    by_email = client.crm.contacts.basic_api.get_by_id("fresh@example.com", id_property="email")
+    new_contact(hub, email="fresh@example.com")
+    by_email = get(hub, "contacts", "fresh@example.com", idProperty="email")
     assert by_email.properties["email"] == "fresh@example.com"  # a read by id sees it at once
     request = PublicObjectSearchRequest(query="fresh")
-    assert client.crm.contacts.search_api.do_search(request).total == 0
+    assert search(hub, "contacts", request).total == 0
     time.sleep(0.35)
-    assert client.crm.contacts.search_api.do_search(request).total == 1
+    assert search(hub, "contacts", request).total == 1
 
 
-def test_batch_upsert_tells_new_from_existing(fake, client):
-    existing = new_contact(client, email="old@example.com", firstname="Old")
-    batch = BatchInputSimplePublicObjectBatchInputUpsert(
-        inputs=[
+def test_batch_upsert_tells_new_from_existing(fake, hub):
+    existing = new_contact(hub, email="old@example.com", firstname="Old")
+    batch = {
+        "inputs": [
             {"id": "OLD@example.com", "idProperty": "email", "properties": {"lastname": "Timer"}},
             {"id": "new@example.com", "idProperty": "email", "properties": {"firstname": "New"}},
         ]
+    }
+    result = call(
+        hub.objects,
+        "POST",
+        f"{OBJECTS}/contacts/batch/upsert",
+        batch,
+        returns={200: "BatchResponseSimplePublicUpsertObject"},
     )
-    result = client.crm.contacts.batch_api.upsert(batch)
     by_email = {r.properties["email"]: r for r in result.results}
     assert by_email["old@example.com"].new is False
     assert by_email["old@example.com"].id == existing.id
@@ -308,25 +459,28 @@ def test_batch_upsert_tells_new_from_existing(fake, client):
     assert stored["old@example.com"]["lastname"] == "Timer"
 
 
-def test_batch_read_partial_and_input_limit(fake, client):
-    a = new_contact(client, email="a@example.com")
-    result = client.crm.contacts.batch_api.read(
-        BatchReadInputSimplePublicObjectId(inputs=[{"id": a.id}, {"id": "999999"}], properties=[])
-    )
+def test_batch_read_partial_and_input_limit(fake, hub):
+    a = new_contact(hub, email="a@example.com")
+    returns = {
+        200: "BatchResponseSimplePublicObject",
+        207: "BatchResponseSimplePublicObjectWithErrors",
+    }
+    path = f"{OBJECTS}/contacts/batch/read"
+    body = {"inputs": [{"id": a.id}, {"id": "999999"}], "properties": []}
+    result, status, _ = call(hub.objects, "POST", path, body, returns=returns, http_info=True)
+    assert status == 207
     assert [r.id for r in result.results] == [a.id]
     assert result.num_errors == 1 and result.errors[0].context == {"ids": ["999999"]}
 
-    too_many = [{"id": str(i)} for i in range(101)]
-    with pytest.raises(ContactsApiException) as excinfo:
-        client.crm.contacts.batch_api.read(
-            BatchReadInputSimplePublicObjectId(inputs=too_many, properties=[])
-        )
+    too_many = {"inputs": [{"id": str(i)} for i in range(101)], "properties": []}
+    with pytest.raises(ObjectsApiException) as excinfo:
+        call(hub.objects, "POST", path, too_many, returns=returns)
     assert excinfo.value.status == 400
 
     created = raw(
         fake,
         "POST",
-        "/crm/v3/objects/contacts/batch/create",
+        f"{OBJECTS}/contacts/batch/create",
         {
             "inputs": [
                 {"properties": {"email": "a@example.com"}},
@@ -336,49 +490,103 @@ def test_batch_read_partial_and_input_limit(fake, client):
     )
     assert created.status_code == 207
     assert created.json()["errors"][0]["category"] == "CONFLICT"
-    archived = raw(
-        fake, "POST", "/crm/v3/objects/contacts/batch/archive", {"inputs": [{"id": a.id}]}
-    )
+    archived = raw(fake, "POST", f"{OBJECTS}/contacts/batch/archive", {"inputs": [{"id": a.id}]})
     assert archived.status_code == 204
     assert [c["properties"]["email"] for c in fake.objects("contacts")] == ["b@x.co"]
 
 
-# --- auth -----------------------------------------------------------------------------------
+def test_gdpr_delete_removes_the_record_for_good(fake, hub):
+    gone = new_contact(hub, email="forget.me@example.com")
+    kept = new_contact(hub, email="keep@example.com")
+    path = f"{OBJECTS}/contacts/gdpr-delete"
+    body = {"objectId": "Forget.Me@example.com", "idProperty": "email"}
+    _, status, _ = call(hub.objects, "POST", path, body, http_info=True)
+    assert status == 204
+    assert [c["id"] for c in fake.objects("contacts")] == [kept.id]
+    for query in ({}, {"archived": "true"}):  # not even archived: nothing to restore
+        with pytest.raises(ObjectsApiException) as excinfo:
+            get(hub, "contacts", gone.id, **query)
+        assert excinfo.value.status == 404
+    assert new_contact(hub, email="forget.me@example.com").id != gone.id  # the email is free
+
+    # An archived record can be purged by id; an unknown one is 404; objectId is required.
+    raw(fake, "DELETE", f"{OBJECTS}/contacts/{kept.id}")
+    assert raw(fake, "POST", path, {"objectId": kept.id}).status_code == 204
+    assert raw(fake, "GET", f"{OBJECTS}/contacts/{kept.id}?archived=true").status_code == 404
+    assert raw(fake, "POST", path, {"objectId": "999999"}).status_code == 404
+    assert raw(fake, "POST", path, {"objectId": 101}).status_code == 400
+    assert raw(fake, "POST", path, {}).status_code == 400
+    reader = "pat-na1-reader"
+    fake.add_token(reader, scopes=["crm.objects.contacts.read"])
+    assert raw(fake, "POST", path, {"objectId": "101"}, token=reader).status_code == 403
+
+
+# --- credentials ----------------------------------------------------------------------------
 
 
 def test_unknown_token_is_401_with_fresh_correlation_ids(fake):
-    bad = make_client(fake, token="pat-na1-00000000-0000-0000-0000-000000000000")
+    bad = hub_for(fake, token="pat-na1-00000000-0000-0000-0000-000000000000")
     ids = []
     for _ in range(2):
-        with pytest.raises(ContactsApiException) as excinfo:
-            bad.crm.contacts.basic_api.get_page()
+        with pytest.raises(ObjectsApiException) as excinfo:
+            get_page(bad, "contacts")
         assert excinfo.value.status == 401
         body = error_of(excinfo)
         assert body["category"] == "INVALID_AUTHENTICATION"
         assert body["message"].startswith("Authentication credentials not found.")
         ids.append(body["correlationId"])
     assert ids[0] != ids[1]
-    assert raw(fake, "GET", "/account-info/v3/details", token=None).status_code == 401
+    assert raw(fake, "GET", ACCOUNT, token=None).status_code == 401
 
 
 def test_missing_scope_is_403_naming_the_scope(fake):
     fake.add_token("pat-na1-readonly", scopes=["crm.objects.contacts.read"])
-    reader = make_client(fake, token="pat-na1-readonly")
-    assert reader.crm.contacts.basic_api.get_page().results == []
-    with pytest.raises(ContactsApiException) as excinfo:
+    reader = hub_for(fake, token="pat-na1-readonly")
+    assert get_page(reader, "contacts").results == []
+    with pytest.raises(ObjectsApiException) as excinfo:
         new_contact(reader, email="x@example.com")
     assert excinfo.value.status == 403
     body = error_of(excinfo)
     assert body["category"] == "MISSING_SCOPES"
     assert body["errors"][0]["context"]["requiredGranularScopes"] == ["crm.objects.contacts.write"]
-    with pytest.raises(TicketsApiException) as excinfo:
-        reader.crm.tickets.basic_api.get_page()
+    with pytest.raises(ObjectsApiException) as excinfo:
+        get_page(reader, "tickets")
     assert error_of(excinfo)["errors"][0]["context"]["requiredGranularScopes"] == ["tickets"]
     # account-info needs a valid token, nothing more.
-    assert reader.api_request({"method": "GET", "path": "/account-info/v3/details"}).ok
+    assert reader.client.api_request({"method": "GET", "path": ACCOUNT}).ok
 
 
-def test_token_info_lists_scopes(fake):
+def test_every_credential_kind_is_accepted(fake):
+    assert CREDENTIAL_KINDS == ("private_app", "service_key", "app_static_token", "oauth")
+    assert FAKE_TOKEN.startswith("pat-")
+    # Formats of the newer kinds are undocumented: nothing may go by prefix.
+    assert not FAKE_SERVICE_KEY.startswith("pat-") and not FAKE_APP_TOKEN.startswith("pat-")
+    assert fake.credential(FAKE_SERVICE_KEY).kind == "service_key"
+    assert fake.credential(FAKE_APP_TOKEN).kind == "app_static_token"
+    fake.add_token("CAESEOauthAccessToken", scopes=["crm.objects.contacts.read"], kind="oauth")
+    for token in (FAKE_TOKEN, FAKE_SERVICE_KEY, FAKE_APP_TOKEN):
+        user = hub_for(fake, token)
+        contact = new_contact(user, email=f"{token[:6].lower()}@example.com")
+        assert get(user, "contacts", contact.id).id == contact.id
+        assert user.client.api_request({"method": "GET", "path": ACCOUNT}).json()["portalId"]
+        assert call(
+            user.owners,
+            "GET",
+            f"/crm/owners/{V}",
+            returns={200: "CollectionResponsePublicOwnerForwardPaging"},
+        ).results
+        visitor = f"/visitor-identification/{V}/tokens/create"
+        assert raw(fake, "POST", visitor, {"email": "v@example.com"}, token=token).ok
+    oauth = hub_for(fake, "CAESEOauthAccessToken")
+    assert len(get_page(oauth, "contacts").results) == 3
+    with pytest.raises(ObjectsApiException) as excinfo:  # scopes still apply to every kind
+        new_contact(oauth, email="o@example.com")
+    assert excinfo.value.status == 403
+    with pytest.raises(ValueError):
+        fake.add_token("x", kind="api_key")
+
+
+def test_token_info_answers_for_private_app_tokens_only(fake):
     fake.add_token("pat-eu1-abc", scopes=["tickets", "forms"])
     path = "/oauth/v2/private-apps/get/access-token-info"
     answer = raw(fake, "POST", path, {"tokenKey": "pat-eu1-abc"}, token=None)
@@ -391,42 +599,72 @@ def test_token_info_lists_scopes(fake):
     }
     unknown = raw(fake, "POST", path, {"tokenKey": "pat-na1-nope"}, token=None)
     assert unknown.status_code == 401
+    # A service key, app token or OAuth token is not a private-app token: the same answer as
+    # for a token HubSpot never issued, though each works on every other route.
+    fake.add_token("CAESEOauth", scopes=["tickets"], kind="oauth")
+    for token in (FAKE_SERVICE_KEY, FAKE_APP_TOKEN, "CAESEOauth"):
+        other = raw(fake, "POST", path, {"tokenKey": token}, token=None)
+        assert (other.status_code, other.json()["category"]) == (401, unknown.json()["category"])
+        assert other.json()["message"] == unknown.json()["message"]
 
 
-def test_account_info_through_api_request(fake, client):
-    answer = client.api_request({"method": "GET", "path": "/account-info/v3/details"})
+def test_account_info_through_api_request(fake, hub):
+    answer = hub.client.api_request({"method": "GET", "path": ACCOUNT})
     assert answer.status_code == 200
     assert answer.json()["portalId"] == FAKE_PORTAL_ID
     assert answer.json()["uiDomain"] == "app.hubspot.com"
     fake.account["dataHostingLocation"] = "eu1"
     fake.account["uiDomain"] = "app-eu1.hubspot.com"
-    eu = client.api_request({"method": "GET", "path": "/account-info/v3/details"}).json()
+    eu = hub.client.api_request({"method": "GET", "path": ACCOUNT}).json()
     assert (eu["dataHostingLocation"], eu["uiDomain"]) == ("eu1", "app-eu1.hubspot.com")
+    assert raw(fake, "GET", "/account-info/2026-03/details").json() == eu
+
+
+def test_daily_api_usage_counts_the_real_calls(fake, hub):
+    path = f"/account-info/{V}/api-usage/daily/private-apps"
+    for _ in range(3):
+        get_page(hub, "contacts")
+    answer = raw(fake, "GET", path)
+    assert answer.status_code == 200
+    (usage,) = answer.json()["results"]
+    assert set(usage) == {
+        "name",
+        "usageLimit",
+        "currentUsage",
+        "collectedAt",
+        "fetchStatus",
+        "resetsAt",
+    }
+    assert usage["name"] == "api-calls-daily" and usage["fetchStatus"] == "SUCCESS"
+    assert (usage["currentUsage"], usage["usageLimit"]) == (4, 250_000)  # this call included
+    assert ISO_MS.match(usage["collectedAt"]) and usage["resetsAt"] > usage["collectedAt"]
+    assert usage["resetsAt"].endswith("T05:00:00.000Z")  # midnight in US/Eastern (-05:00)
+    # The limit is the one configured; the count agrees with the rate-limit headers.
+    fake.rate_limit(max_per_window=100, window_seconds=10, daily=1000)
+    _, _, headers = page_with_http_info(hub)
+    usage = raw(fake, "GET", path).json()["results"][0]
+    assert (usage["currentUsage"], usage["usageLimit"]) == (2, 1000)
+    assert headers["X-HubSpot-RateLimit-Daily-Remaining"] == "999"
 
 
 # --- tickets, pipelines, associations, properties --------------------------------------------
 
 
-def test_ticket_with_contact_association_and_pipeline_rules(fake, client):
-    contact = new_contact(client, email="cus@example.com")
-    ticket = client.crm.tickets.basic_api.create(
-        {
-            "properties": ticket_props(),
-            "associations": [
-                {
-                    "to": {"id": contact.id},
-                    "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 16}],
-                }
-            ],
-        }
+def test_ticket_with_contact_association_and_pipeline_rules(fake, hub):
+    contact = new_contact(hub, email="cus@example.com")
+    to_contact = [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 16}]
+    ticket = create(
+        hub, "tickets", ticket_props(), [{"to": {"id": contact.id}, "types": to_contact}]
     )
-    got = client.crm.tickets.basic_api.get_by_id(ticket.id, associations=["contacts"])
+    got = get(hub, "tickets", ticket.id, associations=["contacts"])
     links = got.associations["contacts"].results
     assert [(link.id, link.type) for link in links] == [(contact.id, "ticket_to_contact")]
-    back = client.crm.contacts.basic_api.get_by_id(contact.id, associations=["tickets"])
+    back = get(hub, "contacts", contact.id, associations=["tickets"])
     assert back.associations["tickets"].results[0].type == "contact_to_ticket"
     # "My tickets": search tickets by their associated contact.
-    mine = client.crm.tickets.search_api.do_search(
+    mine = search(
+        hub,
+        "tickets",
         {
             "filterGroups": [
                 {
@@ -439,15 +677,13 @@ def test_ticket_with_contact_association_and_pipeline_rules(fake, client):
                     ]
                 }
             ]
-        }
+        },
     )
     assert [t.id for t in mine.results] == [ticket.id]
 
     def refused(props, associations=()):
-        with pytest.raises(TicketsApiException) as excinfo:
-            client.crm.tickets.basic_api.create(
-                {"properties": props, "associations": list(associations)}
-            )
+        with pytest.raises(ObjectsApiException) as excinfo:
+            create(hub, "tickets", props, associations)
         assert excinfo.value.status == 400
         return error_of(excinfo)["message"]
 
@@ -461,16 +697,19 @@ def test_ticket_with_contact_association_and_pipeline_rules(fake, client):
     }
     assert "hs_pipeline_stage" in refused(ticket_props(hs_pipeline_stage="81234601"))
     assert "INVALID_OPTION" in refused(ticket_props(hs_ticket_priority="CRITICAL"))
-    ghost = {
-        "to": {"id": "987654"},
-        "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 16}],
-    }
+    ghost = {"to": {"id": "987654"}, "types": to_contact}
     assert "987654" in refused(ticket_props(), [ghost])
     assert len(fake.objects("tickets")) == 1
 
 
-def test_pipelines_shape(fake, client):
-    tickets = client.crm.pipelines.pipelines_api.get_all("tickets").results
+def test_pipelines_shape(fake, hub):
+    def pipelines(object_type):
+        path = f"/crm/pipelines/{V}/{object_type}"
+        return call(
+            hub.pipelines, "GET", path, returns={200: "CollectionResponsePipelineNoPaging"}
+        ).results
+
+    tickets = pipelines("tickets")
     ids = {p.id for p in tickets} | {s.id for p in tickets for s in p.stages}
     assert not ids & {"0", "1", "default"}
     support = tickets[0]
@@ -483,56 +722,153 @@ def test_pipelines_shape(fake, client):
     ]
     assert [s.metadata["ticketState"] for s in support.stages] == ["OPEN"] * 3 + ["CLOSED"]
 
-    deals = client.crm.pipelines.pipelines_api.get_all("deals").results
+    deals = pipelines("deals")
     assert len(deals) == 2 and all(len(p.stages) >= 4 for p in deals)
     assert deals[0].stages[0].metadata == {"probability": "0.2", "isClosed": "false"}
-    one = client.crm.pipelines.pipelines_api.get_by_id("deals", deals[1].id)
+    one = call(
+        hub.pipelines, "GET", f"/crm/pipelines/{V}/deals/{deals[1].id}", returns={200: "Pipeline"}
+    )
     assert one.label == deals[1].label
+    assert raw(fake, "GET", f"/crm/pipelines/{V}/deals/0").status_code == 404
 
     fake.set_pipelines("tickets", [{"id": "555", "label": "Only", "stages": [{"id": "556"}]}])
-    assert [p.id for p in client.crm.pipelines.pipelines_api.get_all("tickets").results] == ["555"]
+    assert [p.id for p in pipelines("tickets")] == ["555"]
 
 
-def test_v4_associations(fake, client):
-    contact = new_contact(client, email="v4@example.com")
+def test_associations(fake, hub):
+    contact = new_contact(hub, email="v4@example.com")
     company = fake.create_object("companies", {"name": "Acme", "domain": "acme.example"})
-    v4 = client.crm.associations.v4.basic_api
-    pair = v4.create(
-        "contacts",
-        contact.id,
-        "companies",
-        company["id"],
-        [AssociationSpec(association_category="HUBSPOT_DEFINED", association_type_id=279)],
+    base = f"{OBJECTS}/contacts/{contact.id}/associations"
+    spec = AssociationSpec(association_category="HUBSPOT_DEFINED", association_type_id=279)
+    pair = call(
+        hub.associations,
+        "PUT",
+        f"{base}/companies/{company['id']}",
+        [spec],
+        returns={201: "LabelsBetweenObjectPair"},
     )
     assert (pair.from_object_type_id, pair.to_object_type_id) == ("0-1", "0-2")
     assert (pair.from_object_id, pair.to_object_id) == (contact.id, company["id"])
 
     deal = fake.create_object("deals", {"dealname": "Big one"})
-    default = v4.create_default("deals", deal["id"], "contacts", contact.id)
+    default = call(
+        hub.associations,
+        "PUT",
+        f"{OBJECTS}/deals/{deal['id']}/associations/default/contacts/{contact.id}",
+        returns={200: "BatchResponsePublicDefaultAssociation"},
+    )
     assert default.status == "COMPLETE"
     assert {r.association_spec.association_type_id for r in default.results} == {3, 4}
 
-    listed = v4.get_page("contacts", contact.id, "companies")
+    listed_type = {200: "CollectionResponseMultiAssociatedObjectWithLabelForwardPaging"}
+    listed = call(hub.associations, "GET", f"{base}/companies", returns=listed_type)
     assert [r.to_object_id for r in listed.results] == [company["id"]]
     assert listed.results[0].association_types[0].type_id == 279
-    assert [r.to_object_id for r in v4.get_page("contacts", contact.id, "deals").results] == [
-        deal["id"]
-    ]
+    deals = call(hub.associations, "GET", f"{base}/deals", returns=listed_type)
+    assert [r.to_object_id for r in deals.results] == [deal["id"]]
     wrong = raw(
         fake,
         "PUT",
-        f"/crm/v4/objects/contacts/{contact.id}/associations/companies/{company['id']}",
+        f"{base}/companies/{company['id']}",
         [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 16}],
     )
     assert wrong.status_code == 400
 
+    removed = raw(fake, "DELETE", f"{base}/companies/{company['id']}")
+    assert removed.status_code == 204
+    assert call(hub.associations, "GET", f"{base}/companies", returns=listed_type).results == []
 
-def test_properties_endpoints(fake, client):
-    priority = client.crm.properties.core_api.get_by_name("tickets", "hs_ticket_priority")
+
+def test_batch_associations(fake, hub):
+    contacts = [new_contact(hub, email=f"b{i}@example.com").id for i in range(2)]
+    companies = [fake.create_object("companies", {"name": f"Co {i}"})["id"] for i in range(2)]
+    batch = f"/crm/associations/{V}/contacts/companies/batch"
+    spec = {"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 1}  # primary
+    created_type = {
+        200: "BatchResponseLabelsBetweenObjectPair",
+        201: "BatchResponseLabelsBetweenObjectPair",
+        207: "BatchResponseLabelsBetweenObjectPairWithErrors",
+    }
+    body = {"inputs": [{"from": {"id": contacts[0]}, "to": {"id": companies[0]}, "types": [spec]}]}
+    created, status, _ = call(
+        hub.associations, "POST", f"{batch}/create", body, returns=created_type, http_info=True
+    )
+    assert status == 200  # 2026-09; 2026-03 (like v4) answers 201
+    assert [(r.from_object_id, r.to_object_id, r.labels) for r in created.results] == [
+        (contacts[0], companies[0], ["Primary"])
+    ]
+    older = raw(fake, "POST", "/crm/associations/2026-03/contacts/companies/batch/create", body)
+    assert older.status_code == 201
+    bad = {
+        "inputs": [
+            {"from": {"id": contacts[1]}, "to": {"id": "999999"}, "types": [spec]},
+            {"from": {"id": contacts[1]}, "to": {"id": companies[1]}, "types": [spec]},
+        ]
+    }
+    partial, status, _ = call(
+        hub.associations, "POST", f"{batch}/create", bad, returns=created_type, http_info=True
+    )
+    assert status == 207 and partial.num_errors == 1 and len(partial.results) == 1
+
+    defaults = call(
+        hub.associations,
+        "POST",
+        f"{batch}/associate/default",
+        {"inputs": [{"from": {"id": contacts[0]}, "to": {"id": companies[1]}}]},
+        returns={200: "BatchResponsePublicDefaultAssociation"},
+    )
+    assert {r.association_spec.association_type_id for r in defaults.results} == {279, 280}
+
+    read_type = {
+        200: "BatchResponsePublicAssociationMultiWithLabel",
+        207: "BatchResponsePublicAssociationMultiWithLabelWithErrors",
+    }
+    nobody = fake.create_object("contacts", {"email": "alone@example.com"})["id"]
+    read_body = {"inputs": [{"id": contacts[0]}, {"id": nobody}]}
+    read, status, _ = call(
+        hub.associations, "POST", f"{batch}/read", read_body, returns=read_type, http_info=True
+    )
+    assert status == 207 and read.errors[0].context == {"fromObjectId": [nobody]}
+    (first,) = read.results
+    assert first._from.id == contacts[0]
+    assert {t.to_object_id: sorted(a.type_id for a in t.association_types) for t in first.to} == {
+        companies[0]: [1, 279],
+        companies[1]: [279],
+    }
+
+    archive = {"inputs": [{"from": {"id": contacts[0]}, "to": [{"id": companies[0]}]}]}
+    archived = raw(fake, "POST", f"{batch}/archive", archive)
+    assert archived.status_code == 200 and archived.json()["results"] == []
+    after = call(
+        hub.associations,
+        "POST",
+        f"{batch}/read",
+        {"inputs": [{"id": contacts[0]}]},
+        returns=read_type,
+    )
+    assert [t.to_object_id for t in after.results[0].to] == [companies[1]]
+    reader = "pat-na1-assoc-reader"
+    fake.add_token(reader, scopes=["crm.objects.contacts.read", "crm.objects.companies.read"])
+    assert raw(fake, "POST", f"{batch}/read", read_body, token=reader).status_code == 207
+    assert raw(fake, "POST", f"{batch}/archive", archive, token=reader).status_code == 403
+
+
+def test_properties_endpoints(fake, hub):
+    path = f"/crm/properties/{V}"
+    priority = call(
+        hub.properties, "GET", f"{path}/tickets/hs_ticket_priority", returns={200: "ModelProperty"}
+    )
     assert priority.type == "enumeration"
     assert [o.value for o in priority.options] == ["LOW", "MEDIUM", "HIGH", "URGENT"]
-    names = {p.name for p in client.crm.properties.core_api.get_all("contacts").results}
+    listed = call(
+        hub.properties,
+        "GET",
+        f"{path}/contacts",
+        returns={200: "CollectionResponsePropertyNoPaging"},
+    )
+    names = {p.name for p in listed.results}
     assert {"email", "firstname", "lastname", "phone", "lifecyclestage"} <= names
+    assert raw(fake, "GET", f"{path}/contacts/nope").status_code == 404
 
     spec = PropertyCreate(
         name="skypanel_customer_id",
@@ -541,34 +877,51 @@ def test_properties_endpoints(fake, client):
         field_type="text",
         group_name="contactinformation",
     )
-    created = client.crm.properties.core_api.create("contacts", spec)
+    created = call(hub.properties, "POST", f"{path}/contacts", spec, returns={201: "ModelProperty"})
     assert created.name == "skypanel_customer_id"
-    with pytest.raises(Exception) as excinfo:
-        client.crm.properties.core_api.create("contacts", spec)
+    with pytest.raises(PropertiesApiException) as excinfo:
+        call(hub.properties, "POST", f"{path}/contacts", spec, returns={201: "ModelProperty"})
     assert excinfo.value.status == 409
-    assert new_contact(client, email="p@example.com", skypanel_customer_id="42").id
+    assert new_contact(hub, email="p@example.com", skypanel_customer_id="42").id
 
     fake.define_property("tickets", "plan", type="enumeration", options=["free", "pro"])
-    with pytest.raises(TicketsApiException):
-        client.crm.tickets.basic_api.create({"properties": ticket_props(plan="gold")})
-    assert client.crm.tickets.basic_api.create({"properties": ticket_props(plan="pro")}).id
+    with pytest.raises(ObjectsApiException):
+        create(hub, "tickets", ticket_props(plan="gold"))
+    assert create(hub, "tickets", ticket_props(plan="pro")).id
 
 
 # --- owners, forms, visitor identification -------------------------------------------------------
 
 
-def test_owners(fake, client):
-    owners = client.crm.owners.owners_api.get_page().results
+def test_owners(fake, hub):
+    owners_type = {200: "CollectionResponsePublicOwnerForwardPaging"}
+    owners = call(hub.owners, "GET", f"/crm/owners/{V}", returns=owners_type).results
     assert len(owners) == 3
     assert all(o.id and o.email and o.user_id for o in owners)
-    one = client.crm.owners.owners_api.get_page(email=owners[1].email.upper()).results
-    assert [o.id for o in one] == [owners[1].id]
+    email = owners[1].email.upper()
+    one = call(hub.owners, "GET", f"/crm/owners/{V}", query={"email": email}, returns=owners_type)
+    assert [o.id for o in one.results] == [owners[1].id]
+    by_id = call(hub.owners, "GET", f"/crm/owners/{V}/{owners[2].id}", returns={200: "PublicOwner"})
+    assert by_id.email == owners[2].email
+    assert raw(fake, "GET", f"/crm/owners/{V}/1").status_code == 404
 
 
-def test_forms_list_and_submission(fake, client):
-    forms = client.marketing.forms.forms_api.get_page().results
+def test_forms_list_and_submission(fake, hub):
+    forms = call(
+        hub.forms,
+        "GET",
+        "/marketing/v3/forms",
+        returns={200: "CollectionResponseFormDefinitionBaseForwardPaging"},
+    ).results
     assert {f.id for f in forms} == {f["id"] for f in fake.forms()}
     assert len(forms) == 2
+    one = call(
+        hub.forms,
+        "GET",
+        f"/marketing/v3/forms/{CONTACT_FORM_ID}",
+        returns={200: "FormDefinitionBase"},
+    )
+    assert one.name == "Contact us"
 
     path = f"/submissions/v3/integration/submit/{FAKE_PORTAL_ID}/{CONTACT_FORM_ID}"
     body = {
@@ -597,34 +950,33 @@ def test_forms_list_and_submission(fake, client):
     assert raw(fake, "POST", unknown_form, body, token=None).status_code == 404
     wrong_portal = path.replace(str(FAKE_PORTAL_ID), "999")
     assert raw(fake, "POST", wrong_portal, body, token=None).status_code == 404
-    assert len(fake.form_submissions) == 1
+    secure = path.replace("/integration/submit/", "/integration/secure/submit/")
+    assert raw(fake, "POST", secure, body, token=None).status_code == 401
+    assert raw(fake, "POST", secure, body).status_code == 200
+    assert len(fake.form_submissions) == 2
 
 
-def test_visitor_identification(fake, client):
-    generate = client.conversations.visitor_identification.generate_api.generate_token
-    request = IdentificationTokenGenerationRequest(
-        email="cus@example.com", first_name="Cus", last_name="Tomer"
-    )
-    token = generate(request).token
+def test_visitor_identification(fake, hub):
+    path = f"/visitor-identification/{V}/tokens/create"
+    returns = {200: "IdentificationTokenResponse"}
+    request = {"email": "cus@example.com", "firstName": "Cus", "lastName": "Tomer"}
+    token = call(hub.visitor, "POST", path, request, returns=returns).token
     assert token and fake.identification_tokens == [
         {"email": "cus@example.com", "token": token, "firstName": "Cus", "lastName": "Tomer"}
     ]
-    assert generate(request).token != token  # a fresh token every call
-    older = raw(
-        fake, "POST", "/conversations/v3/visitor-identification/tokens/create", {"email": "a@b.co"}
-    )
-    assert older.status_code == 200 and older.json()["token"]
+    assert call(hub.visitor, "POST", path, request, returns=returns).token != token  # fresh
+    assert raw(fake, "POST", path, {"firstName": "No email"}).status_code == 400
 
     fake.visitor_identification_allowed = False  # e.g. a Starter plan
     with pytest.raises(VisitorApiException) as excinfo:
-        generate(request)
+        call(hub.visitor, "POST", path, request, returns=returns)
     assert excinfo.value.status == 403
 
     fake.visitor_identification_allowed = True
     fake.add_token("pat-na1-nochat", scopes=["crm.objects.contacts.read"])
-    limited = make_client(fake, token="pat-na1-nochat")
+    limited = hub_for(fake, token="pat-na1-nochat")
     with pytest.raises(VisitorApiException) as excinfo:
-        limited.conversations.visitor_identification.generate_api.generate_token(request)
+        call(limited.visitor, "POST", path, request, returns=returns)
     assert excinfo.value.status == 403
     assert error_of(excinfo)["category"] == "MISSING_SCOPES"
 
@@ -632,8 +984,8 @@ def test_visitor_identification(fake, client):
 # --- rate limits ----------------------------------------------------------------------------
 
 
-def test_rate_limit_headers_are_always_sent_except_on_search(fake, client):
-    _, status, headers = client.crm.contacts.basic_api.get_page_with_http_info()
+def test_rate_limit_headers_are_always_sent_except_on_search(fake, hub):
+    _, status, headers = page_with_http_info(hub)
     assert status == 200
     assert {h: headers[h] for h in RATE_HEADERS} == {
         "X-HubSpot-RateLimit-Max": "100",
@@ -642,21 +994,16 @@ def test_rate_limit_headers_are_always_sent_except_on_search(fake, client):
         "X-HubSpot-RateLimit-Daily": "250000",
         "X-HubSpot-RateLimit-Daily-Remaining": "249999",
     }
-    _, _, headers = client.crm.contacts.search_api.do_search_with_http_info(
-        PublicObjectSearchRequest()
-    )
+    _, _, headers = search(hub, "contacts", PublicObjectSearchRequest(), http_info=True)
     assert not any(h in headers for h in RATE_HEADERS)
 
 
-def test_rolling_window_refuses_then_recovers(fake, client):
+def test_rolling_window_refuses_then_recovers(fake, hub):
     fake.rate_limit(max_per_window=3, window_seconds=1.0, retry_after=1)
-    remaining = [
-        client.crm.contacts.basic_api.get_page_with_http_info()[2]["X-HubSpot-RateLimit-Remaining"]
-        for _ in range(3)
-    ]
+    remaining = [page_with_http_info(hub)[2]["X-HubSpot-RateLimit-Remaining"] for _ in range(3)]
     assert remaining == ["2", "1", "0"]
-    with pytest.raises(ContactsApiException) as excinfo:
-        client.crm.contacts.basic_api.get_page()
+    with pytest.raises(ObjectsApiException) as excinfo:
+        get_page(hub, "contacts")
     assert excinfo.value.status == 429
     assert excinfo.value.headers["Retry-After"] == "1"
     assert excinfo.value.headers["X-HubSpot-RateLimit-Remaining"] == "0"
@@ -664,41 +1011,40 @@ def test_rolling_window_refuses_then_recovers(fake, client):
     assert (body["errorType"], body["policyName"]) == ("RATE_LIMIT", "TEN_SECONDLY_ROLLING")
     assert body["message"] == "You have reached your ten_secondly_rolling limit."
     time.sleep(1.05)
-    assert client.crm.contacts.basic_api.get_page().results == []
+    assert get_page(hub, "contacts").results == []
 
 
-def test_daily_and_search_limits(fake, client):
+def test_daily_and_search_limits(fake, hub):
     fake.search_rate_limit(per_second=2)
-    search = client.crm.contacts.search_api.do_search
-    search(PublicObjectSearchRequest())
-    search(PublicObjectSearchRequest())
-    with pytest.raises(ContactsApiException) as excinfo:
-        search(PublicObjectSearchRequest())
+    search(hub, "contacts", PublicObjectSearchRequest())
+    search(hub, "contacts", PublicObjectSearchRequest())
+    with pytest.raises(ObjectsApiException) as excinfo:
+        search(hub, "contacts", PublicObjectSearchRequest())
     assert excinfo.value.status == 429 and error_of(excinfo)["policyName"] == "SECONDLY"
     assert "X-HubSpot-RateLimit-Remaining" not in excinfo.value.headers
 
     fake.rate_limit(max_per_window=100, window_seconds=10, daily=2)
-    client.crm.contacts.basic_api.get_page()
-    client.crm.contacts.basic_api.get_page()
-    with pytest.raises(ContactsApiException) as excinfo:
-        client.crm.contacts.basic_api.get_page()
+    get_page(hub, "contacts")
+    get_page(hub, "contacts")
+    with pytest.raises(ObjectsApiException) as excinfo:
+        get_page(hub, "contacts")
     assert error_of(excinfo)["policyName"] == "DAILY"
 
 
 # --- faults ---------------------------------------------------------------------------------
 
 
-def test_fail_next_only_hits_matching_paths(fake, client):
-    fake.faults.fail_next(2, status=503, path_prefix="/crm/v3/objects/contacts")
-    assert client.crm.tickets.basic_api.get_page().results == []  # other paths unaffected
+def test_fail_next_only_hits_matching_paths(fake, hub):
+    fake.faults.fail_next(2, status=503, path_prefix=f"{OBJECTS}/contacts")
+    assert get_page(hub, "tickets").results == []  # other paths unaffected
     for _ in range(2):
-        with pytest.raises(ContactsApiException) as excinfo:
-            client.crm.contacts.basic_api.get_page()
+        with pytest.raises(ObjectsApiException) as excinfo:
+            get_page(hub, "contacts")
         assert excinfo.value.status == 503
         assert error_of(excinfo)["category"] == "INTERNAL_ERROR"
         assert error_of(excinfo)["correlationId"]
-    assert client.crm.contacts.basic_api.get_page().results == []
-    assert fake.count("GET", "/crm/v3/objects/contacts") == 3
+    assert get_page(hub, "contacts").results == []
+    assert fake.count("GET", f"{OBJECTS}/contacts") == 3
     assert [r.status for r in fake.requests] == [200, 503, 503, 200]
 
 
@@ -706,78 +1052,84 @@ def test_fail_rate_is_deterministic(fake):
     def pattern():
         fake.faults.clear()
         fake.faults.fail_rate(0.5, status=500, seed=7)
-        return [raw(fake, "GET", "/account-info/v3/details").status_code for _ in range(20)]
+        return [raw(fake, "GET", ACCOUNT).status_code for _ in range(20)]
 
     first = pattern()
     assert first == pattern()
     assert set(first) == {200, 500}
 
 
-def test_drop_after_store_keeps_the_write(fake, client):
-    fake.faults.drop_next(1, after_store=True, path_prefix="/crm/v3/objects/contacts")
+def test_drop_after_store_keeps_the_write(fake, hub):
+    fake.faults.drop_next(1, after_store=True, path_prefix=f"{OBJECTS}/contacts")
     with pytest.raises(urllib3.exceptions.HTTPError):
-        new_contact(client, email="lost@example.com")
+        new_contact(hub, email="lost@example.com")
     # HubSpot applied the write; only the answer was lost. A blind retry would now conflict.
     assert [c["properties"]["email"] for c in fake.objects("contacts")] == ["lost@example.com"]
     assert fake.requests[-1].status == 0
-    with pytest.raises(ContactsApiException) as excinfo:
-        new_contact(client, email="lost@example.com")
+    with pytest.raises(ObjectsApiException) as excinfo:
+        new_contact(hub, email="lost@example.com")
     assert excinfo.value.status == 409
 
     fake.faults.drop_next(1, after_store=False)
     with pytest.raises(urllib3.exceptions.HTTPError):
-        new_contact(client, email="never@example.com")
+        new_contact(hub, email="never@example.com")
     assert len(fake.objects("contacts")) == 1
 
     fake.faults.drop_rate(1.0, after_store=False)
     with pytest.raises(requests.ConnectionError):
-        raw(fake, "GET", "/account-info/v3/details")
+        raw(fake, "GET", ACCOUNT)
     fake.faults.clear()
-    assert raw(fake, "GET", "/account-info/v3/details").ok  # and the server lives on
+    assert raw(fake, "GET", ACCOUNT).ok  # and the server lives on
 
 
-def test_latency_causes_a_client_read_timeout(fake, client):
-    fake.faults.latency(0.6, path_prefix="/crm/v3/objects/contacts")
+def test_latency_causes_a_client_read_timeout(fake, hub):
+    fake.faults.latency(0.6, path_prefix=f"{OBJECTS}/contacts")
     started = time.monotonic()
     with pytest.raises(urllib3.exceptions.HTTPError) as excinfo:
-        client.crm.contacts.basic_api.get_page(_request_timeout=(1, 0.2))
+        get_page(hub, "contacts", _request_timeout=(1, 0.2))
     assert time.monotonic() - started < 0.5
     assert "timed out" in str(excinfo.value).lower()
-    assert client.crm.owners.owners_api.get_page(_request_timeout=(1, 0.2)).results  # not slowed
-    fake.faults.latency(0, path_prefix="/crm/v3/objects/contacts")
-    assert client.crm.contacts.basic_api.get_page(_request_timeout=(1, 0.5)).results == []
+    owners_type = {200: "CollectionResponsePublicOwnerForwardPaging"}
+    owners = call(
+        hub.owners, "GET", f"/crm/owners/{V}", returns=owners_type, _request_timeout=(1, 0.2)
+    )
+    assert owners.results  # not slowed
+    fake.faults.latency(0, path_prefix=f"{OBJECTS}/contacts")
+    assert get_page(hub, "contacts", _request_timeout=(1, 0.5)).results == []
 
 
-def test_down_and_up(fake, client):
+def test_down_and_up(fake, hub):
     fake.faults.down()
-    with pytest.raises(ContactsApiException) as excinfo:
-        client.crm.contacts.basic_api.get_page()
+    with pytest.raises(ObjectsApiException) as excinfo:
+        get_page(hub, "contacts")
     assert excinfo.value.status == 503
-    assert raw(fake, "GET", "/account-info/v3/details").status_code == 503
+    assert raw(fake, "GET", ACCOUNT).status_code == 503
     fake.faults.up()
-    assert client.crm.contacts.basic_api.get_page().results == []
+    assert get_page(hub, "contacts").results == []
 
 
-def test_burst_429_with_retry_after(fake, client):
+def test_burst_429_with_retry_after(fake, hub):
     fake.faults.burst_429(2, retry_after=3)
     for _ in range(2):
-        with pytest.raises(ContactsApiException) as excinfo:
-            client.crm.contacts.basic_api.get_page()
+        with pytest.raises(ObjectsApiException) as excinfo:
+            get_page(hub, "contacts")
         assert excinfo.value.status == 429
         assert excinfo.value.headers["Retry-After"] == "3"
         assert error_of(excinfo)["policyName"] == "TEN_SECONDLY_ROLLING"
-    assert client.crm.contacts.basic_api.get_page().results == []
+    assert get_page(hub, "contacts").results == []
 
 
 # --- seeding, HTTP details, lifecycle ---------------------------------------------------------
 
 
-def test_seeding_is_fast_and_searchable(fake, client):
+def test_seeding_is_fast_and_searchable(fake, hub):
     started = time.perf_counter()
     ids = fake.seed_contacts(2500)
     assert time.perf_counter() - started < 0.5
     assert len(ids) == len(set(ids)) == 2500
-    customers = client.crm.contacts.search_api.do_search(
+    customers = search(
+        hub,
+        "contacts",
         PublicObjectSearchRequest(
             filter_groups=[
                 {
@@ -787,7 +1139,7 @@ def test_seeding_is_fast_and_searchable(fake, client):
                 }
             ],
             limit=200,
-        )
+        ),
     )
     assert customers.total == 500 and len(customers.results) == 200
     created = sorted(c["properties"]["createdate"] for c in fake.objects("contacts"))
@@ -810,10 +1162,10 @@ def test_seeding_is_fast_and_searchable(fake, client):
 
 
 def test_http_details(fake):
-    missing = raw(fake, "GET", "/crm/v3/nothing-here")
+    missing = raw(fake, "GET", f"/crm/{V}/nothing-here")
     assert missing.status_code == 404 and missing.json()["status"] == "error"
     broken = requests.post(
-        fake.url + "/crm/v3/objects/contacts",
+        fake.url + f"{OBJECTS}/contacts",
         data=b"{not json",
         headers={"Authorization": f"Bearer {FAKE_TOKEN}", "Content-Type": "application/json"},
         timeout=5,
@@ -822,22 +1174,23 @@ def test_http_details(fake):
     with requests.Session() as session:  # keep-alive: many answers on one pooled connection
         session.headers["Authorization"] = f"Bearer {FAKE_TOKEN}"
         for _ in range(3):
-            answer = session.get(fake.url + "/crm/v3/owners/", timeout=5)
+            answer = session.get(fake.url + f"/crm/owners/{V}", timeout=5)
             assert answer.status_code == 200 and answer.raw.version == 11
     recorded = fake.requests[-1]
-    assert recorded.path == "/crm/v3/owners/" and recorded.headers["authorization"]
+    assert recorded.path == f"/crm/owners/{V}" and recorded.headers["authorization"]
+    assert recorded.params == {"v": V}
 
 
-def test_concurrent_writes_are_consistent(fake, client):
+def test_concurrent_writes_are_consistent(fake, hub):
     errors = []
 
-    def create(i):
+    def create_one(i):
         try:
-            new_contact(client, email=f"user{i}@example.com")
+            new_contact(hub, email=f"user{i}@example.com")
         except Exception as err:  # collected, so the assertion shows them
             errors.append(err)
 
-    threads = [threading.Thread(target=create, args=(i,)) for i in range(20)]
+    threads = [threading.Thread(target=create_one, args=(i,)) for i in range(20)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -847,8 +1200,9 @@ def test_concurrent_writes_are_consistent(fake, client):
     assert len(ids) == len(set(ids)) == 20
 
 
-def test_reset_restores_a_fresh_account(fake, client):
+def test_reset_restores_a_fresh_account(fake):
     fake.add_token("pat-na1-extra", scopes=["tickets"])
+    fake.add_token(FAKE_SERVICE_KEY, scopes=[], kind="service_key")  # narrowed, then restored
     fake.account["dataHostingLocation"] = "eu1"
     fake.visitor_identification_allowed = False
     fake.faults.down()
@@ -857,11 +1211,39 @@ def test_reset_restores_a_fresh_account(fake, client):
     assert fake.objects("contacts") == [] and fake.requests == []
     assert fake.account["dataHostingLocation"] == "na1"
     assert fake.visitor_identification_allowed is True
-    assert raw(fake, "GET", "/account-info/v3/details", token="pat-na1-extra").status_code == 401
-    assert raw(fake, "GET", "/account-info/v3/details").status_code == 200
+    assert raw(fake, "GET", ACCOUNT, token="pat-na1-extra").status_code == 401
+    for token in (FAKE_TOKEN, FAKE_SERVICE_KEY, FAKE_APP_TOKEN):
+        assert raw(fake, "GET", f"{OBJECTS}/tickets", token=token).status_code == 200
 
 
-def test_standalone_server_prints_its_url():
+def test_extension_point_adds_routes_and_resets_with_the_fake(monkeypatch):
+    calls = []
+    module = types.ModuleType("fake_hubspot_test_extension")
+
+    def register_routes(routes):
+        routes.append(
+            fake_server.route(
+                "POST",
+                f"/oauth/{fake_server.VERSION}/token",
+                lambda fake, call: (200, {"access_token": "CAES-new", "version": call.params["v"]}),
+            )
+        )
+
+    module.register_routes = register_routes
+    module.reset = lambda fake: calls.append("reset")
+    monkeypatch.setitem(sys.modules, module.__name__, module)
+    monkeypatch.setattr(fake_server, "EXTRA_ROUTE_MODULES", [module.__name__])
+    monkeypatch.setattr(fake_server, "ROUTES", list(fake_server.ROUTES))
+    monkeypatch.setattr(fake_server, "_extras", None)
+    with FakeHubSpot() as other:
+        answer = requests.post(other.url + f"/oauth/{V}/token", timeout=5)
+        assert answer.json() == {"access_token": "CAES-new", "version": V}
+        assert requests.post(other.url + "/oauth/v1/token", timeout=5).status_code == 404
+        other.reset()
+    assert calls == ["reset"]
+
+
+def test_standalone_server_prints_what_a_person_needs():
     process = subprocess.Popen(
         [sys.executable, "-m", "tests.fake_hubspot", "--port", "0"],
         cwd=ROOT,
@@ -871,12 +1253,15 @@ def test_standalone_server_prints_its_url():
     try:
         line = process.stdout.readline()
         url = re.search(r"http://127\.0\.0\.1:\d+", line).group(0)
-        answer = requests.get(
-            url + "/account-info/v3/details",
-            headers={"Authorization": f"Bearer {FAKE_TOKEN}"},
-            timeout=5,
-        )
-        assert answer.json()["portalId"] == FAKE_PORTAL_ID
+        printed = "".join(process.stdout.readline() for _ in range(9))
+        for needed in (FAKE_TOKEN, FAKE_SERVICE_KEY, FAKE_APP_TOKEN, str(FAKE_PORTAL_ID)):
+            assert needed in printed
+        assert CONTACT_FORM_ID in printed and "restart" in printed
+        for token in (FAKE_TOKEN, FAKE_SERVICE_KEY):
+            answer = requests.get(
+                url + ACCOUNT, headers={"Authorization": f"Bearer {token}"}, timeout=5
+            )
+            assert answer.json()["portalId"] == FAKE_PORTAL_ID
     finally:
         process.terminate()
         process.wait(timeout=5)

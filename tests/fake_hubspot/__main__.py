@@ -2,8 +2,9 @@
 
     python -m tests.fake_hubspot --port 8765 --seed
 
-then point the panel at it (HUBSPOT_API_BASE_URL and HUBSPOT_FORMS_BASE_URL) and use the printed
-token and portal ID. The first line printed is always the URL, for scripts that start it.
+then point the panel at it (HUBSPOT_API_BASE_URL and HUBSPOT_FORMS_BASE_URL) and use one of the
+printed credentials and the portal ID. The first line printed is always the URL, for scripts that
+start it. The data lives in memory: restarting the process starts from a fresh account.
 """
 
 import argparse
@@ -11,7 +12,16 @@ import signal
 import sys
 import threading
 
-from . import CONTACT_FORM_ID, FAKE_PORTAL_ID, FAKE_TOKEN, NEWSLETTER_FORM_ID, FakeHubSpot
+from . import (
+    CONTACT_FORM_ID,
+    FAKE_APP_TOKEN,
+    FAKE_PORTAL_ID,
+    FAKE_SERVICE_KEY,
+    FAKE_TOKEN,
+    NEWSLETTER_FORM_ID,
+    VERSIONS,
+    FakeHubSpot,
+)
 
 
 def main(argv=None):
@@ -31,11 +41,16 @@ def main(argv=None):
             fake.seed_deals(60)
             fake.seed_tickets(40)
         print(f"Fake HubSpot listening on {fake.url}", flush=True)
-        print(f"  token:     {FAKE_TOKEN}")
-        print(f"  portal ID: {FAKE_PORTAL_ID}")
-        print(f"  forms:     {CONTACT_FORM_ID} (Contact us), {NEWSLETTER_FORM_ID} (Newsletter)")
+        print(f"  private-app token: {FAKE_TOKEN}")
+        print(f"  service key:       {FAKE_SERVICE_KEY}")
+        print(f"  app static token:  {FAKE_APP_TOKEN}")
+        print(f"  portal ID:         {FAKE_PORTAL_ID}")
+        print(f"  forms:             {CONTACT_FORM_ID} (Contact us)")
+        print(f"                     {NEWSLETTER_FORM_ID} (Newsletter signup)")
+        print(f"  API versions:      {', '.join(VERSIONS)} (date-based paths only)")
         print(f"  HUBSPOT_API_BASE_URL={fake.url} HUBSPOT_FORMS_BASE_URL={fake.url}")
-        print("Ctrl-C to stop.", flush=True)
+        seeded = "seeded demo data" if args.seed else "no records (--seed loads demo data)"
+        print(f"Data is in memory ({seeded}): a restart resets it. Ctrl-C to stop.", flush=True)
         threading.Event().wait()
     except KeyboardInterrupt:
         pass

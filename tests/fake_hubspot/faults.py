@@ -212,6 +212,11 @@ class RateLimiter:
                 headers["Retry-After"] = str(self.retry_after)
             return refused, headers
 
+    def daily_usage(self):
+        """(requests counted today, the daily limit), as the api-usage endpoint reports them."""
+        with self._lock:
+            return self._day, self._daily_limit()
+
     def headers(self):
         with self._lock:
             now = time.monotonic()
@@ -219,8 +224,11 @@ class RateLimiter:
                 self._hits.popleft()
             return self._headers()
 
+    def _daily_limit(self):
+        return self.daily if self.daily is not None else 250_000
+
     def _headers(self):
-        daily = self.daily if self.daily is not None else 250_000
+        daily = self._daily_limit()
         return {
             "X-HubSpot-RateLimit-Max": str(self.max),
             "X-HubSpot-RateLimit-Remaining": str(max(0, self.max - len(self._hits))),

@@ -42,7 +42,7 @@ def make_property(
     hubspot_defined=False,
     unique=False,
 ):
-    """A property definition in the shape GET /crm/v3/properties/{type}/{name} answers."""
+    """A property definition in the shape GET /crm/properties/{v}/{type}/{name} answers."""
     return {
         "name": name,
         "label": label or name.replace("_", " ").capitalize(),

@@ -8,6 +8,7 @@ appear on reused ones, such as an answer lost on a connection the client thought
 from __future__ import annotations
 
 import copy
+import importlib
 import json
 import re
 import socket
@@ -21,13 +22,20 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from . import seed
 from .analytics import ANALYTICS_SCOPE, Analytics
 from .faults import Faults, RateLimiter, body_for_status, rate_limit_body
-from .state import ApiError, State, _obj, invalid, object_type
+from .state import ApiError, State, _obj, invalid, iso, now_ms, object_type
 
-FAKE_TOKEN = "pat-na1-11111111-2222-3333-4444-555555555555"
+# Credentials a fresh fake accepts, one of each kind HubSpot issues, each with every scope. Only
+# the legacy private-app token has a documented format (pat-{hublet}-{uuid}); service keys and
+# project apps' static tokens are opaque, so nothing here (or in the panel) may go by prefix.
+FAKE_TOKEN = "pat-na1-11111111-2222-3333-4444-555555555555"  # a legacy private app's token
+FAKE_SERVICE_KEY = "Xk7qP2vLm9RtB4wZc8NfJ3hD6sGy1AeU5oTi0VbQ"  # a service key (account level)
+FAKE_APP_TOKEN = "CJ4tQm8vR2xLp7Wn3Zk9Bf6Hd1Sy5Ge0AcUoTiVbMqNr"  # a project app's static token
+CREDENTIAL_KINDS = ("private_app", "service_key", "app_static_token", "oauth")
 FAKE_PORTAL_ID = 12345678
 FAKE_APP_ID = 3456789
 FAKE_USER_ID = 9100001
 JSON_TYPE = "application/json;charset=utf-8"
+_DAY_MS = 86_400_000
 
 READ_SCOPES = {
     "contacts": "crm.objects.contacts.read",
@@ -94,6 +102,14 @@ class Headers(dict):
         return super().get(str(key).lower(), default)
 
 
+@dataclass(frozen=True)
+class Credential:
+    """A bearer credential the fake accepts: its kind (CREDENTIAL_KINDS) and its scopes."""
+
+    kind: str
+    scopes: frozenset
+
+
 @dataclass
 class RecordedRequest:
     method: str
@@ -106,6 +122,14 @@ class RecordedRequest:
 
 
 # --- routes -----------------------------------------------------------------------------------
+#
+# Only HubSpot's date-based paths are served, plus the few legacy ones that have no date-based
+# equivalent (forms list, form submissions, the analytics reports, private-app token info). A
+# client still calling a numbered path (/crm/v3/..., /crm/v4/..., /account-info/v3/...) gets 404.
+# Paths match exactly: a trailing slash is a different path, as in HubSpot's specs.
+
+VERSIONS = ("2026-03", "2026-09")  # date-based versions served; any other value is a 404
+VERSION = "(?P<v>" + "|".join(re.escape(v) for v in VERSIONS) + ")"  # a path's version segment
 
 
 @dataclass
@@ -115,7 +139,9 @@ class _Call:
     body: object
 
 
-def _scopes(table, *keys):
+def type_scopes(table, *keys):
+    """Scopes named by object types in the path, e.g. type_scopes(READ_SCOPES, "type")."""
+
     def required(params):
         found = (object_type(params[k]) for k in keys)
         return [table[t] for t in found if t]
@@ -123,26 +149,30 @@ def _scopes(table, *keys):
     return required
 
 
-def _fixed(*scopes):
+def fixed_scopes(*scopes):
+    """The same scopes for every call (none: any valid credential will do)."""
     return lambda params: list(scopes)
 
 
 @dataclass
-class _Route:
+class Route:
     method: str
     pattern: re.Pattern
-    handler: object
+    handler: object  # (fake, call) -> (status, json body); raises ApiError
     scopes: object = None  # params -> required scopes; None means no Authorization needed
     search: bool = False  # search has its own limit and sends no rate-limit headers
 
 
-def _route(method, pattern, handler, scopes=None, search=False):
-    return _Route(method, re.compile(pattern + r"\Z"), handler, scopes, search)
+def route(method, pattern, handler, scopes=None, search=False):
+    """One route; `pattern` is a regular expression matched against the whole path."""
+    return Route(method, re.compile(pattern + r"\Z"), handler, scopes, search)
 
 
 _T = r"(?P<type>[^/]+)"
 _ID = r"(?P<id>[^/]+)"
-_ASSOC = r"/crm/v4/objects/(?P<from>[^/]+)/(?P<id>[^/]+)/associations"
+_OBJECTS = f"/crm/objects/{VERSION}/{_T}"
+_ASSOC = f"/crm/objects/{VERSION}/(?P<from>[^/]+)/(?P<id>[^/]+)/associations"
+_ASSOC_BATCH = f"/crm/associations/{VERSION}/(?P<from>[^/]+)/(?P<to>[^/]+)/batch"
 
 
 def _h_account(fake, call):
@@ -150,18 +180,38 @@ def _h_account(fake, call):
         return 200, copy.deepcopy(fake.account)
 
 
+def _h_api_usage(fake, call):
+    # The day's calls as the limiter counted them (this one included): what HubSpot reports.
+    used, limit = fake._limiter.daily_usage()
+    with fake._lock:
+        offset_ms = fake.account["utcOffsetMilliseconds"]
+    now = now_ms()
+    local_day = (now + offset_ms) // _DAY_MS
+    usage = {
+        "name": "api-calls-daily",
+        "usageLimit": limit,
+        "currentUsage": used,
+        "collectedAt": iso(now),
+        "fetchStatus": "SUCCESS",
+        "resetsAt": iso((local_day + 1) * _DAY_MS - offset_ms),  # the account's next midnight
+    }
+    return 200, {"results": [usage]}
+
+
 def _h_token_info(fake, call):
     token = _obj(call.body).get("tokenKey")
     with fake._lock:
-        scopes = fake._tokens.get(token)
+        credential = fake._tokens.get(token)
         portal = fake.account["portalId"]
-    if scopes is None:
+    # Only legacy private-app tokens are known here; any other credential (service key, app
+    # static token, OAuth token) gets the same answer as a token HubSpot never issued.
+    if credential is None or credential.kind != "private_app":
         raise ApiError(401, AUTH_MESSAGE, "INVALID_AUTHENTICATION")
     return 200, {
         "userId": FAKE_USER_ID,
         "hubId": portal,
         "appId": FAKE_APP_ID,
-        "scopes": sorted(scopes),
+        "scopes": sorted(credential.scopes),
     }
 
 
@@ -183,193 +233,254 @@ def _h_submit(fake, call):
     return fake.state.submit_form(call.params["portal"], portal, call.params["form"], call.body)
 
 
-def _routes():
-    read, write = _scopes(READ_SCOPES, "type"), _scopes(WRITE_SCOPES, "type")
+def _object_routes():
+    read, write = type_scopes(READ_SCOPES, "type"), type_scopes(WRITE_SCOPES, "type")
+    state = lambda fake: fake.state  # noqa: E731
     return [
-        _route("GET", "/account-info/v3/details", _h_account, _fixed()),
-        _route("POST", "/oauth/v2/private-apps/get/access-token-info", _h_token_info),
-        _route(
+        route(
             "POST",
-            f"/crm/v3/objects/{_T}/search",
-            lambda f, c: f.state.search(c.params["type"], c.body),
+            f"{_OBJECTS}/search",
+            lambda f, c: state(f).search(c.params["type"], c.body),
             read,
             search=True,
         ),
-        _route(
+        route(
             "POST",
-            f"/crm/v3/objects/{_T}/batch/(?P<action>read)",
-            lambda f, c: f.state.batch(c.params["type"], "read", c.body),
+            f"{_OBJECTS}/batch/(?P<action>read)",
+            lambda f, c: state(f).batch(c.params["type"], "read", c.body),
             read,
         ),
-        _route(
+        route(
             "POST",
-            f"/crm/v3/objects/{_T}/batch/(?P<action>create|update|upsert|archive)",
-            lambda f, c: f.state.batch(c.params["type"], c.params["action"], c.body),
+            f"{_OBJECTS}/batch/(?P<action>create|update|upsert|archive)",
+            lambda f, c: state(f).batch(c.params["type"], c.params["action"], c.body),
             write,
         ),
-        _route(
-            "GET",
-            f"/crm/v3/objects/{_T}",
-            lambda f, c: f.state.list(c.params["type"], c.query),
-            read,
-        ),
-        _route(
+        route(
             "POST",
-            f"/crm/v3/objects/{_T}",
-            lambda f, c: f.state.create(c.params["type"], c.body),
+            f"{_OBJECTS}/gdpr-delete",
+            lambda f, c: state(f).gdpr_delete(c.params["type"], c.body),
             write,
         ),
-        _route(
+        route(
             "GET",
-            f"/crm/v3/objects/{_T}/{_ID}",
-            lambda f, c: f.state.get(c.params["type"], c.params["id"], c.query),
+            _OBJECTS,
+            lambda f, c: state(f).list(
+                c.params["type"], c.query, f"/crm/objects/{c.params['v']}/{c.params['type']}"
+            ),
             read,
         ),
-        _route(
+        route("POST", _OBJECTS, lambda f, c: state(f).create(c.params["type"], c.body), write),
+        route(
+            "GET",
+            f"{_OBJECTS}/{_ID}",
+            lambda f, c: state(f).get(c.params["type"], c.params["id"], c.query),
+            read,
+        ),
+        route(
             "PATCH",
-            f"/crm/v3/objects/{_T}/{_ID}",
-            lambda f, c: f.state.update(c.params["type"], c.params["id"], c.body, c.query),
+            f"{_OBJECTS}/{_ID}",
+            lambda f, c: state(f).update(c.params["type"], c.params["id"], c.body, c.query),
             write,
         ),
-        _route(
+        route(
             "DELETE",
-            f"/crm/v3/objects/{_T}/{_ID}",
-            lambda f, c: f.state.archive(c.params["type"], c.params["id"]),
+            f"{_OBJECTS}/{_ID}",
+            lambda f, c: state(f).archive(c.params["type"], c.params["id"]),
             write,
         ),
-        _route(
-            "GET",
-            f"/crm/v3/properties/{_T}",
-            lambda f, c: f.state.property_list(c.params["type"]),
-            read,
-        ),
-        _route(
-            "GET",
-            f"/crm/v3/properties/{_T}/(?P<name>[^/]+)",
-            lambda f, c: f.state.property_get(c.params["type"], c.params["name"]),
-            read,
-        ),
-        _route(
-            "POST",
-            f"/crm/v3/properties/{_T}",
-            lambda f, c: f.state.property_create(c.params["type"], c.body),
-            write,
-        ),
-        _route(
-            "GET",
-            f"/crm/v3/pipelines/{_T}",
-            lambda f, c: f.state.pipelines_get(c.params["type"]),
-            read,
-        ),
-        _route(
-            "GET",
-            f"/crm/v3/pipelines/{_T}/(?P<pipeline>[^/]+)",
-            lambda f, c: f.state.pipelines_get(c.params["type"], c.params["pipeline"]),
-            read,
-        ),
-        _route(
+    ]
+
+
+def _association_routes():
+    read = type_scopes(READ_SCOPES, "from", "to")
+    write = type_scopes(WRITE_SCOPES, "from", "to")
+    return [
+        route(
             "PUT",
             f"{_ASSOC}/default/(?P<to>[^/]+)/(?P<to_id>[^/]+)",
             lambda f, c: f.state.associate_default(
                 c.params["from"], c.params["id"], c.params["to"], c.params["to_id"]
             ),
-            _scopes(WRITE_SCOPES, "from", "to"),
+            write,
         ),
-        _route(
+        route(
             "PUT",
             f"{_ASSOC}/(?P<to>[^/]+)/(?P<to_id>[^/]+)",
             lambda f, c: f.state.associate(
                 c.params["from"], c.params["id"], c.params["to"], c.params["to_id"], c.body
             ),
-            _scopes(WRITE_SCOPES, "from", "to"),
+            write,
         ),
-        _route(
+        route(
             "DELETE",
             f"{_ASSOC}/(?P<to>[^/]+)/(?P<to_id>[^/]+)",
             lambda f, c: f.state.dissociate(
                 c.params["from"], c.params["id"], c.params["to"], c.params["to_id"]
             ),
-            _scopes(WRITE_SCOPES, "from", "to"),
+            write,
         ),
-        _route(
+        route(
             "GET",
             f"{_ASSOC}/(?P<to>[^/]+)",
             lambda f, c: f.state.associations_get(
                 c.params["from"], c.params["id"], c.params["to"], c.query
             ),
-            _scopes(READ_SCOPES, "from", "to"),
+            read,
         ),
-        _route(
-            "GET", "/crm/v3/owners", lambda f, c: f.state.owners_list(c.query), _fixed(OWNERS_SCOPE)
+        route(
+            "POST",
+            f"{_ASSOC_BATCH}/(?P<action>read)",
+            lambda f, c: f.state.association_batch(
+                c.params["from"], c.params["to"], "read", c.body, c.params["v"]
+            ),
+            read,
         ),
-        _route(
+        route(
+            "POST",
+            f"{_ASSOC_BATCH}/(?P<action>create|archive|associate/default)",
+            lambda f, c: f.state.association_batch(
+                c.params["from"], c.params["to"], c.params["action"], c.body, c.params["v"]
+            ),
+            write,
+        ),
+    ]
+
+
+def _crm_setting_routes():
+    read, write = type_scopes(READ_SCOPES, "type"), type_scopes(WRITE_SCOPES, "type")
+    owners = fixed_scopes(OWNERS_SCOPE)
+    return [
+        route(
             "GET",
-            f"/crm/v3/owners/{_ID}",
+            f"/crm/properties/{VERSION}/{_T}",
+            lambda f, c: f.state.property_list(c.params["type"]),
+            read,
+        ),
+        route(
+            "GET",
+            f"/crm/properties/{VERSION}/{_T}/(?P<name>[^/]+)",
+            lambda f, c: f.state.property_get(c.params["type"], c.params["name"]),
+            read,
+        ),
+        route(
+            "POST",
+            f"/crm/properties/{VERSION}/{_T}",
+            lambda f, c: f.state.property_create(c.params["type"], c.body),
+            write,
+        ),
+        route(
+            "GET",
+            f"/crm/pipelines/{VERSION}/{_T}",
+            lambda f, c: f.state.pipelines_get(c.params["type"]),
+            read,
+        ),
+        route(
+            "GET",
+            f"/crm/pipelines/{VERSION}/{_T}/(?P<pipeline>[^/]+)",
+            lambda f, c: f.state.pipelines_get(c.params["type"], c.params["pipeline"]),
+            read,
+        ),
+        route("GET", f"/crm/owners/{VERSION}", lambda f, c: f.state.owners_list(c.query), owners),
+        route(
+            "GET",
+            f"/crm/owners/{VERSION}/{_ID}",
             lambda f, c: f.state.owner_get(c.params["id"], c.query),
-            _fixed(OWNERS_SCOPE),
+            owners,
         ),
-        _route(
-            "GET",
-            "/marketing/v3/forms",
-            lambda f, c: f.state.forms_list(c.query),
-            _fixed(FORMS_SCOPE),
-        ),
-        _route(
+    ]
+
+
+def _legacy_routes():
+    """Numbered paths HubSpot has no date-based equivalent for (see HUBSPOT_API.md)."""
+    forms, analytics = fixed_scopes(FORMS_SCOPE), fixed_scopes(ANALYTICS_SCOPE)
+    submit = "(?P<portal>[^/]+)/(?P<form>[^/]+)"
+    return [
+        route("POST", "/oauth/v2/private-apps/get/access-token-info", _h_token_info),
+        route("GET", "/marketing/v3/forms", lambda f, c: f.state.forms_list(c.query), forms),
+        route(
             "GET",
             f"/marketing/v3/forms/{_ID}",
             lambda f, c: f.state.form_get(c.params["id"]),
-            _fixed(FORMS_SCOPE),
+            forms,
         ),
-        _route(
+        route(
             "GET",
             "/analytics/v2/reports/totals/total",
             lambda f, c: f.analytics.totals(c.query),
-            _fixed(ANALYTICS_SCOPE),
+            analytics,
         ),
-        _route(
+        route(
             "GET",
             "/analytics/v2/reports/forms/total",
             lambda f, c: f.analytics.forms(c.query),
-            _fixed(ANALYTICS_SCOPE),
+            analytics,
         ),
-        _route(
+        route(
             "GET",
             f"/form-integrations/v1/submissions/forms/{_ID}",
             lambda f, c: f.analytics.submissions(c.params["id"], c.query),
-            _fixed(FORMS_SCOPE),
+            forms,
         ),
-        _route(
+        route("POST", f"/submissions/v3/integration/submit/{submit}", _h_submit),
+        route("POST", f"/submissions/v3/integration/secure/submit/{submit}", _h_submit, forms),
+    ]
+
+
+def _routes():
+    return [
+        route("GET", f"/account-info/{VERSION}/details", _h_account, fixed_scopes()),
+        route(
+            "GET",
+            f"/account-info/{VERSION}/api-usage/daily/private-apps",
+            _h_api_usage,
+            fixed_scopes(),
+        ),
+        *_object_routes(),
+        *_association_routes(),
+        *_crm_setting_routes(),
+        route(
             "POST",
-            "/submissions/v3/integration/submit/(?P<portal>[^/]+)/(?P<form>[^/]+)",
-            _h_submit,
-        ),
-        _route(
-            "POST",
-            "/submissions/v3/integration/secure/submit/(?P<portal>[^/]+)/(?P<form>[^/]+)",
-            _h_submit,
-            _fixed(FORMS_SCOPE),
-        ),
-        _route(
-            "POST", "/visitor-identification/v3/tokens/create", _h_visitor, _fixed(VISITOR_SCOPE)
-        ),
-        _route(
-            "POST",
-            "/conversations/v3/visitor-identification/tokens/create",
+            f"/visitor-identification/{VERSION}/tokens/create",
             _h_visitor,
-            _fixed(VISITOR_SCOPE),
+            fixed_scopes(VISITOR_SCOPE),
         ),
+        *_legacy_routes(),
     ]
 
 
 ROUTES = _routes()
 
+# --- extension point: routes from other modules -----------------------------------------------
+#
+# A module of this package that serves more of HubSpot (e.g. `oauth.py`) is named here, relative
+# to the package. It defines `register_routes(routes)`, which appends Route objects (made with
+# `route(...)`, `fixed_scopes(...)`, `VERSION`) to the list it is given; it may also define
+# `reset(fake)`, called by every `FakeHubSpot.reset()`. Handlers take `(fake, call)` and answer
+# `(status, json_body)` or raise `ApiError`. The modules load when the first FakeHubSpot is
+# created (not at import, so they can import this module); built-in routes match first.
+EXTRA_ROUTE_MODULES: list[str] = []  # e.g. [".oauth"]
+_extras = None  # the loaded modules, once loaded
+_extras_lock = threading.Lock()
+
+
+def _extra_modules():
+    global _extras
+    with _extras_lock:
+        if _extras is None:
+            modules = [importlib.import_module(name, __package__) for name in EXTRA_ROUTE_MODULES]
+            for module in modules:
+                module.register_routes(ROUTES)
+            _extras = modules
+        return _extras
+
 
 def _match(method, path):
-    for route in ROUTES:
-        if route.method == method:
-            found = route.pattern.match(path)
+    for candidate in ROUTES:
+        if candidate.method == method:
+            found = candidate.pattern.match(path)
             if found:
-                return route, {k: unquote(v) for k, v in found.groupdict().items()}
+                return candidate, {k: unquote(v) for k, v in found.groupdict().items()}
     return None, {}
 
 
@@ -491,6 +602,7 @@ class FakeHubSpot:
         self._limiter = RateLimiter("TEN_SECONDLY_ROLLING", 100, 10.0, 250_000)
         self._search_limiter = RateLimiter("SECONDLY", 5, 1.0)
         self._reset_config()
+        _extra_modules()  # routes contributed by other modules (see EXTRA_ROUTE_MODULES)
 
     # --- lifecycle -------------------------------------------------------------------------------
 
@@ -538,12 +650,20 @@ class FakeHubSpot:
         self.analytics.reset()
         self.faults.clear()
         self._reset_config()
+        for module in _extra_modules():
+            if hasattr(module, "reset"):
+                module.reset(self)
 
     def _reset_config(self):
+        every = frozenset(ALL_SCOPES)
         with self._lock:
             self.account = default_account()
             self.visitor_identification_allowed = True
-            self._tokens = {FAKE_TOKEN: set(ALL_SCOPES)}
+            self._tokens = {
+                FAKE_TOKEN: Credential("private_app", every),
+                FAKE_SERVICE_KEY: Credential("service_key", every),
+                FAKE_APP_TOKEN: Credential("app_static_token", every),
+            }
             self._requests = []
             self.server_errors = []  # tracebacks of bugs in the fake itself; should stay empty
         self._limiter.configure(100, 10.0, 250_000, enforce=False)
@@ -561,9 +681,17 @@ class FakeHubSpot:
 
     # --- configuration ---------------------------------------------------------------------------
 
-    def add_token(self, token, scopes=()):
+    def add_token(self, token, scopes=(), kind="private_app"):
+        """Accept `token` as a bearer credential of `kind` (one of CREDENTIAL_KINDS)."""
+        if kind not in CREDENTIAL_KINDS:
+            raise ValueError(f"kind must be one of {CREDENTIAL_KINDS}, not {kind!r}")
         with self._lock:
-            self._tokens[token] = set(scopes)
+            self._tokens[token] = Credential(kind, frozenset(scopes))
+
+    def credential(self, token):
+        """The Credential the fake holds for `token`, or None."""
+        with self._lock:
+            return self._tokens.get(token)
 
     def revoke_token(self, token):
         with self._lock:
@@ -661,7 +789,7 @@ class FakeHubSpot:
     def _handle(self, handler):
         raw = _read_body(handler)
         parts = urlsplit(handler.path)
-        path = parts.path.rstrip("/") or "/"  # the SDK calls both /owners/ and /objects/x
+        path = parts.path  # exact: HubSpot's paths have no trailing slash, nor do the routes
         query = parse_qs(parts.query, keep_blank_values=True)
         body, malformed = _parse_json(raw)
         route, params = _match(handler.command, path)
@@ -723,11 +851,11 @@ class FakeHubSpot:
     def _authorize(self, route, params, request_headers):
         token = _bearer(request_headers.get("Authorization"))
         with self._lock:
-            scopes = self._tokens.get(token)
-        if scopes is None:
+            credential = self._tokens.get(token)
+        if credential is None:
             raise ApiError(401, AUTH_MESSAGE, "INVALID_AUTHENTICATION")
         for scope in route.scopes(params):
-            if scope not in scopes:
+            if scope not in credential.scopes:
                 raise ApiError(
                     403,
                     SCOPES_MESSAGE,

@@ -705,13 +705,34 @@ class State:
                 self._archive(rec)
             return 204, None
 
+    def gdpr_delete(self, name, body):
+        """Deletes a record for good: unlike archive(), nothing is left to read or restore."""
+        with self.lock:
+            otype = self._type(name)
+            body = _obj(body)
+            object_id, id_property = body.get("objectId"), body.get("idProperty")
+            if not isinstance(object_id, str) or not object_id:
+                raise invalid("objectId is required and must be a string")
+            if id_property is not None and not isinstance(id_property, str):
+                raise invalid("idProperty must be a string")
+            rec = self._find(otype, object_id, id_property)
+            if rec is None and id_property in (None, "hs_object_id"):
+                rec = self.records[otype].get(object_id)  # an archived record can be purged too
+            if rec is None:
+                raise not_found()
+            if not rec.archived_at:
+                self._archive(rec)
+            del self.records[otype][rec.id]
+            return 204, None
+
     def _archive(self, rec):
         rec.archived_at = max(now_ms(), rec.updated + 1)
         if rec.type == "contacts" and self.emails.get(rec.props.get("email")) == rec.id:
             del self.emails[rec.props["email"]]
         self._unlink_all(rec.type, rec.id)
 
-    def list(self, name, query):
+    def list(self, name, query, path):
+        """A page of records; `path` is the list's own path, for the next page's link."""
         with self.lock:
             otype = self._type(name)
             limit = _int(q1(query, "limit"), 10, "limit", 1, MAX_LIST_LIMIT)
@@ -727,7 +748,7 @@ class State:
                     continue
                 if len(page) == limit:
                     # The cursor is the next record's id: stable even if earlier records go away.
-                    link = f"{self.base_url}/crm/v3/objects/{otype}?after={rec.id}&limit={limit}"
+                    link = f"{self.base_url}{path}?after={rec.id}&limit={limit}"
                     paging = {"next": {"after": rec.id, "link": link}}
                     return 200, {"results": page, "paging": paging}
                 page.append(self._present(rec, names, associations))
@@ -892,16 +913,7 @@ class State:
         with self.lock:
             otype = self._type(name)
             body = _obj(body)
-            inputs = body.get("inputs")
-            if not isinstance(inputs, list):
-                raise invalid("`inputs` must be a list")
-            if len(inputs) > MAX_BATCH:
-                raise invalid(
-                    f"Too many inputs: {len(inputs)}. A batch takes at most {MAX_BATCH}.",
-                    context={"maxInputs": [str(MAX_BATCH)]},
-                )
-            if not all(isinstance(item, dict) for item in inputs):
-                raise invalid("Each input must be a JSON object")
+            inputs = _inputs(body, MAX_BATCH)
             started = now_ms()
             handler = {
                 "read": self._batch_read,
@@ -1107,13 +1119,7 @@ class State:
             for type_id in type_ids:
                 self._link(otype, from_id, to, to_id, type_id)
             labels = [ASSOCIATION_TYPES[t][3] for t in type_ids if ASSOCIATION_TYPES[t][3]]
-            return 201, {
-                "fromObjectTypeId": OBJECT_TYPE_IDS[otype],
-                "fromObjectId": int(from_id),
-                "toObjectTypeId": OBJECT_TYPE_IDS[to],
-                "toObjectId": int(to_id),
-                "labels": labels,
-            }
+            return 201, _labels_between(otype, from_id, to, to_id, labels)
 
     def associate_default(self, from_name, from_id, to_name, to_id):
         with self.lock:
@@ -1123,16 +1129,11 @@ class State:
             if type_id is None:
                 raise invalid(f"No default association between {otype} and {to}")
             self._link(otype, from_id, to, to_id, type_id)
-
-            def result(a, b, t):
-                spec = {"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": t}
-                return {"from": {"id": a}, "to": {"id": b}, "associationSpec": spec}
-
             return 200, {
                 "status": "COMPLETE",
                 "results": [
-                    result(from_id, to_id, type_id),
-                    result(to_id, from_id, INVERSE[type_id]),
+                    _default_result(from_id, to_id, type_id),
+                    _default_result(to_id, from_id, INVERSE[type_id]),
                 ],
                 "startedAt": iso(started),
                 "completedAt": iso(now_ms()),
@@ -1143,31 +1144,133 @@ class State:
             otype, to = self._type(from_name), self._type(to_name)
             limit = _int(q1(query, "limit"), 500, "limit", 1, 500)
             offset = _int(q1(query, "after"), 0, "after", 0, 10**9)
-            linked = self.links.get((otype, str(from_id)), {}).get(to, {})
-            rows = [
-                {
-                    "toObjectId": int(to_id),
-                    "associationTypes": [
-                        {
-                            "category": "HUBSPOT_DEFINED",
-                            "typeId": t,
-                            "label": ASSOCIATION_TYPES[t][3],
-                        }
-                        for t in sorted(linked[to_id])
-                    ],
-                }
-                for to_id in sorted(linked, key=int)
+            return 200, self._linked_page(otype, str(from_id), to, offset, limit)
+
+    def _linked_page(self, otype, from_id, to, offset, limit):
+        linked = self.links.get((otype, from_id), {}).get(to, {})
+        rows = [
+            {
+                "toObjectId": int(to_id),
+                "associationTypes": [
+                    {"category": "HUBSPOT_DEFINED", "typeId": t, "label": ASSOCIATION_TYPES[t][3]}
+                    for t in sorted(linked[to_id])
+                ],
+            }
+            for to_id in sorted(linked, key=int)
+        ]
+        out = {"results": rows[offset : offset + limit]}
+        if len(rows) > offset + limit:
+            out["paging"] = {"next": {"after": str(offset + limit)}}
+        return out
+
+    def association_batch(self, from_name, to_name, action, body, version):
+        """The batch association endpoints: v4's shapes, on the date-based paths."""
+        with self.lock:
+            otype, to = self._type(from_name), self._type(to_name)
+            inputs = _inputs(_obj(body))
+            started = now_ms()
+            handler = {
+                "read": self._associations_read,
+                "create": self._associations_create,
+                "associate/default": self._associations_default,
+                "archive": self._associations_archive,
+            }[action]
+            results, errors = handler(otype, to, inputs)
+            out = {
+                "status": "COMPLETE",
+                "results": results,
+                "startedAt": iso(started),
+                "completedAt": iso(now_ms()),
+            }
+            if errors:
+                out["numErrors"] = len(errors)
+                out["errors"] = errors
+                return 207, out
+            # HubSpot's specs: batch create answers 201 in 2026-03 (as in v4) and 200 in 2026-09;
+            # batch archive answers 200 with an empty batch response (v4 answered 204).
+            return (201 if action == "create" and version == "2026-03" else 200), out
+
+    def _associations_read(self, otype, to, inputs):
+        results, errors = [], []
+        for item in inputs:
+            from_id = str(item.get("id", ""))
+            after = _int(item.get("after"), 0, "after", 0, 10**9)
+            page = self._linked_page(otype, from_id, to, after, 500)
+            if self._find(otype, from_id) is None or not page["results"]:
+                # HubSpot reports an object with nothing to list as an error of the batch.
+                errors.append(
+                    _batch_error(
+                        "OBJECT_NOT_FOUND",
+                        f"No {SINGULAR[to]} is associated with {SINGULAR[otype]} {from_id}.",
+                        {"fromObjectId": [from_id]},
+                        subCategory="crm.associations.NO_ASSOCIATIONS_FOUND",
+                    )
+                )
+                continue
+            result = {"from": {"id": from_id}, "to": page["results"]}
+            if "paging" in page:
+                result["paging"] = page["paging"]
+            results.append(result)
+        return results, errors
+
+    def _associations_create(self, otype, to, inputs):
+        results, errors = [], []
+        for item in inputs:
+            try:
+                _, from_id, _, to_id = self._pair(
+                    otype, _input_id(item, "from"), to, _input_id(item, "to")
+                )
+                types = item.get("types")
+                if not isinstance(types, list) or not types:
+                    raise invalid("Each input needs a non-empty list of association types")
+                type_ids = [self._association_type(spec, otype, to) for spec in types]
+            except ApiError as err:
+                errors.append(_error_from(err))
+                continue
+            for type_id in type_ids:
+                self._link(otype, from_id, to, to_id, type_id)
+            labels = [ASSOCIATION_TYPES[t][3] for t in type_ids if ASSOCIATION_TYPES[t][3]]
+            results.append(_labels_between(otype, from_id, to, to_id, labels))
+        return results, errors
+
+    def _associations_default(self, otype, to, inputs):
+        type_id = DEFAULT_ASSOCIATION.get((otype, to))
+        if type_id is None:
+            raise invalid(f"No default association between {otype} and {to}")
+        results, errors = [], []
+        for item in inputs:
+            try:
+                _, from_id, _, to_id = self._pair(
+                    otype, _input_id(item, "from"), to, _input_id(item, "to")
+                )
+            except ApiError as err:
+                errors.append(_error_from(err))
+                continue
+            self._link(otype, from_id, to, to_id, type_id)
+            results += [
+                _default_result(from_id, to_id, type_id),
+                _default_result(to_id, from_id, INVERSE[type_id]),
             ]
-            out = {"results": rows[offset : offset + limit]}
-            if len(rows) > offset + limit:
-                out["paging"] = {"next": {"after": str(offset + limit)}}
-            return 200, out
+        return results, errors
+
+    def _associations_archive(self, otype, to, inputs):
+        for item in inputs:
+            from_id = _input_id(item, "from")
+            targets = item.get("to")
+            if not isinstance(targets, list):
+                raise invalid("Each input needs `to`: a list of {id}")
+            for target in targets:
+                self._unlink(otype, from_id, to, str((target or {}).get("id", "")))
+        return [], []
+
+    def _unlink(self, otype, from_id, to, to_id):
+        self.links.get((otype, from_id), {}).get(to, {}).pop(to_id, None)
+        self.links.get((to, to_id), {}).get(otype, {}).pop(from_id, None)
 
     def dissociate(self, from_name, from_id, to_name, to_id):
         with self.lock:
             otype, to = self._type(from_name), self._type(to_name)
-            self.links.get((otype, str(from_id)), {}).get(to, {}).pop(str(to_id), None)
-            self.links.get((to, str(to_id)), {}).get(otype, {}).pop(str(from_id), None)
+            self._unlink(otype, str(from_id), to, str(to_id))
             return 204, None
 
     # --- owners, forms ---------------------------------------------------------------------------
@@ -1284,7 +1387,7 @@ class State:
 # --- helpers outside the class ----------------------------------------------------------------
 
 
-def _batch_error(category, message, context):
+def _batch_error(category, message, context, **extra):
     return {
         "status": "error",
         "category": category,
@@ -1292,7 +1395,47 @@ def _batch_error(category, message, context):
         "context": context,
         "errors": [],
         "links": {},
+        **extra,
     }
+
+
+def _inputs(body, limit=None):
+    """A batch body's `inputs`: a list of objects, at most `limit` of them."""
+    inputs = body.get("inputs")
+    if not isinstance(inputs, list):
+        raise invalid("`inputs` must be a list")
+    if limit is not None and len(inputs) > limit:
+        raise invalid(
+            f"Too many inputs: {len(inputs)}. A batch takes at most {limit}.",
+            context={"maxInputs": [str(limit)]},
+        )
+    if not all(isinstance(item, dict) for item in inputs):
+        raise invalid("Each input must be a JSON object")
+    return inputs
+
+
+def _input_id(item, side):
+    """The id of a batch association input's `from` or `to` ({"id": "123"})."""
+    value = item.get(side)
+    object_id = value.get("id") if isinstance(value, dict) else None
+    if object_id in (None, ""):
+        raise invalid(f"Each input needs `{side}.id`")
+    return str(object_id)
+
+
+def _labels_between(otype, from_id, to, to_id, labels):
+    return {
+        "fromObjectTypeId": OBJECT_TYPE_IDS[otype],
+        "fromObjectId": int(from_id),
+        "toObjectTypeId": OBJECT_TYPE_IDS[to],
+        "toObjectId": int(to_id),
+        "labels": labels,
+    }
+
+
+def _default_result(from_id, to_id, type_id):
+    spec = {"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": type_id}
+    return {"from": {"id": from_id}, "to": {"id": to_id}, "associationSpec": spec}
 
 
 def _error_from(err):

@@ -254,6 +254,7 @@ class State:
     def reset(self):
         with self.lock:
             self._next_id = 101
+            self._last_created = 0  # creation times move forward, one ms at least
             self.records = {name: {} for name in OBJECT_TYPE_IDS}  # id -> Record, in id order
             self.emails = {}  # lower-cased email -> live contact id
             self.links = {}  # (type, id) -> {to type: {to id: set of association type ids}}
@@ -394,6 +395,12 @@ class State:
         if otype == "contacts" and values.get("email"):
             self.emails[values["email"]] = oid
         return rec
+
+    def _creation_time(self):
+        # Two records created in the same millisecond would tie on createdate, and a sort on it
+        # would then depend on luck; HubSpot's creates are never that close.
+        self._last_created = max(now_ms(), self._last_created + 1)
+        return self._last_created
 
     def _touch(self, rec, values):
         # updatedAt must move forward even for two writes in the same millisecond.
@@ -661,7 +668,7 @@ class State:
             values = self._clean(otype, body.get("properties") or {})
             self._check_record(otype, values)
             links = self._parse_associations(otype, body.get("associations") or [])
-            rec = self._insert(otype, values, now_ms())
+            rec = self._insert(otype, values, self._creation_time())
             for to, to_id, type_id in links:
                 self._link(otype, rec.id, to, to_id, type_id)
             self._after_write(rec)
@@ -768,7 +775,8 @@ class State:
                     "of range. Narrow the filters or sort to page through fewer results."
                 )
             match = self._compile_search(otype, body)
-            cutoff = now_ms() - int(self.search_delay * 1000)
+            # Without a delay everything is indexed (even a create whose time was nudged ahead).
+            cutoff = now_ms() - int(self.search_delay * 1000) if self.search_delay else float("inf")
             found = [
                 r
                 for r in self.records[otype].values()
@@ -970,7 +978,7 @@ class State:
             except ApiError as err:
                 errors.append(_error_from(err))
                 continue
-            rec = self._insert(otype, values, now_ms())
+            rec = self._insert(otype, values, self._creation_time())
             for to, to_id, type_id in links:
                 self._link(otype, rec.id, to, to_id, type_id)
             self._after_write(rec)
@@ -1009,7 +1017,7 @@ class State:
                 if rec is None:
                     values = {**values, **self._clean(otype, {id_property: key})}
                     self._check_record(otype, values)
-                    rec, new = self._insert(otype, values, now_ms()), True
+                    rec, new = self._insert(otype, values, self._creation_time()), True
                 else:
                     self._check_record(otype, values, rec)
                     self._touch(rec, values)
@@ -1362,7 +1370,7 @@ class State:
         props["email"] = values["email"].strip().lower()
         rec = self._find("contacts", props["email"], "email")
         if rec is None:
-            self._insert("contacts", props, now_ms())
+            self._insert("contacts", props, self._creation_time())
         else:
             self._touch(rec, props)
 

@@ -1009,6 +1009,7 @@ def test_rolling_window_refuses_then_recovers(fake, hub):
     assert excinfo.value.headers["X-HubSpot-RateLimit-Remaining"] == "0"
     body = error_of(excinfo)
     assert (body["errorType"], body["policyName"]) == ("RATE_LIMIT", "TEN_SECONDLY_ROLLING")
+    assert body["category"] == "RATE_LIMITS"
     assert body["message"] == "You have reached your ten_secondly_rolling limit."
     time.sleep(1.05)
     assert get_page(hub, "contacts").results == []
@@ -1116,6 +1117,7 @@ def test_burst_429_with_retry_after(fake, hub):
         assert excinfo.value.status == 429
         assert excinfo.value.headers["Retry-After"] == "3"
         assert error_of(excinfo)["policyName"] == "TEN_SECONDLY_ROLLING"
+        assert error_of(excinfo)["category"] == "RATE_LIMITS"
     assert get_page(hub, "contacts").results == []
 
 

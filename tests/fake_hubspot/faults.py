@@ -40,10 +40,13 @@ _POLICY_MESSAGES = {
 
 
 def rate_limit_body(policy, group="publicapi:private-app"):
+    # HubSpot's 429 carries the Error model's required keys (category is RATE_LIMITS) beside
+    # the rate-limit ones (errorType, policyName, groupName) that the SDK's models do not name.
     return {
         "status": "error",
         "message": _POLICY_MESSAGES[policy],
         "errorType": "RATE_LIMIT",
+        "category": "RATE_LIMITS",
         "correlationId": str(uuid.uuid4()),
         "policyName": policy,
         "groupName": group,

@@ -11,6 +11,7 @@ produce the same data.
 
 from __future__ import annotations
 
+import copy
 import time
 
 # Fixed UUIDs so tests and the standalone server can name the forms without looking them up.
@@ -315,6 +316,32 @@ def owners():
     ]
 
 
+# What each field type carries beyond the common keys, as in the SDK's per-type field models
+# (EmailField, PhoneField, ...): the forms API answers every one of these keys.
+_FIELD_EXTRAS = {
+    "email": {"validation": {"useDefaultBlockList": False, "blockedEmailDomains": []}},
+    "phone": {
+        "useCountryCodeSelect": False,
+        "validation": {"minAllowedDigits": 7, "maxAllowedDigits": 20},
+    },
+}
+
+_FORM_STYLE = {
+    "fontFamily": "arial, helvetica, sans-serif",
+    "backgroundWidth": "100%",
+    "labelTextColor": "#33475b",
+    "labelTextSize": "14px",
+    "helpTextColor": "#7C98B6",
+    "helpTextSize": "11px",
+    "legalConsentTextColor": "#33475b",
+    "legalConsentTextSize": "14px",
+    "submitColor": "#ff7a59",
+    "submitAlignment": "left",
+    "submitFontColor": "#ffffff",
+    "submitSize": "12px",
+}
+
+
 def _field(name, label, field_type="single_line_text", required=False):
     return {
         "objectTypeId": "0-1",
@@ -323,6 +350,8 @@ def _field(name, label, field_type="single_line_text", required=False):
         "required": required,
         "hidden": False,
         "fieldType": field_type,
+        "dependentFields": [],
+        **copy.deepcopy(_FIELD_EXTRAS.get(field_type, {})),
     }
 
 
@@ -355,7 +384,7 @@ def _form(form_id, name, fields):
             "renderRawHtml": False,
             "theme": "default_style",
             "submitButtonText": "Submit",
-            "style": {},
+            "style": dict(_FORM_STYLE),
             "cssClass": "",
         },
         "legalConsentOptions": {"type": "none"},

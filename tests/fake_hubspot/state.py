@@ -377,6 +377,7 @@ class State:
             "metadata": default,
             "createdAt": seed.FIXED_TIME,
             "updatedAt": seed.FIXED_TIME,
+            "writePermissions": "CRM_PERMISSIONS_ENFORCEMENT",
         }
         full.update(stage)
         full["id"] = str(stage["id"])
@@ -1158,7 +1159,7 @@ class State:
         linked = self.links.get((otype, from_id), {}).get(to, {})
         rows = [
             {
-                "toObjectId": int(to_id),
+                "toObjectId": to_id,
                 "associationTypes": [
                     {"category": "HUBSPOT_DEFINED", "typeId": t, "label": ASSOCIATION_TYPES[t][3]}
                     for t in sorted(linked[to_id])
@@ -1432,11 +1433,12 @@ def _input_id(item, side):
 
 
 def _labels_between(otype, from_id, to, to_id, labels):
+    # IDs are strings here, as in HubSpot's specs and the SDK's LabelsBetweenObjectPair.
     return {
         "fromObjectTypeId": OBJECT_TYPE_IDS[otype],
-        "fromObjectId": int(from_id),
+        "fromObjectId": str(from_id),
         "toObjectTypeId": OBJECT_TYPE_IDS[to],
-        "toObjectId": int(to_id),
+        "toObjectId": str(to_id),
         "labels": labels,
     }
 

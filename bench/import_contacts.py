@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 from tests.fake_hubspot import FAKE_PORTAL_ID, FAKE_TOKEN, FakeHubSpot  # noqa: E402
 
-UPSERT = "/crm/v3/objects/contacts/batch/upsert"
+UPSERT = "/crm/objects/2026-09/contacts/batch/upsert"
 WINDOW_MAX, WINDOW_SECONDS = 100, 10.0
 
 

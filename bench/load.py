@@ -188,7 +188,7 @@ def main() -> int:
         clean = all(errors_in(r) == 0 for r in results.values())
         for conc in args.contacts_concurrency:
             time.sleep(10)  # the previous run's calls leave HubSpot's 10 s window first
-            calls_before = fake.count(path_prefix="/crm/v3/objects/contacts")
+            calls_before = fake.count(path_prefix="/crm/objects/2026-09/contacts")
             limited_before = sum(1 for r in fake.requests if r.status == 429)
             with WindowSampler(fake, "/crm/") as sampler:
                 r = run_load(
@@ -198,7 +198,7 @@ def main() -> int:
                     concurrency=conc,
                     headers=auth,
                 )
-            hubspot_calls = fake.count(path_prefix="/crm/v3/objects/contacts") - calls_before
+            hubspot_calls = fake.count(path_prefix="/crm/objects/2026-09/contacts") - calls_before
             hubspot_429 = sum(1 for r in fake.requests if r.status == 429) - limited_before
             print(f"  GET {contacts}  ({conc} clients, {r['n']} requests)")
             print_figures(r)

@@ -132,7 +132,7 @@ def test_search_by_email_name_or_company(hubspot_staff, hubspot_settings, fake_h
     )
     response = client_for(hubspot_staff).get(LIST_URL, {"q": query})
     assert emails_on(response) == ["ann@example.com"]
-    assert fake_hubspot.count("POST", "/crm/v3/objects/contacts/search") == 1
+    assert fake_hubspot.count("POST", "/crm/objects/2026-09/contacts/search") == 1
 
 
 def test_search_keeps_the_query_when_paging(hubspot_staff, hubspot_settings, fake_hubspot):
@@ -199,7 +199,7 @@ def test_create_with_an_existing_email_offers_to_update(
     assert f'href="{change_url(ann["id"])}"' in html  # "Edit the existing contact"
     assert 'value="Annie"' in html  # kept, and offered as the update
     assert len(fake_hubspot.objects("contacts")) == 1
-    assert fake_hubspot.count("POST", "/crm/v3/objects/contacts") == 0
+    assert fake_hubspot.count("POST", "/crm/objects/2026-09/contacts") == 0
 
 
 def test_the_offered_update_updates_the_existing_contact(

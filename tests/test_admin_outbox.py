@@ -97,7 +97,7 @@ def test_retry_puts_failed_operations_back_and_they_run(
     hubspot_admin, hubspot_settings, fake_hubspot
 ):
     # A 400 is permanent: the operation fails at once and waits for a person.
-    fake_hubspot.faults.fail_next(1, status=400, path_prefix="/crm/v3/objects/contacts")
+    fake_hubspot.faults.fail_next(1, status=400, path_prefix="/crm/objects/2026-09/contacts")
     payload = {"properties": {"email": "retry@example.com"}}
     failed = outbox.submit(OutboxOperation.Kind.CREATE_CONTACT, payload).operation
     assert failed.status == Status.FAILED and fake_hubspot.objects("contacts") == []

@@ -268,7 +268,7 @@ def test_create_while_hubspot_is_down_is_queued_then_lands(hubspot_staff, ticket
 
 
 def test_create_refused_by_hubspot_says_why(hubspot_staff, tickets_on, fake_hubspot):
-    fake_hubspot.faults.fail_next(1, status=400, path_prefix="/crm/v3/objects/tickets")
+    fake_hubspot.faults.fail_next(1, status=400, path_prefix="/crm/objects/2026-09/tickets")
     response = client_for(hubspot_staff).post(ADD_URL, new_ticket_data())
     assert response.status_code == 200
     assert shown_messages(response)[-1].startswith("HubSpot refused the change:")

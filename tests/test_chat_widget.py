@@ -14,7 +14,7 @@ from tests.conftest import client_for
 from tests.fake_hubspot import CONTACT_FORM_ID, FAKE_PORTAL_ID, FAKE_TOKEN
 
 XSS = '"><script>alert("xss")</script><img src=x onerror=alert(1)>'
-TOKEN_PATH = "/visitor-identification/v3/tokens/create"
+TOKEN_PATH = "/visitor-identification/2026-09/tokens/create"
 
 
 @pytest.fixture

@@ -34,7 +34,7 @@ def test_healthy_account_passes_every_check_and_stores_the_region(hubspot_settin
     assert stored.last_check_ok is True
     assert HubSpotSettings.load().data_hosting_region == "eu1"
     # The real SDK sent the bearer token to the account-info endpoint.
-    assert fake_hubspot.count("GET", "/account-info/v3/details") == 1
+    assert fake_hubspot.count("GET", "/account-info/2026-09/details") == 1
 
 
 def test_wrong_token(hubspot_settings, fake_hubspot):
@@ -136,7 +136,7 @@ def test_token_info_unavailable_falls_back_to_probing(hubspot_settings, fake_hub
     fake_hubspot.faults.fail_next(1, status=404, path_prefix="/oauth/v2/private-apps")
     check = by_name(check_connection())["scopes"]
     assert check.ok
-    assert fake_hubspot.count("GET", "/crm/v3/objects/contacts") == 1
+    assert fake_hubspot.count("GET", "/crm/objects/2026-09/contacts") == 1
 
 
 def test_no_token_stored(db, fake_hubspot):

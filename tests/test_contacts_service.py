@@ -33,12 +33,12 @@ def test_create_then_duplicate_email_finds_the_existing(hubspot_settings, fake_h
     assert again.existing["id"] == created["id"]
     assert len(fake_hubspot.objects("contacts")) == 1
     # Found by the email ID property, not by search (whose index lags).
-    assert fake_hubspot.count("POST", "/crm/v3/objects/contacts/search") == 0
+    assert fake_hubspot.count("POST", "/crm/objects/2026-09/contacts/search") == 0
 
 
 def test_conflict_between_read_and_create_is_treated_as_existing(hubspot_settings, fake_hubspot):
     """Someone else creates the contact between our lookup and our create: HubSpot's 409."""
-    fake_hubspot.faults.fail_next(1, status=404, path_prefix="/crm/v3/objects/contacts/bob")
+    fake_hubspot.faults.fail_next(1, status=404, path_prefix="/crm/objects/2026-09/contacts/bob")
     fake_hubspot.create_object("contacts", {"email": "bob@example.com"})
     result = contacts.create_contact({"email": "bob@example.com"})
     assert result.existing is not None
@@ -81,7 +81,7 @@ def test_hubspot_down_queues_and_the_worker_delivers(hubspot_settings, fake_hubs
 
 def test_lost_answer_then_retry_does_not_duplicate(hubspot_settings, fake_hubspot):
     """HubSpot stores the contact, then the connection drops: the retry finds it (409), once."""
-    fake_hubspot.faults.drop_next(1, after_store=True, path_prefix="/crm/v3/objects/contacts")
+    fake_hubspot.faults.drop_next(1, after_store=True, path_prefix="/crm/objects/2026-09/contacts")
     op = outbox.submit(
         OutboxOperation.Kind.CREATE_CONTACT, {"properties": {"email": "lost@example.com"}}
     ).operation

@@ -70,7 +70,7 @@ def test_refresh_needs_the_permission(hubspot_settings, plain_staff):
 
 
 def test_one_failing_card(seeded, hubspot_staff):
-    seeded.faults.fail_next(50, status=503, path_prefix="/crm/v3/objects/deals")
+    seeded.faults.fail_next(50, status=503, path_prefix="/crm/objects/2026-09/deals")
     response = client_for(hubspot_staff).get(URL)
     assert response.status_code == 200
     page = response.content.decode()

@@ -14,7 +14,7 @@ from hubspot_integration.services import imports, outbox
 from hubspot_integration.services.import_csv import ImportFileError
 from tests.conftest import client_for
 
-UPSERT = "/crm/v3/objects/contacts/batch/upsert"
+UPSERT = "/crm/objects/2026-09/contacts/batch/upsert"
 ADD_URL = "/admin/hubspot_integration/contactimport/add/"
 LIST_URL = "/admin/hubspot_integration/contactimport/"
 

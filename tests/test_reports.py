@@ -183,7 +183,7 @@ def test_zero_ttl_never_caches(seeded, hubspot_settings):
 
 
 def test_one_failing_card_leaves_the_others(seeded):
-    seeded.faults.fail_next(50, status=503, path_prefix="/crm/v3/objects/deals")
+    seeded.faults.fail_next(50, status=503, path_prefix="/crm/objects/2026-09/deals")
     cards = reports.dashboard()
     assert not cards["summary"].ok and not cards["pipeline"].ok
     assert "server error (503)" in cards["pipeline"].error
@@ -203,7 +203,7 @@ def test_api_refresh_and_cache_flags(seeded, hubspot_staff):
 
 
 def test_hubspot_error_uses_envelope(seeded, hubspot_staff):
-    seeded.faults.fail_next(50, status=503, path_prefix="/crm/v3/objects/deals")
+    seeded.faults.fail_next(50, status=503, path_prefix="/crm/objects/2026-09/deals")
     status, body = api(hubspot_staff, "/api/hubspot/deals/pipeline")
     assert status == 503
     assert body["success"] is False and "503" in body["message"] and "details" in body

@@ -47,17 +47,17 @@ def test_ticket_lands_with_contact_association_and_pipeline_from_hubspot(
     [contact] = fake_hubspot.objects("contacts")
     assert contact["properties"]["email"] == "cust@example.com"
     # The association went in the create call itself (type 16), no separate call.
-    create_calls = [r for r in fake_hubspot.requests if r.path == "/crm/v3/objects/tickets"]
+    create_calls = [r for r in fake_hubspot.requests if r.path == "/crm/objects/2026-09/tickets"]
     assert create_calls[0].body["associations"][0]["types"][0]["associationTypeId"] == 16
     assert create_calls[0].body["associations"][0]["to"]["id"] == contact["id"]
-    assert fake_hubspot.count("PUT", "/crm/v4/") == 0
+    assert fake_hubspot.count("PUT", "/crm/objects/2026-09/") == 0
 
 
 def test_existing_contact_is_reused(ticket_settings, fake_hubspot):
     existing = fake_hubspot.create_object("contacts", {"email": "cust@example.com"})
     assert tickets.create_ticket(new_ticket()).done
     assert len(fake_hubspot.objects("contacts")) == 1
-    body = [r for r in fake_hubspot.requests if r.path == "/crm/v3/objects/tickets"][0].body
+    body = [r for r in fake_hubspot.requests if r.path == "/crm/objects/2026-09/tickets"][0].body
     assert body["associations"][0]["to"]["id"] == existing["id"]
 
 
@@ -106,9 +106,9 @@ def test_urgent_maps_to_high_on_accounts_without_it(ticket_settings, fake_hubspo
 def test_pipelines_are_cached_and_refreshable(ticket_settings, fake_hubspot):
     tickets.pipelines()
     tickets.pipelines()
-    assert fake_hubspot.count("GET", "/crm/v3/pipelines/tickets") == 1
+    assert fake_hubspot.count("GET", "/crm/pipelines/2026-09/tickets") == 1
     tickets.pipelines(refresh=True)
-    assert fake_hubspot.count("GET", "/crm/v3/pipelines/tickets") == 2
+    assert fake_hubspot.count("GET", "/crm/pipelines/2026-09/tickets") == 2
 
 
 def test_tickets_disabled_says_so(hubspot_settings, fake_hubspot):
@@ -121,7 +121,7 @@ def test_tickets_disabled_says_so(hubspot_settings, fake_hubspot):
 
 def test_lost_answer_on_create_never_makes_a_second_ticket(ticket_settings, fake_hubspot):
     tickets.pipelines()  # warm, so only the create call is affected
-    fake_hubspot.faults.drop_next(1, after_store=True, path_prefix="/crm/v3/objects/tickets")
+    fake_hubspot.faults.drop_next(1, after_store=True, path_prefix="/crm/objects/2026-09/tickets")
     outcome = tickets.create_ticket(new_ticket())
     assert outcome.queued
     assert len(fake_hubspot.objects("tickets")) == 1

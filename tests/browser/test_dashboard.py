@@ -38,7 +38,7 @@ def test_dashboard_renders_with_its_chart(page, hubspot_staff, seeded):
 
 
 def test_dashboard_survives_one_failing_card(page, hubspot_staff, seeded):
-    seeded.faults.fail_next(50, status=503, path_prefix="/crm/v3/objects/deals")
+    seeded.faults.fail_next(50, status=503, path_prefix="/crm/objects/2026-09/deals")
     login(page, hubspot_staff, next_url=URL)
     assert "server error (503)" in page.inner_text("#card-pipeline")
     assert page.locator("svg.pipeline-chart").count() == 0

@@ -16,7 +16,7 @@ from tests.browser.conftest import login
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-UPSERT = "/crm/v3/objects/contacts/batch/upsert"
+UPSERT = "/crm/objects/2026-09/contacts/batch/upsert"
 RECORD_BAR = """() => {
   const bar = document.getElementById("import-progress");
   const seen = () => JSON.parse(sessionStorage.getItem("seen") || "[]");

@@ -235,58 +235,57 @@ def _h_submit(fake, call):
 
 def _object_routes():
     read, write = type_scopes(READ_SCOPES, "type"), type_scopes(WRITE_SCOPES, "type")
-    state = lambda fake: fake.state  # noqa: E731
     return [
         route(
             "POST",
             f"{_OBJECTS}/search",
-            lambda f, c: state(f).search(c.params["type"], c.body),
+            lambda f, c: f.state.search(c.params["type"], c.body),
             read,
             search=True,
         ),
         route(
             "POST",
             f"{_OBJECTS}/batch/(?P<action>read)",
-            lambda f, c: state(f).batch(c.params["type"], "read", c.body),
+            lambda f, c: f.state.batch(c.params["type"], "read", c.body),
             read,
         ),
         route(
             "POST",
             f"{_OBJECTS}/batch/(?P<action>create|update|upsert|archive)",
-            lambda f, c: state(f).batch(c.params["type"], c.params["action"], c.body),
+            lambda f, c: f.state.batch(c.params["type"], c.params["action"], c.body),
             write,
         ),
         route(
             "POST",
             f"{_OBJECTS}/gdpr-delete",
-            lambda f, c: state(f).gdpr_delete(c.params["type"], c.body),
+            lambda f, c: f.state.gdpr_delete(c.params["type"], c.body),
             write,
         ),
         route(
             "GET",
             _OBJECTS,
-            lambda f, c: state(f).list(
+            lambda f, c: f.state.list(
                 c.params["type"], c.query, f"/crm/objects/{c.params['v']}/{c.params['type']}"
             ),
             read,
         ),
-        route("POST", _OBJECTS, lambda f, c: state(f).create(c.params["type"], c.body), write),
+        route("POST", _OBJECTS, lambda f, c: f.state.create(c.params["type"], c.body), write),
         route(
             "GET",
             f"{_OBJECTS}/{_ID}",
-            lambda f, c: state(f).get(c.params["type"], c.params["id"], c.query),
+            lambda f, c: f.state.get(c.params["type"], c.params["id"], c.query),
             read,
         ),
         route(
             "PATCH",
             f"{_OBJECTS}/{_ID}",
-            lambda f, c: state(f).update(c.params["type"], c.params["id"], c.body, c.query),
+            lambda f, c: f.state.update(c.params["type"], c.params["id"], c.body, c.query),
             write,
         ),
         route(
             "DELETE",
             f"{_OBJECTS}/{_ID}",
-            lambda f, c: state(f).archive(c.params["type"], c.params["id"]),
+            lambda f, c: f.state.archive(c.params["type"], c.params["id"]),
             write,
         ),
     ]

@@ -45,8 +45,9 @@ class AppSettings:
 
     @property
     def OAUTH_REFRESH_MARGIN_SECONDS(self) -> int:
-        """Refresh an OAuth access token this long before it expires: HubSpot hands out a new
-        one in the token's last 30 minutes, and a token used across a page must not lapse."""
+        """Refresh an OAuth access token this long before it expires (HubSpot's last 30
+        minutes), but never earlier than half-way through its life: HubSpot's access tokens
+        live 30 minutes, so those are refreshed after 15."""
         return int(self._get("OAUTH_REFRESH_MARGIN_SECONDS", 30 * 60))
 
     @property

@@ -57,6 +57,8 @@ class ReconnectNeeded(AuthError):
     """HubSpot refused to refresh the OAuth connection: only an admin reconnecting fixes it."""
 
     kind = "reconnect"
+    # Writes wait in the outbox (with backoff) until an admin reconnects, rather than failing.
+    transient = True
     default_message = (
         "HubSpot refused to refresh the OAuth connection: reconnect on the HubSpot settings "
         "page (Connect with HubSpot)."

@@ -39,7 +39,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from scripts.stack import FakeProcess, Stack, install_time_limit  # noqa: E402
-from tests.fake_hubspot import FAKE_PORTAL_ID, FAKE_TOKEN  # noqa: E402
+from tests.fake_hubspot import FAKE_PORTAL_ID, FAKE_SERVICE_KEY  # noqa: E402
 
 PORTAL_ID = str(FAKE_PORTAL_ID)
 ADMIN = ("smoke-admin", "smoke-Admin-pass-91f3")
@@ -200,15 +200,18 @@ def step_admin_configures(stack: Stack) -> Browser:
     payload = {
         "enabled": True,
         "portalId": PORTAL_ID,
-        "apiKey": FAKE_TOKEN,
+        "credentialType": "service_key",  # what a HubSpot account created today gets
+        "apiKey": FAKE_SERVICE_KEY,
         "chatEnabled": True,
         "ticketEnabled": True,
         "webhookSecret": WEBHOOK_SECRET,
     }
     put = admin.request("PUT", "/api/admin/settings/hubspot", json=payload)
     check(put.status_code == 200, f"PUT settings: {put.status_code} {put.text[:300]}")
-    check(FAKE_TOKEN not in put.text, "the token came back in the answer")
-    ok("admin saves the HubSpot settings (PUT /api/admin/settings/hubspot), token not echoed")
+    check(FAKE_SERVICE_KEY not in put.text, "the service key came back in the answer")
+    ok(
+        "admin saves the HubSpot settings with a service key (PUT /api/admin/settings/hubspot), not echoed"
+    )
 
     # A separate process finds the saved settings already in Redis (written through on save).
     other_process = stack.shell(
@@ -432,7 +435,9 @@ def main() -> int:
         ]
         check(not errors, "errors in the logs:\n" + "\n".join(errors[:20]))
         leaked = [
-            name for name in stack.procs if FAKE_TOKEN in (stack.logdir / f"{name}.log").read_text()
+            name
+            for name in stack.procs
+            if FAKE_SERVICE_KEY in (stack.logdir / f"{name}.log").read_text()
         ]
         check(not leaked, f"the token appears in the logs of {leaked}")
         ok("no errors and no token in the logs of gunicorn, the workers and the sweep")

@@ -241,3 +241,29 @@ def test_existing_private_app_rows_migrate_to_the_private_app_kind():
     assert row.credential_type == CredentialType.PRIVATE_APP
     assert row.access_token == FAKE_TOKEN
     assert crypto.decrypt(_raw_column("access_token")) == FAKE_TOKEN
+
+
+def _broken_oauth(s):
+    s.credential_type = CredentialType.OAUTH
+    s.oauth_client_id = "client"
+    s.oauth_client_secret = "client-secret-0123456789"
+    s.oauth_refresh_token = "refresh-token-0123456789"
+    s.oauth_error = "HubSpot refused to refresh the OAuth connection (400): reconnect."
+    s.save()
+
+
+def test_an_oauth_connection_needing_reconnect_answers_409_not_502(hubspot_settings, hubspot_staff):
+    _broken_oauth(hubspot_settings)
+    response = client_for(hubspot_staff).get("/api/admin/settings/hubspot/contacts")
+    assert response.status_code == 409
+    assert "reconnect" in response.json()["message"]
+
+
+def test_writes_wait_in_the_outbox_until_reconnected(hubspot_settings, fake_hubspot):
+    from hubspot_integration.services import contacts
+
+    _broken_oauth(hubspot_settings)
+    created = contacts.create_contact({"email": "wait@example.com", "firstname": "Wai"})
+    assert created.outcome.status == "queued"
+    assert created.outcome.operation.last_error_kind == "reconnect"
+    assert fake_hubspot.objects("contacts") == []

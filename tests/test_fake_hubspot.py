@@ -1255,7 +1255,7 @@ def test_standalone_server_prints_what_a_person_needs():
     try:
         line = process.stdout.readline()
         url = re.search(r"http://127\.0\.0\.1:\d+", line).group(0)
-        printed = "".join(process.stdout.readline() for _ in range(9))
+        printed = "".join(process.stdout.readline() for _ in range(11))
         for needed in (FAKE_TOKEN, FAKE_SERVICE_KEY, FAKE_APP_TOKEN, str(FAKE_PORTAL_ID)):
             assert needed in printed
         assert CONTACT_FORM_ID in printed and "restart" in printed

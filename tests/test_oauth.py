@@ -526,6 +526,19 @@ def test_a_margin_longer_than_the_token_does_not_refresh_every_call(
     assert fake_hubspot.oauth.refreshes == 1
 
 
+def test_a_due_token_is_still_used_while_hubspot_cannot_refresh_it(oauth_app, fake_hubspot):
+    first = store_grant(fake_hubspot)
+    s = row()
+    s.oauth_expires_at = timezone.now() + timedelta(minutes=1)  # due, but still alive
+    s.save()
+    fake_hubspot.faults.fail_next(1, status=503, path_prefix=TOKEN_PATH)
+    client = get_client()
+    assert client.account_details().data["portalId"] == FAKE_PORTAL_ID
+    assert bearer(fake_hubspot) == first["access_token"] and fake_hubspot.oauth.refreshes == 0
+    client.account_details()  # HubSpot is back: the next call refreshes
+    assert fake_hubspot.oauth.refreshes == 1 and bearer(fake_hubspot) != first["access_token"]
+
+
 @pytest.mark.django_db(transaction=True)
 def test_threads_asking_at_once_make_one_refresh(oauth_app, fake_hubspot):
     store_grant(fake_hubspot, expired=True)

@@ -12,7 +12,6 @@ from ..forms import HubSpotSettingsForm
 from ..models import HubSpotSettings
 from ..oauth import flow
 from ..oauth import views as oauth_views
-from ..oauth.tokens import CONNECTION_FIELDS
 from ..services.connection import check_connection
 from ..services.settings import save_settings
 
@@ -93,12 +92,6 @@ class HubSpotSettingsAdmin(admin.ModelAdmin):
         )
 
     def save_model(self, request, obj, form, change):
-        # The form never edits the OAuth tokens, but its instance was read before this request's
-        # work: a refresh since then (another process) must not be written back over.
-        current = HubSpotSettings.objects.filter(pk=HubSpotSettings.SINGLETON_PK).first()
-        if current is not None:
-            for name in CONNECTION_FIELDS:
-                setattr(obj, name, getattr(current, name))
         save_settings(obj, actor=request.user, source="admin")
 
     def change_view(self, request, object_id, form_url="", extra_context=None):

@@ -16,6 +16,7 @@ HUBSPOT_STATUS = {
     "not_configured": status.HTTP_409_CONFLICT,
     "tickets_disabled": status.HTTP_403_FORBIDDEN,
     "auth": status.HTTP_502_BAD_GATEWAY,
+    "reconnect": status.HTTP_409_CONFLICT,  # an admin must reconnect; not HubSpot failing
     "forbidden": status.HTTP_502_BAD_GATEWAY,
     "not_found": status.HTTP_404_NOT_FOUND,
     "conflict": status.HTTP_409_CONFLICT,

@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import re
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -127,6 +128,11 @@ def authorize_origins() -> list[str]:
     return origins
 
 
+def _code(text: str) -> str:
+    # An OAuth error code (access_denied, ...): nothing else from the query string is echoed.
+    return re.sub(r"[^A-Za-z0-9_.-]", "", text)[:60] or "an error"
+
+
 def _digest(state: str) -> str:
     return hashlib.sha256(state.encode()).hexdigest()
 
@@ -150,7 +156,7 @@ def begin(request) -> str:
     # One round trip at a time per session: pressing Connect again replaces the earlier state.
     request.session[SESSION_KEY] = {
         "state": _digest(state),
-        "user": request.user.pk,
+        "user": str(request.user.pk),
         "redirect_uri": callback,
         "expires": time.time() + app_settings.OAUTH_STATE_SECONDS,
     }
@@ -161,7 +167,8 @@ def begin(request) -> str:
     query["state"] = state
     base = app_settings.OAUTH_AUTHORIZE_URL
     joiner = "&" if urlsplit(base).query else "?"
-    return base + joiner + urlencode(query, quote_via=quote)  # spaces as %20, as HubSpot shows
+    # Encoded as encodeURIComponent does in HubSpot's examples: spaces as %20, "/" and ":" too.
+    return base + joiner + urlencode(query, safe="", quote_via=quote)
 
 
 def _take_pending(request) -> dict:
@@ -175,7 +182,7 @@ def _take_pending(request) -> dict:
             "HubSpot's answer carried no state, so it cannot be tied to a Connect with HubSpot "
             "started here. Nothing was changed: press Connect with HubSpot again."
         )
-    if not isinstance(pending, dict) or pending.get("user") != request.user.pk:
+    if not isinstance(pending, dict) or pending.get("user") != str(request.user.pk):
         raise ConnectError(
             "This answer from HubSpot does not belong to a Connect with HubSpot started in this "
             "browser session (or it was already used). Nothing was changed: press Connect with "
@@ -197,9 +204,14 @@ def _take_pending(request) -> dict:
 def complete(request) -> Connected:
     """Finish a round trip from the callback's query string; raises ConnectError, changing
     nothing, for anything but a good answer to the round trip this session started."""
-    pending = _take_pending(request)
+    try:
+        pending = _take_pending(request)
+    except ConnectError as err:
+        if request.GET.get("error"):  # say what HubSpot said, too
+            raise ConnectError(f"{err} (HubSpot answered {_code(request.GET['error'])}.)") from None
+        raise
     if request.GET.get("error"):
-        error = request.GET["error"][:100]
+        error = _code(request.GET["error"])
         detail = request.GET.get("error_description", "")[:300]
         raise ConnectError(
             f"HubSpot did not connect the app ({error}"

@@ -167,7 +167,7 @@ class OAuthTokenSource:
                 return found
             if _acquire(owner):
                 try:
-                    return self._refresh_locked(stale)
+                    return self._refresh_locked(stale, force=force)
                 finally:
                     _release(owner)
             if time.monotonic() > deadline:
@@ -193,7 +193,7 @@ class OAuthTokenSource:
             return current.oauth_access_token
         return None
 
-    def _refresh_locked(self, stale: str) -> str:
+    def _refresh_locked(self, stale: str, *, force: bool = False) -> str:
         s = _reload()
         found = self._usable(s, stale)
         if found:
@@ -218,6 +218,15 @@ class OAuthTokenSource:
                 current.oauth_error = message
                 current.save(update_fields=["oauth_error", "updated_at"])
             raise errors.ReconnectNeeded(message) from err
+        except (errors.Unavailable, errors.RateLimited) as err:
+            if force or not _unexpired(s):
+                raise
+            # HubSpot's token endpoint is having a moment, but the token we hold still works for
+            # the rest of its margin: use it, and try again on a later call.
+            logger.warning(
+                "Could not refresh the HubSpot OAuth token yet (%s); using the current one", err
+            )
+            return s.oauth_access_token
         store_tokens(s, answer)
         s.save(update_fields=[*TOKEN_FIELDS, "updated_at"])
         logger.info("Refreshed the HubSpot OAuth access token (expires %s)", s.oauth_expires_at)

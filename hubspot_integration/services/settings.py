@@ -3,6 +3,7 @@
 from django.db import transaction
 
 from ..models import HubSpotSettings, SettingsAuditEntry
+from ..oauth.tokens import CONNECTION_FIELDS
 
 # Secrets are audited by name only: "token changed", never a value or a fragment of one.
 SECRET_LABELS = {"access_token": "token", "webhook_secret": "webhook secret"}
@@ -45,6 +46,10 @@ def save_settings(instance: HubSpotSettings, *, actor, source: str) -> list[str]
     instance.full_clean()
     before = HubSpotSettings.objects.select_for_update().filter(pk=HubSpotSettings.SINGLETON_PK)
     previous = before.first() or HubSpotSettings()
+    # Neither the admin form nor the API edits the OAuth connection, but their copy of the row
+    # was read before this request's work: a token refreshed since (by any process) is kept.
+    for name in CONNECTION_FIELDS:
+        setattr(instance, name, getattr(previous, name))
     changed = changed_fields_between(previous, instance)
     instance.save()
     if changed:

@@ -15,6 +15,8 @@ import threading
 from . import (
     CONTACT_FORM_ID,
     FAKE_APP_TOKEN,
+    FAKE_CLIENT_ID,
+    FAKE_CLIENT_SECRET,
     FAKE_PORTAL_ID,
     FAKE_SERVICE_KEY,
     FAKE_TOKEN,
@@ -44,11 +46,16 @@ def main(argv=None):
         print(f"  private-app token: {FAKE_TOKEN}")
         print(f"  service key:       {FAKE_SERVICE_KEY}")
         print(f"  app static token:  {FAKE_APP_TOKEN}")
+        print(f"  OAuth client ID:   {FAKE_CLIENT_ID}")
+        print(f"  OAuth secret:      {FAKE_CLIENT_SECRET}")
         print(f"  portal ID:         {FAKE_PORTAL_ID}")
         print(f"  forms:             {CONTACT_FORM_ID} (Contact us)")
         print(f"                     {NEWSLETTER_FORM_ID} (Newsletter signup)")
         print(f"  API versions:      {', '.join(VERSIONS)} (date-based paths only)")
-        print(f"  HUBSPOT_API_BASE_URL={fake.url} HUBSPOT_FORMS_BASE_URL={fake.url}")
+        print(
+            f"  HUBSPOT_API_BASE_URL={fake.url} HUBSPOT_FORMS_BASE_URL={fake.url} "
+            f"HUBSPOT_OAUTH_AUTHORIZE_URL={fake.url}/oauth/authorize"
+        )
         seeded = "seeded demo data" if args.seed else "no records (--seed loads demo data)"
         print(f"Data is in memory ({seeded}): a restart resets it. Ctrl-C to stop.", flush=True)
         threading.Event().wait()

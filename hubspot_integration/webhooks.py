@@ -23,6 +23,7 @@ from django.http import HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from .client_address import client_address
 from .models import HubSpotSettings, WebhookEvent
 
 logger = logging.getLogger(__name__)
@@ -133,7 +134,7 @@ def receive(request):
     except Refused as refusal:
         logger.warning(
             "Refused a HubSpot webhook delivery from %s: %s",
-            request.META.get("REMOTE_ADDR", "?"),
+            client_address(request) or "?",
             refusal.reason,
         )
         return JsonResponse(

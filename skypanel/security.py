@@ -37,24 +37,11 @@ BASE_CSP_DIRECTIVES = {
 }
 
 
-def client_ip(request) -> str | None:
-    """The visitor's address for login throttling.
+def client_ip(request) -> str:
+    """The visitor's address for login throttling: the one function the whole site uses."""
+    from hubspot_integration.client_address import client_address
 
-    Behind `TRUSTED_PROXY_COUNT` proxies (each appending to X-Forwarded-For) the client is the
-    entry that many places from the right; anything further left was written by the client and
-    cannot be trusted. With no trusted proxy, the socket's peer address.
-    """
-    from django.conf import settings
-
-    count = getattr(settings, "TRUSTED_PROXY_COUNT", 0)
-    remote = request.META.get("REMOTE_ADDR")
-    if count <= 0:
-        return remote
-    forwarded = [p.strip() for p in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
-    forwarded = [p for p in forwarded if p]
-    if len(forwarded) >= count:
-        return forwarded[-count]
-    return forwarded[0] if forwarded else remote
+    return client_address(request)
 
 
 class JsonFormatter(logging.Formatter):
@@ -134,20 +121,24 @@ def apply(ns: dict) -> None:
     ns["AXES_LOCKOUT_PARAMETERS"] = [["username", "ip_address"]]
     ns["AXES_RESET_ON_SUCCESS"] = True
     ns["AXES_HTTP_RESPONSE_CODE"] = 429
-    ns["AXES_CLIENT_IP_CALLABLE"] = "skypanel.security.client_ip"
+    ns["AXES_CLIENT_IP_CALLABLE"] = "hubspot_integration.client_address.client_address"
     ns["AXES_SENSITIVE_PARAMETERS"] = ["password", "token", "apiKey", "access_token"]
 
     # --- TLS at a proxy -------------------------------------------------------------------------
-    # TRUST_PROXY=true: a proxy in front sets X-Forwarded-Proto (and -For) and strips any value a
-    # client sent. SECURE_PROXY_SSL_HEADER="HTTP_X_FORWARDED_PROTO,https" names another header.
-    ns["TRUSTED_PROXY_COUNT"] = env.int("TRUSTED_PROXY_COUNT", default=0)
+    # TRUST_PROXY=true: a proxy in front overwrites X-Forwarded-Proto and appends the address it
+    # saw to X-Forwarded-For. SECURE_PROXY_SSL_HEADER="HTTP_X_FORWARDED_PROTO,https" names another
+    # header. TRUSTED_PROXY_COUNT is how many such proxies stand in front (one with TRUST_PROXY,
+    # none otherwise); hubspot_integration/client_address.py reads the client's address with it.
+    trust_proxy = env.bool("TRUST_PROXY", default=False)
+    ns["TRUSTED_PROXY_COUNT"] = max(
+        env.int("TRUSTED_PROXY_COUNT", default=1 if trust_proxy else 0), 0
+    )
     header = env.list("SECURE_PROXY_SSL_HEADER", default=[])
     if len(header) == 2:
         ns["SECURE_PROXY_SSL_HEADER"] = (header[0], header[1])
-    elif env.bool("TRUST_PROXY", default=False):
+    elif trust_proxy:
         ns["SECURE_PROXY_SSL_HEADER"] = ("HTTP_X_FORWARDED_PROTO", "https")
         ns["USE_X_FORWARDED_HOST"] = env.bool("USE_X_FORWARDED_HOST", default=False)
-        ns["TRUSTED_PROXY_COUNT"] = ns["TRUSTED_PROXY_COUNT"] or 1
 
     # --- headers every profile sends (harmless in development) ----------------------------------
     ns["SECURE_CONTENT_TYPE_NOSNIFF"] = True

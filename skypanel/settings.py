@@ -60,6 +60,14 @@ HUBSPOT_TIMEOUT = (
     env.float("HUBSPOT_READ_TIMEOUT", default=10.0),
 )
 
+# The app's limits (throttles, import sizes): defaults and meaning in hubspot_integration/tunables.py;
+# the environment overrides any of them by name, e.g. HUBSPOT_THROTTLE_LIMIT=10.
+from hubspot_integration.tunables import DEFAULTS as _TUNABLE_DEFAULTS  # noqa: E402
+
+for _name in _TUNABLE_DEFAULTS:
+    if _name in env.ENVIRON:
+        globals()[_name] = env.int(_name)
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",

@@ -124,6 +124,14 @@ def apply(ns: dict) -> None:
     ns["AXES_CLIENT_IP_CALLABLE"] = "hubspot_integration.client_address.client_address"
     ns["AXES_SENSITIVE_PARAMETERS"] = ["password", "token", "apiKey", "access_token"]
 
+    # --- error pages and error e-mails: no token, secret or credential, DEBUG or not ------------
+    ns["DEFAULT_EXCEPTION_REPORTER_FILTER"] = (
+        "hubspot_integration.error_reports.SecretHidingReporterFilter"
+    )
+    ns["DEFAULT_EXCEPTION_REPORTER"] = (
+        "hubspot_integration.error_reports.SecretHidingExceptionReporter"
+    )
+
     # --- TLS at a proxy -------------------------------------------------------------------------
     # TRUST_PROXY=true: a proxy in front overwrites X-Forwarded-Proto and appends the address it
     # saw to X-Forwarded-For. SECURE_PROXY_SSL_HEADER="HTTP_X_FORWARDED_PROTO,https" names another

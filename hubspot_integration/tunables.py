@@ -17,6 +17,9 @@ DEFAULTS = {
     # import reads before deciding the file is not a contacts CSV.
     "HUBSPOT_IMPORT_MAX_UPLOAD_BYTES": 20 * 1024 * 1024,
     "HUBSPOT_IMPORT_MAX_LINE_BYTES": 64 * 1024,
+    # The API: how deeply lists and objects may nest in a JSON body (the API's own bodies nest
+    # two or three levels).
+    "HUBSPOT_API_MAX_JSON_DEPTH": 32,
 }
 
 

@@ -104,6 +104,8 @@ def _events(body: bytes) -> list[dict]:
         data = json.loads(body or b"[]")
     except ValueError:
         raise Refused(400, "body is not JSON") from None
+    except RecursionError:
+        raise Refused(400, "body is nested too deeply") from None
     if isinstance(data, dict):
         data = [data]
     if not isinstance(data, list) or not all(isinstance(e, dict) for e in data):

@@ -8,9 +8,9 @@ import logging
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.db import transaction
 from django.http import HttpResponseRedirect, JsonResponse
-from django.shortcuts import get_object_or_404
 from django.template.defaultfilters import filesizeformat
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -147,7 +147,11 @@ class ContactImportAdmin(OnePermissionMixin, admin.ModelAdmin):
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         self.check_permission(request)
-        contact_import = get_object_or_404(ContactImport, pk=object_id)
+        # The admin's own lookup: "abc" or a deleted import is "not found" with the admin's
+        # message and redirect, not a ValueError from the integer primary key.
+        contact_import = self.get_object(request, unquote(object_id))
+        if contact_import is None:
+            return self._get_obj_does_not_exist_redirect(request, self.model._meta, object_id)
         data = progress_data(contact_import)
         result = imports.summary(contact_import)
         context = {

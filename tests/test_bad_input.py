@@ -6,12 +6,17 @@ never ends, and request bodies over the caps.
 
 from __future__ import annotations
 
+import io
 import time
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
 from django.test import Client
 
-from hubspot_integration.models import WebhookEvent
+from hubspot_integration.models import ContactImport, WebhookEvent
+from hubspot_integration.services import imports
+from hubspot_integration.services.import_csv import ImportFileError
 from tests.conftest import client_for
 
 pytestmark = pytest.mark.django_db
@@ -94,3 +99,81 @@ def test_an_import_page_for_a_bad_or_missing_pk_is_the_admins_not_found(superuse
 
 def test_the_import_page_needs_the_permission_before_it_looks(plain_staff):
     assert client_for(plain_staff).get(f"{IMPORTS}abc/change/").status_code == 403
+
+
+# --- (c) a CSV whose first line never ends ---------------------------------------------------------
+def endless_first_line(size: int = TEN_MB) -> bytes:
+    return b"email," + b"x" * size  # no newline anywhere
+
+
+def test_the_service_fails_fast_on_a_10_mb_first_line(hubspot_settings, tmp_path):
+    path = tmp_path / "dump.csv"
+    path.write_bytes(endless_first_line())
+    contact_import = imports.start_import(path.name)
+    started = time.monotonic()
+    with pytest.raises(ImportFileError) as err:
+        imports.run_import(contact_import, str(path))
+    assert time.monotonic() - started < 5
+    assert "The first line is longer than 65,536 bytes; is this a CSV?" in str(err.value)
+    contact_import.refresh_from_db()
+    assert contact_import.status == ContactImport.Status.FAILED
+    assert "is this a CSV?" in contact_import.errors[0]["reason"]
+
+
+def test_a_stored_upload_with_an_endless_line_fails_instead_of_staying_queued(
+    hubspot_settings, settings
+):
+    """The worker's path: the file is already stored (the form's sniff saw a short header)."""
+    from hubspot_integration.tasks import run_contact_import
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+    content = b"email,firstname\nann@example.com,Ann\n" + b"bo@example.com," + b"y" * 200_000
+    contact_import = imports.start_import(
+        "later.csv", upload=SimpleUploadedFile("later.csv", content)
+    )
+    run_contact_import.enqueue(contact_import.pk)
+    contact_import.refresh_from_db()
+    assert contact_import.status == ContactImport.Status.FAILED
+    assert "Line 3 is longer than 65,536 bytes" in contact_import.errors[0]["reason"]
+
+    stuck = imports.start_import(
+        "dump.csv", upload=SimpleUploadedFile("dump.csv", endless_first_line())
+    )
+    run_contact_import.enqueue(stuck.pk)
+    stuck.refresh_from_db()
+    assert stuck.status == ContactImport.Status.FAILED
+    assert "The first line is longer than" in stuck.errors[0]["reason"]
+
+
+def test_the_admin_upload_refuses_an_endless_first_line_at_once(hubspot_staff, hubspot_settings):
+    response = client_for(hubspot_staff).post(
+        f"{IMPORTS}add/",
+        {"file": SimpleUploadedFile("dump.csv", endless_first_line(), content_type="text/csv")},
+    )
+    assert response.status_code == 200
+    assert "The first line is longer than 65,536 bytes; is this a CSV?" in response.content.decode()
+    assert not ContactImport.objects.exists()
+
+
+def test_the_command_exits_2_with_the_message(hubspot_settings, tmp_path):
+    path = tmp_path / "dump.csv"
+    path.write_bytes(endless_first_line())
+    err = io.StringIO()
+    with pytest.raises(SystemExit) as exit_:
+        call_command("hubspot_import_contacts", str(path), "--no-progress", stderr=err)
+    assert exit_.value.code == 2
+    assert "The first line is longer than 65,536 bytes; is this a CSV?" in err.getvalue()
+
+
+def test_the_line_limit_is_tunable_and_counted_in_bytes(
+    hubspot_settings, fake_hubspot, tmp_path, settings
+):
+    settings.HUBSPOT_IMPORT_MAX_LINE_BYTES = 40
+    path = tmp_path / "short.csv"
+    fits = "a@example.com," + "é" * 13  # 14 + 26 = 40 bytes
+    path.write_text(f"email,firstname\n{fits}\n", encoding="utf-8")
+    result = imports.run_import(imports.start_import(path.name), str(path))
+    assert result.total == 1
+    path.write_text(f"email,firstname\n{fits}é\n", encoding="utf-8")  # 42 bytes
+    with pytest.raises(ImportFileError, match="Line 2 is longer than 40 bytes"):
+        imports.run_import(imports.start_import(path.name), str(path))

@@ -137,7 +137,12 @@ def record_events(events: list[dict]) -> list[int]:
 @csrf_exempt  # HubSpot cannot hold a CSRF token; the signature authenticates the request
 @require_POST
 def receive(request):
-    if len(request.body) > MAX_BODY_BYTES:
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = 0
+    # The declared length first: a body over the limit is refused before it is read.
+    if declared > MAX_BODY_BYTES or len(request.body) > MAX_BODY_BYTES:
         return JsonResponse({"success": False, "message": "Too large."}, status=413)
     try:
         verify(request, HubSpotSettings.load().webhook_secret)

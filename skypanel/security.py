@@ -108,6 +108,28 @@ def apply(ns: dict) -> None:
     if report_uri:
         ns["CONTENT_SECURITY_POLICY"]["DIRECTIVES"]["report-uri"] = [report_uri]
 
+    # --- request bodies: capped before they are read (skypanel/request_limits.py) -------------
+    # Non-file bodies (forms, JSON, webhooks): Django's own limit, now also applied to the API.
+    ns["DATA_UPLOAD_MAX_MEMORY_SIZE"] = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=2_621_440)
+    # Uploaded files bigger than this go to a temporary file instead of memory.
+    ns["FILE_UPLOAD_MAX_MEMORY_SIZE"] = env.int("FILE_UPLOAD_MAX_MEMORY_SIZE", default=2_621_440)
+    # A whole multipart request: the biggest contact import and 1 MiB for the form around it.
+    from hubspot_integration.tunables import DEFAULTS as tunable_defaults
+
+    biggest_upload = ns.get(
+        "HUBSPOT_IMPORT_MAX_UPLOAD_BYTES", tunable_defaults["HUBSPOT_IMPORT_MAX_UPLOAD_BYTES"]
+    )
+    ns["MAX_REQUEST_BODY_BYTES"] = env.int(
+        "MAX_REQUEST_BODY_BYTES", default=biggest_upload + 1024 * 1024
+    )
+    # Inside the CSP middleware, so a refusal carries the same headers as any page.
+    anchor = (
+        "hubspot_integration.csp.HubSpotCSPMiddleware"
+        if "hubspot_integration.csp.HubSpotCSPMiddleware" in middleware
+        else "django.middleware.security.SecurityMiddleware"
+    )
+    _insert_after(middleware, anchor, "skypanel.request_limits.RequestBodyLimitMiddleware")
+
     # --- login throttling: admin login and customer login alike (both go through authenticate) --
     ns["AUTHENTICATION_BACKENDS"] = [
         "axes.backends.AxesStandaloneBackend",

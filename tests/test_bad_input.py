@@ -7,6 +7,7 @@ never ends, and request bodies over the caps.
 from __future__ import annotations
 
 import io
+import json
 import time
 
 import pytest
@@ -177,3 +178,98 @@ def test_the_line_limit_is_tunable_and_counted_in_bytes(
     path.write_text(f"email,firstname\n{fits}é\n", encoding="utf-8")  # 42 bytes
     with pytest.raises(ImportFileError, match="Line 2 is longer than 40 bytes"):
         imports.run_import(imports.start_import(path.name), str(path))
+
+
+# --- (d) request bodies over the caps --------------------------------------------------------------
+def test_a_json_body_over_the_cap_is_a_413_before_it_is_read(hubspot_admin, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    response = client_for(hubspot_admin).put(
+        SETTINGS_API,
+        json.dumps({"portalId": "1", "pad": "x" * 2000}),
+        content_type="application/json",
+    )
+    assert response.status_code == 413
+    body = response.json()
+    assert body["success"] is False and "too large" in body["message"]
+    assert body["details"] == {"limit": 1000}
+
+
+def test_a_form_post_over_the_cap_is_a_413_page(tickets_on, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    response = Client().post("/support/", {"subject": "x", "description": "y" * 5000})
+    assert response.status_code == 413
+    assert "The request is too large" in response.content.decode()
+
+
+def test_an_upload_over_the_request_cap_is_a_413_page(hubspot_staff, settings):
+    settings.MAX_REQUEST_BODY_BYTES = 10_000
+    response = client_for(hubspot_staff).post(
+        f"{IMPORTS}add/",
+        {"file": SimpleUploadedFile("big.csv", b"email\n" + b"a@example.com\n" * 2000)},
+    )
+    assert response.status_code == 413
+    assert "at most 9.8\xa0KB" in response.content.decode()
+
+
+def test_a_webhook_over_the_cap_is_a_413_json(hubspot_settings, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    response = Client().post(
+        "/hubspot/webhooks/", b"[" + b" " * 5000 + b"]", content_type="application/json"
+    )
+    assert response.status_code == 413
+    assert response.json()["success"] is False
+
+
+def test_django_s_own_too_big_is_a_clear_413_not_a_bare_400(rf, settings):
+    """What Django raises reading a multipart form's fields over DATA_UPLOAD_MAX_MEMORY_SIZE."""
+    from django.core.exceptions import RequestDataTooBig
+
+    from skypanel.request_limits import bad_request
+
+    response = bad_request(rf.post("/support/"), RequestDataTooBig("too big"))
+    assert response.status_code == 413 and b"The request is too large" in response.content
+    response = bad_request(rf.post("/api/x"), RequestDataTooBig("too big"))
+    assert response.status_code == 413 and json.loads(response.content)["success"] is False
+
+
+def test_a_multipart_form_with_oversized_fields_is_refused_clearly(hubspot_staff, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000  # fields; the file itself does not count
+    response = client_for(hubspot_staff).post(
+        f"{IMPORTS}add/",
+        {"note": "n" * 5000, "file": SimpleUploadedFile("a.csv", b"email\na@example.com\n")},
+    )
+    assert response.status_code == 413
+    assert "The request is too large" in response.content.decode()
+
+
+@pytest.fixture
+def tickets_on(hubspot_settings):
+    hubspot_settings.tickets_enabled = True
+    hubspot_settings.save()
+    return hubspot_settings
+
+
+def test_the_caps_are_set_explicitly_from_the_environment(tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "skypanel.settings",
+        "DATA_UPLOAD_MAX_MEMORY_SIZE": "1111",
+        "FILE_UPLOAD_MAX_MEMORY_SIZE": "2222",
+        "HUBSPOT_IMPORT_MAX_UPLOAD_BYTES": "3333",
+        "HUBSPOT_IMPORT_MAX_LINE_BYTES": "4444",
+    }
+    code = (
+        "import django; django.setup(); from django.conf import settings as s;"
+        "print(s.DATA_UPLOAD_MAX_MEMORY_SIZE, s.FILE_UPLOAD_MAX_MEMORY_SIZE,"
+        " s.HUBSPOT_IMPORT_MAX_UPLOAD_BYTES, s.HUBSPOT_IMPORT_MAX_LINE_BYTES, s.MAX_REQUEST_BODY_BYTES)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=root, env=env, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.split() == ["1111", "2222", "3333", "4444", str(3333 + 1024 * 1024)]

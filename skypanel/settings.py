@@ -130,6 +130,29 @@ else:
 # on settings and the rate limiter) and that costs no SQL; Redis in production via CACHE_URL.
 CACHES = {"default": env.cache("CACHE_URL", default=f"filecache://{VAR_DIR / 'cache'}")}
 
+
+def _database_identity(db: dict) -> str:
+    name = str(db.get("NAME") or "")
+    if db.get("ENGINE") == "django.db.backends.sqlite3" and name and name != ":memory:":
+        name = str(Path(name).resolve())  # one file, whatever the working directory
+    return "|".join(
+        [str(db.get("ENGINE") or ""), name, str(db.get("HOST") or ""), str(db.get("PORT") or "")]
+    )
+
+
+# Every cache key names the database it belongs to: one checkout's var/cache (or one Redis) used
+# with two databases must not hand the second one the first one's settings, limiter counts or chat
+# identities. CACHE_KEY_PREFIX, when set, wins (also over a key_prefix in CACHE_URL).
+_explicit_prefix = env.str("CACHE_KEY_PREFIX", default="")
+CACHE_KEY_PREFIX = _explicit_prefix or (
+    "db-" + hashlib.sha256(_database_identity(DATABASES["default"]).encode()).hexdigest()[:12]
+)
+for _cache in CACHES.values():
+    if _explicit_prefix:
+        _cache["KEY_PREFIX"] = CACHE_KEY_PREFIX
+    else:
+        _cache.setdefault("KEY_PREFIX", CACHE_KEY_PREFIX)
+
 # Background work: the database backend by default; TASK_BACKEND=rq puts it on Redis for many workers.
 TASK_BACKEND = env.str("TASK_BACKEND", default="database")
 if TASK_BACKEND == "rq":

@@ -61,7 +61,8 @@ class SecretHidingReporterFilter(SafeExceptionReporterFilter):
         for name, value in meta.items():
             if isinstance(value, str) and _is_secret_header(name):
                 values.add(value)
-                values.update(value.replace(";", " ").replace("=", " ").split())
+                if name != "HTTP_COOKIE":  # its values are in COOKIES; its names are no secret
+                    values.update(value.split())  # "Bearer <token>": the token alone, too
         for value in (getattr(request, "COOKIES", None) or {}).values():
             values.add(str(value))
         known = sorted((v for v in values if len(v) >= MIN_SECRET_LENGTH), key=len, reverse=True)

@@ -9,6 +9,7 @@ from functools import lru_cache
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.views.decorators.debug import sensitive_variables
 
 
 class DecryptionError(Exception):
@@ -19,6 +20,7 @@ class DecryptionError(Exception):
 
 
 @lru_cache(maxsize=4)
+@sensitive_variables("keys")
 def _multifernet(keys: tuple[str, ...]) -> MultiFernet:
     if not keys:
         raise ImproperlyConfigured("HUBSPOT_ENCRYPTION_KEYS is empty: secrets cannot be encrypted.")
@@ -36,6 +38,7 @@ def get_fernet() -> MultiFernet:
 
 
 @lru_cache(maxsize=64)
+@sensitive_variables("keys")
 def _decrypt(keys: tuple[str, ...], ciphertext: str) -> str:
     # Every settings read (each page render) rebuilds the row from the cache's ciphertext; the
     # same ciphertext under the same keys always opens to the same text, so open it once per
@@ -43,6 +46,7 @@ def _decrypt(keys: tuple[str, ...], ciphertext: str) -> str:
     return _multifernet(keys).decrypt(ciphertext.encode()).decode()
 
 
+@sensitive_variables("plaintext")
 def encrypt(plaintext: str) -> str:
     return get_fernet().encrypt(plaintext.encode()).decode()
 
@@ -69,6 +73,7 @@ def rotate(ciphertext: str, *, where: str = "a stored secret") -> str:
         ) from None
 
 
+@sensitive_variables("key")
 def is_valid_key(key: str) -> bool:
     try:
         Fernet(key.strip().encode())

@@ -2,6 +2,7 @@
 
 from django.core.exceptions import FieldError
 from django.db import models
+from django.views.decorators.debug import sensitive_variables
 
 from . import crypto
 from .logging import remember_secret
@@ -27,6 +28,7 @@ class EncryptedTextField(models.TextField):
     def to_python(self, value):
         return "" if value is None else str(value)
 
+    @sensitive_variables("value")  # the plaintext, on its way to being encrypted
     def get_prep_value(self, value):
         value = super().get_prep_value(value)
         if not value:

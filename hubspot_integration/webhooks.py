@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 import time
 from urllib.parse import unquote
 
@@ -21,13 +22,18 @@ from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.http import HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_POST
 
+from .client_address import client_address
 from .models import HubSpotSettings, WebhookEvent
 
 logger = logging.getLogger(__name__)
 
 MAX_AGE_MS = 5 * 60 * 1000
+# Milliseconds since 1970 in ASCII digits: 13 today. `str.isdigit()` also accepts "²" and "١٢٣",
+# and `int()` refuses more than 4,300 digits, so either reached int() as a 500.
+TIMESTAMP = re.compile(r"[0-9]{1,15}")
 MAX_BODY_BYTES = 1024 * 1024
 # HubSpot decodes these escapes in the URI before signing; everything else stays as sent.
 DECODED_ESCAPES = (
@@ -53,6 +59,7 @@ def signed_uri(uri: str) -> str:
     return uri
 
 
+@sensitive_variables("secret", "digest")
 def expected_signature(secret: str, method: str, uri: str, body: bytes, timestamp: str) -> str:
     source = method.encode() + signed_uri(uri).encode() + body + timestamp.encode()
     digest = hmac.new(secret.encode(), source, hashlib.sha256).digest()
@@ -66,14 +73,17 @@ class Refused(Exception):
         super().__init__(reason)
 
 
+@sensitive_variables("secret", "signature", "expected")
 def verify(request, secret: str, *, now_ms: int | None = None) -> None:
     """Raise Refused unless the request carries a fresh, valid, first-seen v3 signature."""
     if not secret:
         raise Refused(503, "no webhook secret is configured")
     signature = request.headers.get("X-HubSpot-Signature-v3", "")
     timestamp = request.headers.get("X-HubSpot-Request-Timestamp", "")
-    if not signature or not timestamp.isdigit():
+    if not signature or not timestamp:
         raise Refused(401, "missing signature or timestamp")
+    if not TIMESTAMP.fullmatch(timestamp):
+        raise Refused(401, "the timestamp is not a number of milliseconds")
     now_ms = now_ms if now_ms is not None else int(time.time() * 1000)
     if abs(now_ms - int(timestamp)) > MAX_AGE_MS:
         raise Refused(401, "stale timestamp")
@@ -94,6 +104,8 @@ def _events(body: bytes) -> list[dict]:
         data = json.loads(body or b"[]")
     except ValueError:
         raise Refused(400, "body is not JSON") from None
+    except RecursionError:
+        raise Refused(400, "body is nested too deeply") from None
     if isinstance(data, dict):
         data = [data]
     if not isinstance(data, list) or not all(isinstance(e, dict) for e in data):
@@ -125,7 +137,12 @@ def record_events(events: list[dict]) -> list[int]:
 @csrf_exempt  # HubSpot cannot hold a CSRF token; the signature authenticates the request
 @require_POST
 def receive(request):
-    if len(request.body) > MAX_BODY_BYTES:
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = 0
+    # The declared length first: a body over the limit is refused before it is read.
+    if declared > MAX_BODY_BYTES or len(request.body) > MAX_BODY_BYTES:
         return JsonResponse({"success": False, "message": "Too large."}, status=413)
     try:
         verify(request, HubSpotSettings.load().webhook_secret)
@@ -133,7 +150,7 @@ def receive(request):
     except Refused as refusal:
         logger.warning(
             "Refused a HubSpot webhook delivery from %s: %s",
-            request.META.get("REMOTE_ADDR", "?"),
+            client_address(request) or "?",
             refusal.reason,
         )
         return JsonResponse(

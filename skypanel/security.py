@@ -37,24 +37,11 @@ BASE_CSP_DIRECTIVES = {
 }
 
 
-def client_ip(request) -> str | None:
-    """The visitor's address for login throttling.
+def client_ip(request) -> str:
+    """The visitor's address for login throttling: the one function the whole site uses."""
+    from hubspot_integration.client_address import client_address
 
-    Behind `TRUSTED_PROXY_COUNT` proxies (each appending to X-Forwarded-For) the client is the
-    entry that many places from the right; anything further left was written by the client and
-    cannot be trusted. With no trusted proxy, the socket's peer address.
-    """
-    from django.conf import settings
-
-    count = getattr(settings, "TRUSTED_PROXY_COUNT", 0)
-    remote = request.META.get("REMOTE_ADDR")
-    if count <= 0:
-        return remote
-    forwarded = [p.strip() for p in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
-    forwarded = [p for p in forwarded if p]
-    if len(forwarded) >= count:
-        return forwarded[-count]
-    return forwarded[0] if forwarded else remote
+    return client_address(request)
 
 
 class JsonFormatter(logging.Formatter):
@@ -121,6 +108,28 @@ def apply(ns: dict) -> None:
     if report_uri:
         ns["CONTENT_SECURITY_POLICY"]["DIRECTIVES"]["report-uri"] = [report_uri]
 
+    # --- request bodies: capped before they are read (skypanel/request_limits.py) -------------
+    # Non-file bodies (forms, JSON, webhooks): Django's own limit, now also applied to the API.
+    ns["DATA_UPLOAD_MAX_MEMORY_SIZE"] = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=2_621_440)
+    # Uploaded files bigger than this go to a temporary file instead of memory.
+    ns["FILE_UPLOAD_MAX_MEMORY_SIZE"] = env.int("FILE_UPLOAD_MAX_MEMORY_SIZE", default=2_621_440)
+    # A whole multipart request: the biggest contact import and 1 MiB for the form around it.
+    from hubspot_integration.tunables import DEFAULTS as tunable_defaults
+
+    biggest_upload = ns.get(
+        "HUBSPOT_IMPORT_MAX_UPLOAD_BYTES", tunable_defaults["HUBSPOT_IMPORT_MAX_UPLOAD_BYTES"]
+    )
+    ns["MAX_REQUEST_BODY_BYTES"] = env.int(
+        "MAX_REQUEST_BODY_BYTES", default=biggest_upload + 1024 * 1024
+    )
+    # Inside the CSP middleware, so a refusal carries the same headers as any page.
+    anchor = (
+        "hubspot_integration.csp.HubSpotCSPMiddleware"
+        if "hubspot_integration.csp.HubSpotCSPMiddleware" in middleware
+        else "django.middleware.security.SecurityMiddleware"
+    )
+    _insert_after(middleware, anchor, "skypanel.request_limits.RequestBodyLimitMiddleware")
+
     # --- login throttling: admin login and customer login alike (both go through authenticate) --
     ns["AUTHENTICATION_BACKENDS"] = [
         "axes.backends.AxesStandaloneBackend",
@@ -134,20 +143,32 @@ def apply(ns: dict) -> None:
     ns["AXES_LOCKOUT_PARAMETERS"] = [["username", "ip_address"]]
     ns["AXES_RESET_ON_SUCCESS"] = True
     ns["AXES_HTTP_RESPONSE_CODE"] = 429
-    ns["AXES_CLIENT_IP_CALLABLE"] = "skypanel.security.client_ip"
+    ns["AXES_CLIENT_IP_CALLABLE"] = "hubspot_integration.client_address.client_address"
     ns["AXES_SENSITIVE_PARAMETERS"] = ["password", "token", "apiKey", "access_token"]
 
+    # --- error pages and error e-mails: no token, secret or credential, DEBUG or not ------------
+    ns["DEFAULT_EXCEPTION_REPORTER_FILTER"] = (
+        "hubspot_integration.error_reports.SecretHidingReporterFilter"
+    )
+    ns["DEFAULT_EXCEPTION_REPORTER"] = (
+        "hubspot_integration.error_reports.SecretHidingExceptionReporter"
+    )
+
     # --- TLS at a proxy -------------------------------------------------------------------------
-    # TRUST_PROXY=true: a proxy in front sets X-Forwarded-Proto (and -For) and strips any value a
-    # client sent. SECURE_PROXY_SSL_HEADER="HTTP_X_FORWARDED_PROTO,https" names another header.
-    ns["TRUSTED_PROXY_COUNT"] = env.int("TRUSTED_PROXY_COUNT", default=0)
+    # TRUST_PROXY=true: a proxy in front overwrites X-Forwarded-Proto and appends the address it
+    # saw to X-Forwarded-For. SECURE_PROXY_SSL_HEADER="HTTP_X_FORWARDED_PROTO,https" names another
+    # header. TRUSTED_PROXY_COUNT is how many such proxies stand in front (one with TRUST_PROXY,
+    # none otherwise); hubspot_integration/client_address.py reads the client's address with it.
+    trust_proxy = env.bool("TRUST_PROXY", default=False)
+    ns["TRUSTED_PROXY_COUNT"] = max(
+        env.int("TRUSTED_PROXY_COUNT", default=1 if trust_proxy else 0), 0
+    )
     header = env.list("SECURE_PROXY_SSL_HEADER", default=[])
     if len(header) == 2:
         ns["SECURE_PROXY_SSL_HEADER"] = (header[0], header[1])
-    elif env.bool("TRUST_PROXY", default=False):
+    elif trust_proxy:
         ns["SECURE_PROXY_SSL_HEADER"] = ("HTTP_X_FORWARDED_PROTO", "https")
         ns["USE_X_FORWARDED_HOST"] = env.bool("USE_X_FORWARDED_HOST", default=False)
-        ns["TRUSTED_PROXY_COUNT"] = ns["TRUSTED_PROXY_COUNT"] or 1
 
     # --- headers every profile sends (harmless in development) ----------------------------------
     ns["SECURE_CONTENT_TYPE_NOSNIFF"] = True

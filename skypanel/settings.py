@@ -65,6 +65,14 @@ HUBSPOT_TIMEOUT = (
     env.float("HUBSPOT_READ_TIMEOUT", default=10.0),
 )
 
+# The app's limits (throttles, import sizes): defaults and meaning in hubspot_integration/tunables.py;
+# the environment overrides any of them by name, e.g. HUBSPOT_THROTTLE_LIMIT=10.
+from hubspot_integration.tunables import DEFAULTS as _TUNABLE_DEFAULTS  # noqa: E402
+
+for _name in _TUNABLE_DEFAULTS:
+    if _name in env.ENVIRON:
+        globals()[_name] = env.int(_name)
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -127,6 +135,29 @@ else:
 # on settings and the rate limiter) and that costs no SQL; Redis in production via CACHE_URL.
 CACHES = {"default": env.cache("CACHE_URL", default=f"filecache://{VAR_DIR / 'cache'}")}
 
+
+def _database_identity(db: dict) -> str:
+    name = str(db.get("NAME") or "")
+    if db.get("ENGINE") == "django.db.backends.sqlite3" and name and name != ":memory:":
+        name = str(Path(name).resolve())  # one file, whatever the working directory
+    return "|".join(
+        [str(db.get("ENGINE") or ""), name, str(db.get("HOST") or ""), str(db.get("PORT") or "")]
+    )
+
+
+# Every cache key names the database it belongs to: one checkout's var/cache (or one Redis) used
+# with two databases must not hand the second one the first one's settings, limiter counts or chat
+# identities. CACHE_KEY_PREFIX, when set, wins (also over a key_prefix in CACHE_URL).
+_explicit_prefix = env.str("CACHE_KEY_PREFIX", default="")
+CACHE_KEY_PREFIX = _explicit_prefix or (
+    "db-" + hashlib.sha256(_database_identity(DATABASES["default"]).encode()).hexdigest()[:12]
+)
+for _cache in CACHES.values():
+    if _explicit_prefix:
+        _cache["KEY_PREFIX"] = CACHE_KEY_PREFIX
+    else:
+        _cache.setdefault("KEY_PREFIX", CACHE_KEY_PREFIX)
+
 # Background work: the database backend by default; TASK_BACKEND=rq puts it on Redis for many workers.
 TASK_BACKEND = env.str("TASK_BACKEND", default="database")
 if TASK_BACKEND == "rq":
@@ -176,6 +207,12 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # JSON nested too deeply is a 400, not a RecursionError (hubspot_integration/api/parsers.py).
+    "DEFAULT_PARSER_CLASSES": [
+        "hubspot_integration.api.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "EXCEPTION_HANDLER": "hubspot_integration.api.errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",

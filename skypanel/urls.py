@@ -9,6 +9,9 @@ from drf_spectacular.views import (
 admin.site.site_header = "SkyPanel administration"
 admin.site.site_title = "SkyPanel"
 
+# "Bad Request (400)" says what was wrong when the body was too large.
+handler400 = "skypanel.request_limits.bad_request"
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     # The OpenAPI schema and its docs pages (assets from drf-spectacular-sidecar, no CDN); the

@@ -367,10 +367,8 @@ def test_upload_refuses_what_it_cannot_import_with_a_clear_message(
     assert not ContactImport.objects.exists()
 
 
-def test_upload_refuses_a_file_over_the_size_limit(users, settings, monkeypatch):
-    from hubspot_integration.admin import imports as admin_imports
-
-    monkeypatch.setattr(admin_imports, "MAX_UPLOAD_BYTES", 10)
+def test_upload_refuses_a_file_over_the_size_limit(users, settings):
+    settings.HUBSPOT_IMPORT_MAX_UPLOAD_BYTES = 10
     response = client_for(users["staff"]).post(
         ADD_URL, {"file": upload("big.csv", b"email\na@b.co\n")}
     )

@@ -170,6 +170,7 @@ def test_a_save_is_seen_at_once_by_another_process(settings, tmp_path):
         "default": {
             "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
             "LOCATION": str(cache_dir),
+            "KEY_PREFIX": "one-deployment",
         }
     }
     reader = (
@@ -180,6 +181,8 @@ def test_a_save_is_seen_at_once_by_another_process(settings, tmp_path):
     env = {
         **os.environ,
         "CACHE_URL": f"filecache://{cache_dir}",
+        # Its database differs from ours, so the prefix it would derive differs too: name ours.
+        "CACHE_KEY_PREFIX": "one-deployment",
         # A database the reader cannot open: any SQL would fail, so an answer proves the cache.
         "DATABASE_URL": f"sqlite:///{tmp_path / 'missing-dir' / 'no.sqlite3'}",
         "DJANGO_SETTINGS_MODULE": "skypanel.settings",

@@ -247,6 +247,29 @@ def test_refusal_never_shows_a_traceback(ticket, webhook_client):
     assert response.json() == {"success": False, "message": "Webhook refused."}
 
 
+@pytest.mark.parametrize(
+    "timestamp",
+    ["9" * 400, "9" * 5000, "١٢٣", "²", "1e9", "-5", "", " 12", "12\n", "0x1F", "1_000"],
+)
+def test_malformed_timestamps_are_refused_with_401_and_no_debug_page(
+    ticket, webhook_client, settings, timestamp
+):
+    settings.DEBUG = True  # a crash would answer Django's debug page, showing the secret
+    webhook_client.raise_request_exception = False
+    body = json.dumps([stage_event(1030, 555)]).encode()
+    response = webhook_client.post(
+        URL,
+        body,
+        content_type="application/json",
+        HTTP_X_HUBSPOT_SIGNATURE_V3=sign("POST", f"http://testserver{URL}", body, timestamp),
+        HTTP_X_HUBSPOT_REQUEST_TIMESTAMP=timestamp,
+    )
+    assert response.status_code == 401
+    assert response.json() == {"success": False, "message": "Webhook refused."}
+    assert SECRET not in response.content.decode()
+    assert not WebhookEvent.objects.exists()
+
+
 # --- sync now ---------------------------------------------------------------------------------------
 def test_staff_sync_now_pulls_the_current_state(secret, fake_hubspot, users):
     live = fake_hubspot.create_object(

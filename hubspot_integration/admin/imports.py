@@ -8,13 +8,14 @@ import logging
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.db import transaction
 from django.http import HttpResponseRedirect, JsonResponse
-from django.shortcuts import get_object_or_404
 from django.template.defaultfilters import filesizeformat
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
+from .. import tunables
 from ..models import ContactImport
 from ..services import imports
 from ..services.import_csv import HEADER_EXAMPLE, ImportFileError, check_file
@@ -22,30 +23,37 @@ from .crm_pages import OnePermissionMixin, admin_page
 
 logger = logging.getLogger(__name__)
 
-MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 FINISHED = (ContactImport.Status.DONE, ContactImport.Status.FAILED)
+
+
+def max_upload_bytes() -> int:
+    return int(tunables.get("HUBSPOT_IMPORT_MAX_UPLOAD_BYTES"))
 
 
 class UploadForm(forms.Form):
     file = forms.FileField(
         label="CSV file",
-        help_text=(
-            f"UTF-8 CSV, at most {filesizeformat(MAX_UPLOAD_BYTES)}. First line: {HEADER_EXAMPLE} "
-            "(email required, other columns optional, any order, any case)."
-        ),
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
     )
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["file"].help_text = (
+            f"UTF-8 CSV, at most {filesizeformat(max_upload_bytes())}. First line: "
+            f"{HEADER_EXAMPLE} (email required, other columns optional, any order, any case)."
+        )
+
     def clean_file(self):
         upload = self.cleaned_data["file"]
+        limit = max_upload_bytes()
         if not upload.name.lower().endswith(".csv"):
             raise forms.ValidationError(
                 f"“{upload.name}” is not a CSV file. Save the sheet as “CSV UTF-8” (.csv) first."
             )
-        if upload.size > MAX_UPLOAD_BYTES:
+        if upload.size > limit:
             raise forms.ValidationError(
                 f"The file is {filesizeformat(upload.size)}; the limit is "
-                f"{filesizeformat(MAX_UPLOAD_BYTES)}. Split it, or use "
+                f"{filesizeformat(limit)}. Split it, or use "
                 "manage.py hubspot_import_contacts on the server."
             )
         try:
@@ -125,7 +133,7 @@ class ContactImportAdmin(OnePermissionMixin, admin.ModelAdmin):
             "title": "Import contacts from CSV",
             "opts": self.model._meta,
             "form": form,
-            "max_size": filesizeformat(MAX_UPLOAD_BYTES),
+            "max_size": filesizeformat(max_upload_bytes()),
         }
         return TemplateResponse(
             request, "admin/hubspot_integration/contactimport/upload.html", context
@@ -147,7 +155,11 @@ class ContactImportAdmin(OnePermissionMixin, admin.ModelAdmin):
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         self.check_permission(request)
-        contact_import = get_object_or_404(ContactImport, pk=object_id)
+        # The admin's own lookup: "abc" or a deleted import is "not found" with the admin's
+        # message and redirect, not a ValueError from the integer primary key.
+        contact_import = self.get_object(request, unquote(object_id))
+        if contact_import is None:
+            return self._get_obj_does_not_exist_redirect(request, self.model._meta, object_id)
         data = progress_data(contact_import)
         result = imports.summary(contact_import)
         context = {

@@ -3,6 +3,7 @@
 
 import logging
 
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -49,6 +50,13 @@ def exception_handler(exc, context):
         if exc.retry_after:
             response["Retry-After"] = str(int(exc.retry_after) + 1)
         return response
+
+    if isinstance(exc, RequestDataTooBig):
+        return envelope(
+            "The request body is too large.", code=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+        )
+    if isinstance(exc, SuspiciousOperation):  # what Django itself answers with 400
+        return envelope("The request could not be understood.", code=status.HTTP_400_BAD_REQUEST)
 
     response = drf_exception_handler(exc, context)
     if response is None:

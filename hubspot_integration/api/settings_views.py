@@ -1,5 +1,6 @@
 """Settings endpoints for admins: read, update, test the connection."""
 
+from django.views.decorators.debug import sensitive_variables
 from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -28,6 +29,7 @@ class SettingsUpdateView(APIView):
     permission_classes = [CanChangeSettings]
 
     @extend_schema(request=SettingsSerializer, responses=SettingsSerializer)
+    @sensitive_variables("serializer")  # its repr shows the submitted data, token included
     def put(self, request):
         serializer = SettingsSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -49,6 +51,7 @@ class TestConnectionView(APIView):
     permission_classes = [CanTestConnection]
 
     @extend_schema(request=None, responses=ConnectionReportSerializer)
+    @sensitive_variables()
     def post(self, request):
         report = check_connection()
         return Response(report.as_dict())

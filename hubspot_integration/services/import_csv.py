@@ -1,8 +1,10 @@
 """Reading a contacts CSV as a stream: header mapping, row validation, line numbers.
 
-Nothing here holds more than one row at a time, so memory does not grow with the file. Every
-file-level problem (not text, not CSV, no email column) is raised as `ImportFileError` with a
-message a person can act on; row-level problems are yielded as rejected rows with their line.
+Nothing here holds more than one row at a time, so memory does not grow with the file, and no
+line is read past `HUBSPOT_IMPORT_MAX_LINE_BYTES` (a file with no line breaks is not a CSV). Every
+file-level problem (not text, not CSV, no email column, a line too long) is raised as
+`ImportFileError` with a message a person can act on; row-level problems are yielded as rejected
+rows with their line.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pathlib import Path
 
 from django.core.exceptions import ValidationError
 
+from .. import tunables
 from .contacts import normalize
 
 # Header spellings seen in exports from spreadsheets and other CRMs, after lower-casing and
@@ -63,6 +66,35 @@ class Row:
         return self.properties is None
 
 
+def max_line_bytes() -> int:
+    return int(tunables.get("HUBSPOT_IMPORT_MAX_LINE_BYTES"))
+
+
+def _line_too_long(line: int, limit: int) -> ImportFileError:
+    where = "The first line" if line <= 1 else f"Line {line}"
+    return ImportFileError(
+        f"{where} is longer than {limit:,} bytes; is this a CSV? A contacts CSV has one short "
+        f"line per contact, the first naming the columns, e.g. {HEADER_EXAMPLE}."
+    )
+
+
+def _read_line(stream, number: int, limit: int) -> str:
+    """One line, read no further than just past the limit (a 10 MB line is never held whole)."""
+    # limit + 2 characters hold a line of `limit` characters and its "\r\n"; anything longer
+    # has more than `limit` characters, so more than `limit` bytes.
+    line = stream.readline(limit + 2)
+    if len(line.rstrip("\r\n").encode("utf-8")) > limit:
+        raise _line_too_long(number, limit)
+    return line
+
+
+def _lines(stream, offset: int, limit: int) -> Iterator[str]:
+    number = offset
+    while line := _read_line(stream, number + 1, limit):
+        number += 1
+        yield line
+
+
 def header_key(name: str) -> str:
     return "".join(ch for ch in name.strip().lower() if ch not in " _-.\ufeff")
 
@@ -100,11 +132,11 @@ def _guess_delimiter(line: str) -> str:
     return best if counts[best] else ","
 
 
-def _records(stream, delimiter: str, offset: int) -> Iterator[tuple[int, list[str]]]:
+def _records(stream, delimiter: str, offset: int, limit: int) -> Iterator[tuple[int, list[str]]]:
     """(first line of the record, cells) for every non-blank record, with readable errors.
     `offset` is the number of lines already read (the header).
     """
-    reader = csv.reader(stream, delimiter=delimiter)
+    reader = csv.reader(_lines(stream, offset, limit), delimiter=delimiter)
     previous_end = offset
     try:
         for cells in reader:
@@ -125,12 +157,13 @@ def _records(stream, delimiter: str, offset: int) -> Iterator[tuple[int, list[st
 
 def read_header(stream) -> tuple[Header, Iterator[tuple[int, list[str]]]]:
     """The header (the first non-blank line) and an iterator over the records after it."""
+    limit = max_line_bytes()
     line = 0
     try:
-        first = stream.readline()
+        first = _read_line(stream, 1, limit)
         line += 1
         while first and not first.strip():
-            first = stream.readline()
+            first = _read_line(stream, line + 1, limit)
             line += 1
     except UnicodeDecodeError:
         raise ImportFileError(
@@ -142,7 +175,10 @@ def read_header(stream) -> tuple[Header, Iterator[tuple[int, list[str]]]]:
     if not first.strip():
         raise ImportFileError(f"The file is empty: its first line must be {HEADER_EXAMPLE}.")
     delimiter = _guess_delimiter(first)
-    names = next(csv.reader([first], delimiter=delimiter))
+    try:
+        names = next(csv.reader([first], delimiter=delimiter))
+    except csv.Error as err:
+        raise ImportFileError(f"The first line is not valid CSV ({err}).") from None
     columns: dict[int, str] = {}
     ignored = []
     for index, name in enumerate(names):
@@ -158,7 +194,7 @@ def read_header(stream) -> tuple[Header, Iterator[tuple[int, list[str]]]]:
             f"The first line must name the columns, e.g. {HEADER_EXAMPLE}."
         )
     header = Header(columns=columns, ignored=ignored, delimiter=delimiter, line=line)
-    return header, _records(stream, delimiter, line)
+    return header, _records(stream, delimiter, line, limit)
 
 
 def describe(error: ValidationError) -> str:
@@ -200,6 +236,8 @@ def count_rows(source) -> int:
 
 def check_file(upload, *, sniff_bytes: int = 64 * 1024) -> Header:
     """Check an upload's header and first rows before it is stored (the admin form)."""
+    limit = max_line_bytes()
+    sniff_bytes = max(sniff_bytes, limit + 8)  # enough to see where a first line of `limit` ends
     upload.seek(0)
     head = upload.read(sniff_bytes)
     upload.seek(0)
@@ -215,6 +253,8 @@ def check_file(upload, *, sniff_bytes: int = 64 * 1024) -> Header:
             "The file is not a CSV text file (it is not UTF-8 text). "
             "Save it from your spreadsheet as “CSV UTF-8”."
         ) from None
+    if len(head) == sniff_bytes and "\n" not in text and "\r" not in text:
+        raise _line_too_long(1, limit)
     if len(head) == sniff_bytes and "\n" in text:
         text = text[: text.rindex("\n") + 1]  # the last line may be cut short: leave it out
     header, _ = read_header(io.StringIO(text))

@@ -130,6 +130,11 @@ def run_import(
     except (ImportFileError, errors.HubSpotError) as err:
         _give_up(imp, str(err))
         raise
+    except Exception:
+        # Whatever else goes wrong reading the file, the import must not stay "Queued" for ever.
+        logger.exception("Contact import %s: the file could not be read", imp.pk)
+        _give_up(imp, "The file could not be read (an unexpected error, logged on the server).")
+        raise
     imp.status = Status.RUNNING
     imp.save(update_fields=["status", "total_rows"])
 

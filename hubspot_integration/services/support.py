@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from .. import errors
+from ..client_address import client_address
 from ..credentials import get_client
 from ..models import CustomerTicket, HubSpotSettings, OutboxOperation
 from . import outbox, tickets
@@ -208,7 +209,7 @@ def submission_context(request, *, page_name: str) -> dict:
     if consented:
         if HUTK_PATTERN.match(hutk):
             context["hutk"] = hutk
-        ip = request.META.get("REMOTE_ADDR", "")
+        ip = client_address(request)
         if ip:
             context["ipAddress"] = ip
     return context

@@ -1,7 +1,8 @@
 """Abuse protection for the public forms: a cache-based rate limit, a honeypot, a size cap.
 
 The counters live in the shared cache (Redis in production), so every web process counts against
-the same numbers. CSRF is Django's middleware; this adds what it does not cover.
+the same numbers; the limits are `HUBSPOT_THROTTLE_LIMIT` per `HUBSPOT_THROTTLE_WINDOW_SECONDS`
+(tunables.py). CSRF is Django's middleware; this adds what it does not cover.
 """
 
 from __future__ import annotations
@@ -10,10 +11,9 @@ import hashlib
 
 from django.core.cache import cache
 
-# Submissions allowed per window, per client IP and per logged-in user.
-LIMIT_PER_IP = 5
-LIMIT_PER_USER = 5
-WINDOW_SECONDS = 10 * 60
+from .. import tunables
+from ..client_address import client_address
+
 # A support request or contact message is a few kilobytes; anything far bigger is not a person.
 MAX_BODY_BYTES = 32 * 1024
 HONEYPOT_FIELD = "website"
@@ -29,26 +29,31 @@ HONEYPOT_MESSAGE = (
 TOO_LARGE_MESSAGE = "Your request is too large to send. Please shorten it and try again."
 
 
-def _hit(key: str, limit: int) -> bool:
+def _hit(key: str) -> bool:
     """Count one submission; True when this one is over the limit."""
-    cache.add(key, 0, timeout=WINDOW_SECONDS)
+    limit = int(tunables.get("HUBSPOT_THROTTLE_LIMIT"))
+    window = int(tunables.get("HUBSPOT_THROTTLE_WINDOW_SECONDS"))
+    cache.add(key, 0, timeout=window)
     try:
         count = cache.incr(key)
     except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=WINDOW_SECONDS)
+        cache.set(key, 1, timeout=window)
         count = 1
     return count > limit
 
 
-def rate_limited(request, scope: str) -> bool:
-    """Counts this submission against the visitor's IP and, when logged in, their account."""
-    ip = request.META.get("REMOTE_ADDR", "") or "unknown"
-    ip_key = f"hubspot:abuse:{scope}:ip:{hashlib.sha256(ip.encode()).hexdigest()[:24]}"
-    over = _hit(ip_key, LIMIT_PER_IP)
+def throttle_key(request, scope: str) -> str:
+    """Whose submissions are counted together: a logged-in customer's account (colleagues behind
+    one office address do not share a budget), else the anonymous visitor's client address."""
     user = getattr(request, "user", None)
     if user is not None and user.is_authenticated:
-        over = _hit(f"hubspot:abuse:{scope}:user:{user.pk}", LIMIT_PER_USER) or over
-    return over
+        return f"hubspot:abuse:{scope}:user:{user.pk}"
+    ip = client_address(request) or "unknown"
+    return f"hubspot:abuse:{scope}:ip:{hashlib.sha256(ip.encode()).hexdigest()[:24]}"
+
+
+def rate_limited(request, scope: str) -> bool:
+    return _hit(throttle_key(request, scope))
 
 
 def too_large(request) -> bool:

@@ -12,9 +12,48 @@ from django.conf import settings
 
 class AppSettings:
     prefix = "HUBSPOT_"
+    # Integer limits a deployment may also set from the environment by name (HUBSPOT_<NAME>=...,
+    # read in skypanel/settings.py); each has its property below, with what it means.
+    INTEGER_DEFAULTS = {
+        "THROTTLE_LIMIT": 5,
+        "THROTTLE_WINDOW_SECONDS": 10 * 60,
+        "IMPORT_MAX_UPLOAD_BYTES": 20 * 1024 * 1024,
+        "IMPORT_MAX_LINE_BYTES": 64 * 1024,
+        "API_MAX_JSON_DEPTH": 32,
+    }
 
     def _get(self, name: str, default):
         return getattr(settings, self.prefix + name, default)
+
+    def _int(self, name: str) -> int:
+        return int(self._get(name, self.INTEGER_DEFAULTS[name]))
+
+    @property
+    def THROTTLE_LIMIT(self) -> int:
+        """Public form submissions (support request, contact message, sign-up) allowed per window:
+        per logged-in account, or per client address for anonymous visitors."""
+        return self._int("THROTTLE_LIMIT")
+
+    @property
+    def THROTTLE_WINDOW_SECONDS(self) -> int:
+        """The window `THROTTLE_LIMIT` counts in."""
+        return self._int("THROTTLE_WINDOW_SECONDS")
+
+    @property
+    def IMPORT_MAX_UPLOAD_BYTES(self) -> int:
+        """The biggest contacts CSV the admin accepts (match the proxy's body limit to it)."""
+        return self._int("IMPORT_MAX_UPLOAD_BYTES")
+
+    @property
+    def IMPORT_MAX_LINE_BYTES(self) -> int:
+        """The longest line any import reads before deciding the file is not a contacts CSV."""
+        return self._int("IMPORT_MAX_LINE_BYTES")
+
+    @property
+    def API_MAX_JSON_DEPTH(self) -> int:
+        """How deeply lists and objects may nest in an API request body (the API's own bodies
+        nest two or three levels; far deeper is an attack on the parser)."""
+        return self._int("API_MAX_JSON_DEPTH")
 
     @property
     def API_BASE_URL(self) -> str:

@@ -114,10 +114,10 @@ def apply(ns: dict) -> None:
     # Uploaded files bigger than this go to a temporary file instead of memory.
     ns["FILE_UPLOAD_MAX_MEMORY_SIZE"] = env.int("FILE_UPLOAD_MAX_MEMORY_SIZE", default=2_621_440)
     # A whole multipart request: the biggest contact import and 1 MiB for the form around it.
-    from hubspot_integration.tunables import DEFAULTS as tunable_defaults
+    from hubspot_integration.conf import AppSettings
 
     biggest_upload = ns.get(
-        "HUBSPOT_IMPORT_MAX_UPLOAD_BYTES", tunable_defaults["HUBSPOT_IMPORT_MAX_UPLOAD_BYTES"]
+        "HUBSPOT_IMPORT_MAX_UPLOAD_BYTES", AppSettings.INTEGER_DEFAULTS["IMPORT_MAX_UPLOAD_BYTES"]
     )
     ns["MAX_REQUEST_BODY_BYTES"] = env.int(
         "MAX_REQUEST_BODY_BYTES", default=biggest_upload + 1024 * 1024

@@ -65,13 +65,13 @@ HUBSPOT_TIMEOUT = (
     env.float("HUBSPOT_READ_TIMEOUT", default=10.0),
 )
 
-# The app's limits (throttles, import sizes): defaults and meaning in hubspot_integration/tunables.py;
+# The app's limits (throttles, import sizes): defaults and meaning in hubspot_integration/conf.py;
 # the environment overrides any of them by name, e.g. HUBSPOT_THROTTLE_LIMIT=10.
-from hubspot_integration.tunables import DEFAULTS as _TUNABLE_DEFAULTS  # noqa: E402
+from hubspot_integration.conf import AppSettings as _AppSettings  # noqa: E402
 
-for _name in _TUNABLE_DEFAULTS:
-    if _name in env.ENVIRON:
-        globals()[_name] = env.int(_name)
+for _name in _AppSettings.INTEGER_DEFAULTS:
+    if f"HUBSPOT_{_name}" in env.ENVIRON:
+        globals()[f"HUBSPOT_{_name}"] = env.int(f"HUBSPOT_{_name}")
 
 INSTALLED_APPS = [
     "django.contrib.admin",

@@ -15,7 +15,7 @@ from django.template.defaultfilters import filesizeformat
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
-from .. import tunables
+from ..conf import app_settings
 from ..models import ContactImport
 from ..services import imports
 from ..services.import_csv import HEADER_EXAMPLE, ImportFileError, check_file
@@ -27,7 +27,7 @@ FINISHED = (ContactImport.Status.DONE, ContactImport.Status.FAILED)
 
 
 def max_upload_bytes() -> int:
-    return int(tunables.get("HUBSPOT_IMPORT_MAX_UPLOAD_BYTES"))
+    return app_settings.IMPORT_MAX_UPLOAD_BYTES
 
 
 class UploadForm(forms.Form):

@@ -11,7 +11,7 @@ from __future__ import annotations
 from rest_framework import parsers
 from rest_framework.exceptions import ParseError
 
-from .. import tunables
+from ..conf import app_settings
 
 
 def too_deep(data, limit: int) -> bool:
@@ -33,7 +33,7 @@ def too_deep(data, limit: int) -> bool:
 
 class JSONParser(parsers.JSONParser):
     def parse(self, stream, media_type=None, parser_context=None):
-        limit = int(tunables.get("HUBSPOT_API_MAX_JSON_DEPTH"))
+        limit = app_settings.API_MAX_JSON_DEPTH
         message = f"The JSON body is nested too deeply (more than {limit} levels of lists/objects)."
         try:
             data = super().parse(stream, media_type, parser_context)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from django.core.exceptions import ValidationError
 
-from .. import tunables
+from ..conf import app_settings
 from .contacts import normalize
 
 # Header spellings seen in exports from spreadsheets and other CRMs, after lower-casing and
@@ -67,7 +67,7 @@ class Row:
 
 
 def max_line_bytes() -> int:
-    return int(tunables.get("HUBSPOT_IMPORT_MAX_LINE_BYTES"))
+    return app_settings.IMPORT_MAX_LINE_BYTES
 
 
 def _line_too_long(line: int, limit: int) -> ImportFileError:

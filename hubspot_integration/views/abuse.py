@@ -2,7 +2,7 @@
 
 The counters live in the shared cache (Redis in production), so every web process counts against
 the same numbers; the limits are `HUBSPOT_THROTTLE_LIMIT` per `HUBSPOT_THROTTLE_WINDOW_SECONDS`
-(tunables.py). CSRF is Django's middleware; this adds what it does not cover.
+(the app settings object, conf.py). CSRF is Django's middleware; this adds what it does not cover.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import hashlib
 
 from django.core.cache import cache
 
-from .. import tunables
 from ..client_address import client_address
+from ..conf import app_settings
 
 # A support request or contact message is a few kilobytes; anything far bigger is not a person.
 MAX_BODY_BYTES = 32 * 1024
@@ -31,8 +31,8 @@ TOO_LARGE_MESSAGE = "Your request is too large to send. Please shorten it and tr
 
 def _hit(key: str) -> bool:
     """Count one submission; True when this one is over the limit."""
-    limit = int(tunables.get("HUBSPOT_THROTTLE_LIMIT"))
-    window = int(tunables.get("HUBSPOT_THROTTLE_WINDOW_SECONDS"))
+    limit = app_settings.THROTTLE_LIMIT
+    window = app_settings.THROTTLE_WINDOW_SECONDS
     cache.add(key, 0, timeout=window)
     try:
         count = cache.incr(key)

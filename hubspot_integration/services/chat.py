@@ -59,14 +59,29 @@ def script_url(s: HubSpotSettings) -> str:
         return ""
     override = str(s.script_url_override or "").strip()
     if override:
-        # Only a web URL may become a script source: never `javascript:` or `data:`.
-        parts = urlsplit(override)
-        if parts.scheme in ("https", "http") and parts.netloc:
+        # Only an https URL naming a plain host may become a script source (and a CSP source):
+        # never `javascript:`, `data:`, plain http or a URL with credentials. Who may set which
+        # host is the model's validation (validate_script_url_override).
+        if script_host(override):
             return override
-        logger.warning("Ignoring the tracking script URL override: it is not an http(s) URL")
+        logger.warning("Ignoring the tracking script URL override: it is not a plain https URL")
     r = region(s)
     host = "js.hs-scripts.com" if r == "na1" else f"js-{r}.hs-scripts.com"
     return f"https://{host}/{portal}.js"
+
+
+def script_host(url: str) -> str:
+    """`host` or `host:port` of an https URL without credentials, else "": what the CSP allows."""
+    try:
+        parts = urlsplit(str(url or "").strip())
+        host, port = parts.hostname or "", parts.port
+    except ValueError:
+        return ""
+    if parts.scheme != "https" or not host or parts.username or parts.password:
+        return ""
+    if not re.fullmatch(r"[a-z0-9.-]+", host):
+        return ""  # an IPv6 literal or stray characters: never a CSP source of ours
+    return f"{host}:{port}" if port else host
 
 
 def forms_region(s: HubSpotSettings) -> str:

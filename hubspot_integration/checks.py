@@ -83,3 +83,27 @@ def check_script_host(app_configs, databases=None, **kwargs):
             id="hubspot.W002",
         )
     ]
+
+
+# Backends that never deliver a message to anyone's inbox.
+UNDELIVERED_EMAIL_BACKENDS = (
+    "django.core.mail.backends.console.EmailBackend",
+    "django.core.mail.backends.locmem.EmailBackend",
+    "django.core.mail.backends.dummy.EmailBackend",
+    "django.core.mail.backends.filebased.EmailBackend",
+)
+
+
+@register(deploy=True)
+def check_email_delivery(app_configs, **kwargs):
+    if settings.DEBUG or settings.EMAIL_BACKEND not in UNDELIVERED_EMAIL_BACKENDS:
+        return []
+    return [
+        Warning(
+            f"Email is not delivered ({settings.EMAIL_BACKEND}): customers never receive the link "
+            "that verifies their address, so the chat and support treat them as anonymous.",
+            hint="Set EMAIL_URL (e.g. smtp+tls://user:password@smtp.example.com:587) and "
+            "DEFAULT_FROM_EMAIL.",
+            id="hubspot.W003",
+        )
+    ]

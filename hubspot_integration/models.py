@@ -414,6 +414,27 @@ class CustomerTicket(models.Model):
         return f"{self.subject} ({self.hubspot_id or 'pending'})"
 
 
+class CustomerEmail(models.Model):
+    """The address a customer proved is theirs by opening the link sent to it.
+
+    The chat identifies a customer, and support files their requests on a HubSpot contact, by this
+    address only while it is still the account's email: changing the account's email leaves this
+    row naming the old one, so the account is unverified until the new address is confirmed."""
+
+    user = models.OneToOneField(
+        django_settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="customer_email"
+    )
+    email = models.EmailField("verified address")
+    verified_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = "verified customer email"
+        verbose_name_plural = "verified customer emails"
+
+    def __str__(self) -> str:
+        return f"{self.email} (verified {self.verified_at:%Y-%m-%d})"
+
+
 class WebhookEvent(models.Model):
     """A HubSpot webhook event already received: redeliveries of the same event ID change nothing."""
 

@@ -25,6 +25,9 @@ urlpatterns = [
         name="logout",
     ),
     path("accounts/signup/", accounts.signup, name="signup"),
+    path("accounts/signup/done/", accounts.signup_done, name="signup-done"),
+    path("accounts/verify-email/", accounts.send_verification, name="verify-email-send"),
+    path("accounts/verify-email/<str:token>/", accounts.verify_email, name="verify-email"),
     path("hubspot/webhooks/", webhooks.receive, name="hubspot-webhooks"),
     path("api/hubspot/config", PublicConfigView.as_view(), name="hubspot-public-config"),
 ]

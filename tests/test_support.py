@@ -257,7 +257,7 @@ def test_contact_page_without_a_form_id(hubspot_settings, client):
 
 
 # --- accounts ---------------------------------------------------------------------------------------
-def test_signup_logs_in_and_prefills_support(tickets_on, client):
+def test_signup_asks_to_confirm_the_email_before_signing_in(tickets_on, client, mailoutbox):
     response = client.post(
         "/accounts/signup/",
         {
@@ -268,8 +268,9 @@ def test_signup_logs_in_and_prefills_support(tickets_on, client):
         },
         follow=True,
     )
-    assert "Signed in as newbie" in response.content.decode()
-    assert 'value="newbie@example.com"' in client.get("/support/").content.decode()
+    html = response.content.decode()
+    assert "Check your inbox" in html and "Signed in as" not in html
+    assert [m.to for m in mailoutbox] == [["newbie@example.com"]]
 
 
 def test_login_and_logout_pages(customer, client):

@@ -38,7 +38,9 @@ class ContactForm(HoneypotMixin):
 
 class SignupForm(UserCreationForm):
     email = forms.EmailField(
-        max_length=254, help_text="Used for your support requests and to identify you in the chat."
+        max_length=254,
+        help_text="We send a link to confirm it. Once confirmed, it files your support requests "
+        "and identifies you in the chat.",
     )
 
     class Meta(UserCreationForm.Meta):
@@ -46,7 +48,5 @@ class SignupForm(UserCreationForm):
         fields = ("username", "email")
 
     def clean_email(self):
-        email = self.cleaned_data["email"].strip().lower()
-        if User.objects.filter(email__iexact=email).exists():
-            raise forms.ValidationError("An account with this email address already exists.")
-        return email
+        # Whether the address already has an account is never said here (see register()).
+        return self.cleaned_data["email"].strip().lower()

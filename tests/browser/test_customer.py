@@ -50,6 +50,12 @@ def hs_page(page):
 
 
 @pytest.fixture
+def customer(verified_customer):
+    """A customer whose email is confirmed: the one the chat identifies and support files for."""
+    return verified_customer
+
+
+@pytest.fixture
 def chat(hubspot_settings):
     hubspot_settings.chat_enabled = True
     hubspot_settings.tickets_enabled = True

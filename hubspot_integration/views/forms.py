@@ -26,6 +26,13 @@ class SupportRequestForm(HoneypotMixin):
 
     field_order = ["subject", "description", "priority", "email", HONEYPOT_FIELD]
 
+    def __init__(self, *args, account=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if account is not None and account.email:
+            # A signed-in customer's requests go out under their account's address, never one
+            # typed here (that could be anyone's).
+            del self.fields["email"]
+
 
 class ContactForm(HoneypotMixin):
     name = forms.CharField(max_length=100)

@@ -228,7 +228,7 @@ LOGIN_REDIRECT_URL = "/support/tickets/"
 
 # --- Email: sign-up verification links (the console in development; SMTP in production) ---------
 # EMAIL_URL is django-environ's form, e.g. smtp+tls://user:password@smtp.example.com:587.
-vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+globals().update(env.email_url("EMAIL_URL", default="consolemail://"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="SkyPanel <noreply@localhost>")
 # Seconds a verification link stays valid (it also stops working once used).
 EMAIL_VERIFICATION_MAX_AGE = env.int("EMAIL_VERIFICATION_MAX_AGE", default=3 * 24 * 3600)

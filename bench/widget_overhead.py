@@ -81,6 +81,10 @@ class Bench:
         customer = get_user_model().objects.create_user(
             "customer", email="customer@example.com", password="x" * 20, first_name="Cus"
         )
+        # Confirmed, so the chat identifies them (an unverified customer's page is anonymous).
+        from hubspot_integration.services.email_verification import mark_verified
+
+        mark_verified(customer)
         s = HubSpotSettings.load()
         s.enabled, s.portal_id, s.access_token = True, str(FAKE_PORTAL_ID), FAKE_TOKEN
         s.data_hosting_region = "na1"

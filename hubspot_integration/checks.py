@@ -1,7 +1,8 @@
 """System checks: catch a configuration that cannot work at start-up, not at the first request."""
 
 from django.conf import settings
-from django.core.checks import Error, Warning, register
+from django.core.checks import Error, Tags, Warning, register
+from django.db import DatabaseError
 
 from .crypto import is_valid_key
 
@@ -46,3 +47,63 @@ def check_api_base_url(app_configs, **kwargs):
                 )
             )
     return errors
+
+
+@register(Tags.database)
+def check_script_host(app_configs, databases=None, **kwargs):
+    """A tracking script from outside HubSpot is allowed by the CSP on every customer page: say so.
+
+    A database check (the value is a stored setting): `migrate` runs it, and
+    `manage.py check --database default`; plain `check` does not touch the database."""
+    from .models import HubSpotSettings, is_hubspot_script_host
+
+    if "default" not in (databases or ()):
+        return []
+    try:
+        value = (
+            HubSpotSettings.objects.using("default")
+            .filter(pk=HubSpotSettings.SINGLETON_PK)
+            .values_list("script_url_override", flat=True)
+            .first()
+        )
+    except DatabaseError:
+        return []  # not migrated yet: nothing is configured
+    if not value or is_hubspot_script_host(value):
+        return []
+    from .services.chat import script_host
+
+    return [
+        Warning(
+            f"The tracking script is loaded from {script_host(value) or value!r}, not from one of "
+            "HubSpot's script hosts (*.hs-scripts.com): the Content-Security-Policy lets that "
+            "host run script on every customer page.",
+            hint="Only a superuser can set this (HubSpot settings, 'tracking script URL "
+            "override'). Clear it unless whoever controls that host is trusted like a superuser.",
+            obj="HubSpotSettings.script_url_override",
+            id="hubspot.W002",
+        )
+    ]
+
+
+# Backends that never deliver a message to anyone's inbox.
+UNDELIVERED_EMAIL_BACKENDS = (
+    "django.core.mail.backends.console.EmailBackend",
+    "django.core.mail.backends.locmem.EmailBackend",
+    "django.core.mail.backends.dummy.EmailBackend",
+    "django.core.mail.backends.filebased.EmailBackend",
+)
+
+
+@register(deploy=True)
+def check_email_delivery(app_configs, **kwargs):
+    if settings.DEBUG or settings.EMAIL_BACKEND not in UNDELIVERED_EMAIL_BACKENDS:
+        return []
+    return [
+        Warning(
+            f"Email is not delivered ({settings.EMAIL_BACKEND}): customers never receive the link "
+            "that verifies their address, so the chat and support treat them as anonymous.",
+            hint="Set EMAIL_URL (e.g. smtp+tls://user:password@smtp.example.com:587) and "
+            "DEFAULT_FROM_EMAIL.",
+            id="hubspot.W003",
+        )
+    ]

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from urllib.parse import urlsplit
 
 from csp.constants import NONCE
 from csp.middleware import CSPMiddleware, PolicyParts
@@ -45,10 +44,15 @@ def hubspot_sources(s) -> dict[str, list[str]]:
 
     if not getattr(s, "enabled", False) or not getattr(s, "portal_id", ""):
         return sources
-    sfx = _suffix(getattr(s, "data_hosting_region", ""))
+    from .services import chat
+
+    # The region comes from HubSpot's answer to the connection check; only a well-formed one
+    # (eu1, na2, ...) becomes part of a host name here, as in the script URL.
+    sfx = _suffix(chat.region(s))
     if getattr(s, "chat_enabled", False):
-        override = getattr(s, "script_url_override", "")
-        loader = urlsplit(override).netloc if override else f"js{sfx}.hs-scripts.com"
+        # Exactly the host the page loads the tracking script from (an override the page would
+        # ignore adds nothing), so the policy and the markup never disagree.
+        loader = chat.script_host(chat.script_url(s)) or f"js{sfx}.hs-scripts.com"
         add(
             "script-src",
             loader,

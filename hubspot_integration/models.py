@@ -1,6 +1,8 @@
 """Database models: the singleton settings, the audit log, the outbox and the local records."""
 
+import re
 import uuid
+from urllib.parse import urlsplit
 
 from django.conf import settings as django_settings
 from django.core.cache import cache
@@ -9,6 +11,7 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
 
+from .actor import current_actor, is_superuser
 from .fields import EncryptedTextField
 
 SETTINGS_CACHE_KEY = "hubspot:settings:v1"
@@ -24,6 +27,81 @@ def validate_uuid(value: str) -> None:
         raise ValidationError(
             "Enter a HubSpot form ID: a UUID like 1a2b3c4d-0000-4000-8000-123456789abc."
         ) from None
+
+
+# HubSpot's tracking-code loader: js.hs-scripts.com (na1) or js-<region>.hs-scripts.com.
+HUBSPOT_SCRIPT_HOST = re.compile(r"^js(-[a-z]{2}\d{1,2})?\.hs-scripts\.com$")
+HUBSPOT_SCRIPT_PATH = re.compile(r"^/(\d{1,20})\.js$")
+
+
+def is_hubspot_script_host(url: str) -> bool:
+    """True when `url` is https on one of HubSpot's own script hosts (path not judged)."""
+    try:
+        parts = urlsplit(str(url or "").strip())
+        host = parts.hostname or ""
+        port = parts.port
+    except ValueError:
+        return False
+    return bool(
+        parts.scheme == "https"
+        and HUBSPOT_SCRIPT_HOST.match(host)
+        and port is None
+        and not parts.username
+        and not parts.password
+    )
+
+
+def validate_script_url_override(value: str, *, portal_id: str, actor, stored: str = "") -> None:
+    """The tracking-script URL override, judged for the person saving it.
+
+    The Content-Security-Policy lets the override's host run script on every customer page, the
+    superusers' own sessions included. So anyone who may change the settings can point it at
+    HubSpot's loader for this portal (`https://js[-<region>].hs-scripts.com/<portal ID>.js`), but
+    only a superuser can name any other (https) host. A value already stored stays acceptable to
+    whoever saves the settings next (they may also clear it); changing it is judged anew.
+    """
+    value = str(value or "").strip()
+    if not value:
+        return
+    field = "script_url_override"
+    try:
+        parts = urlsplit(value)
+        host, _port = parts.hostname or "", parts.port  # .port raises on a bad port
+    except ValueError:
+        parts, host = None, ""
+    if parts is None or parts.scheme != "https" or not host or parts.username or parts.password:
+        raise ValidationError(
+            {field: "Enter an https:// URL without a user name or password, or leave it blank."}
+        )
+    if HUBSPOT_SCRIPT_HOST.match(host):
+        match = HUBSPOT_SCRIPT_PATH.match(parts.path)
+        portal = str(portal_id or "").strip()
+        if (
+            not is_hubspot_script_host(value)
+            or not match
+            or parts.query
+            or parts.fragment
+            or (portal and match.group(1) != portal)
+        ):
+            raise ValidationError(
+                {
+                    field: "HubSpot's tracking script for this account is "
+                    f"https://js.hs-scripts.com/{portal or '<portal ID>'}.js (or the js-eu1, "
+                    "js-na2, js-ap1 ... host of its region): the same portal ID, nothing else "
+                    "in the URL."
+                }
+            )
+        return
+    if value == str(stored or "").strip():
+        return
+    if not is_superuser(actor):
+        raise ValidationError(
+            {
+                field: "Only HubSpot's own script hosts (js.hs-scripts.com, js-eu1.hs-scripts.com, "
+                "...) can be set here. A script from another host runs on every customer page, so "
+                "only a superuser can configure one."
+            }
+        )
 
 
 def new_idempotency_key() -> str:
@@ -183,9 +261,16 @@ class HubSpotSettings(models.Model):
         obj = cls(**values)
         obj._state.adding = False
         obj._state.db = "default"
+        obj._stored_script_url = obj.script_url_override
         return obj
 
     # --- validation ----------------------------------------------------------------------------
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        obj = super().from_db(db, field_names, values)
+        obj._stored_script_url = obj.__dict__.get("script_url_override", "")
+        return obj
+
     def clean(self):
         errors = {}
         if self.enabled and not self.portal_id:
@@ -200,6 +285,17 @@ class HubSpotSettings(models.Model):
                 errors["access_token"] = (
                     f"Enter the {self.credential_label} before enabling HubSpot."
                 )
+        try:
+            # Who saves decides what is allowed (actor.py); the settings service checks again
+            # against the locked row with the actor it is given.
+            validate_script_url_override(
+                self.script_url_override,
+                portal_id=self.portal_id,
+                actor=current_actor(),
+                stored=getattr(self, "_stored_script_url", ""),
+            )
+        except ValidationError as err:
+            errors.update(err.message_dict)
         if errors:
             raise ValidationError(errors)
 
@@ -379,6 +475,27 @@ class CustomerTicket(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subject} ({self.hubspot_id or 'pending'})"
+
+
+class CustomerEmail(models.Model):
+    """The address a customer proved is theirs by opening the link sent to it.
+
+    The chat identifies a customer, and support files their requests on a HubSpot contact, by this
+    address only while it is still the account's email: changing the account's email leaves this
+    row naming the old one, so the account is unverified until the new address is confirmed."""
+
+    user = models.OneToOneField(
+        django_settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="customer_email"
+    )
+    email = models.EmailField("verified address")
+    verified_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = "verified customer email"
+        verbose_name_plural = "verified customer emails"
+
+    def __str__(self) -> str:
+        return f"{self.email} (verified {self.verified_at:%Y-%m-%d})"
 
 
 class WebhookEvent(models.Model):

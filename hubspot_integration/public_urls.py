@@ -28,6 +28,9 @@ urlpatterns = [
         name="logout",
     ),
     path("accounts/signup/", accounts.signup, name="signup"),
+    path("accounts/signup/done/", accounts.signup_done, name="signup-done"),
+    path("accounts/verify-email/", accounts.send_verification, name="verify-email-send"),
+    path("accounts/verify-email/<str:token>/", accounts.verify_email, name="verify-email"),
     path("hubspot/webhooks/", webhooks.receive, name="hubspot-webhooks"),
     # Connect with HubSpot comes back here (register this URL in the app's auth settings). The
     # admin's own login and staff check apply: only the admin who started it can finish it.

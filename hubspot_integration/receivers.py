@@ -1,10 +1,13 @@
-"""Keeps the local record of a customer's ticket in step with its outbox operation."""
+"""Keeps the local record of a customer's ticket in step with its outbox operation, and the
+cached verified state of a customer's email in step with its row."""
 
+from django.core.cache import cache
+from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.utils import timezone
 
-from .models import CustomerTicket, OutboxOperation
-from .services import support
+from .models import CustomerEmail, CustomerTicket, OutboxOperation
+from .services import email_verification, support
 from .signals import operation_succeeded
 
 
@@ -23,3 +26,10 @@ def fill_customer_ticket(sender, operation, **kwargs):
         _, ticket.stage_label, ticket.status = support.stage_info(ticket.pipeline, ticket.stage)
         ticket.updated_at = timezone.now()
         ticket.save()
+
+
+@receiver(post_save, sender=CustomerEmail, dispatch_uid="hubspot_customer_email_saved")
+@receiver(post_delete, sender=CustomerEmail, dispatch_uid="hubspot_customer_email_deleted")
+def forget_verified_state(sender, instance, **kwargs):
+    # Every process reads the verified state through the shared cache: drop it at once.
+    cache.delete(email_verification.state_key(instance.user_id))

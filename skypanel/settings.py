@@ -96,6 +96,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Lets model validation see who is saving (the tracking-script host is superuser-only).
+    "hubspot_integration.actor.CurrentRequestMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -265,3 +267,10 @@ _apply_security(globals())
 # USE_X_FORWARDED_HOST) come from TRUST_PROXY in skypanel/security.py.
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/support/tickets/"
+
+# --- Email: sign-up verification links (the console in development; SMTP in production) ---------
+# EMAIL_URL is django-environ's form, e.g. smtp+tls://user:password@smtp.example.com:587.
+globals().update(env.email_url("EMAIL_URL", default="consolemail://"))
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="SkyPanel <noreply@localhost>")
+# Seconds a verification link stays valid (it also stops working once used).
+EMAIL_VERIFICATION_MAX_AGE = env.int("EMAIL_VERIFICATION_MAX_AGE", default=3 * 24 * 3600)

@@ -145,6 +145,16 @@ def customer(db, django_user_model):
 
 
 @pytest.fixture
+def verified_customer(customer):
+    """`customer` with the email address confirmed: the chat identifies only such customers, and
+    only their support requests are filed on their HubSpot contact."""
+    from hubspot_integration.services.email_verification import mark_verified
+
+    mark_verified(customer)
+    return customer
+
+
+@pytest.fixture
 def users(superuser, hubspot_admin, hubspot_staff, plain_staff, customer):
     return {
         "superuser": superuser,

@@ -18,6 +18,12 @@ TOKEN_PATH = "/visitor-identification/2026-09/tokens/create"
 
 
 @pytest.fixture
+def customer(verified_customer):
+    """These tests are about a customer the chat identifies: one whose email is confirmed."""
+    return verified_customer
+
+
+@pytest.fixture
 def chat(hubspot_settings):
     hubspot_settings.chat_enabled = True
     hubspot_settings.save()
@@ -167,10 +173,15 @@ def test_customer_markup_is_rebuilt_after_the_memo_window(
     assert second != first
 
 
-def test_a_changed_email_is_identified_at_once(chat, fake_hubspot, customer):
+def test_a_changed_email_is_anonymous_until_confirmed_then_identified(chat, fake_hubspot, customer):
+    from hubspot_integration.services.email_verification import mark_verified
+
     render(customer)
     customer.email = "new-address@example.com"
     customer.save()
+    assert widget_config(render(customer))["conversations"] is None
+    assert len(fake_hubspot.identification_tokens) == 1  # only the old address's
+    mark_verified(customer)
     config = widget_config(render(customer))["conversations"]
     assert config["identificationEmail"] == "new-address@example.com"
     assert fake_hubspot.identification_tokens[-1]["email"] == "new-address@example.com"

@@ -40,16 +40,19 @@ def make_due():
     )
 
 
-def test_support_page_prefills_the_customers_email(tickets_on, customer):
+def test_support_page_names_the_customers_address_instead_of_asking(tickets_on, customer):
     html = client_for(customer).get("/support/").content.decode()
-    assert 'value="cus@example.com"' in html
-    for name in ("subject", "description", "priority", "email"):
+    assert "We answer at <strong>cus@example.com</strong>" in html
+    for name in ("subject", "description", "priority"):
         assert f'name="{name}"' in html
+    assert 'name="email"' not in html  # only a visitor types one
+    assert 'name="email"' in Client().get("/support/").content.decode()
 
 
 def test_support_request_creates_the_ticket_with_contact_and_default_pipeline(
-    tickets_on, fake_hubspot, customer
+    tickets_on, fake_hubspot, verified_customer
 ):
+    customer = verified_customer
     c = client_for(customer)
     response = c.post("/support/", request_data(), follow=True)
     assert "Your request was received" in response.content.decode()
@@ -116,8 +119,8 @@ def test_xss_in_every_form_field_is_escaped(tickets_on, fake_hubspot, customer):
         html = c.get(url).content.decode()
         assert "<script>alert" not in html and "<img src=x" not in html
         assert "&lt;script&gt;alert" in html
-    # Echoed back on a validation error: still escaped.
-    html = c.post("/support/", request_data(subject=XSS, email=XSS)).content.decode()
+    # Echoed back on a validation error (a visitor's email field): still escaped.
+    html = Client().post("/support/", request_data(subject=XSS, email=XSS)).content.decode()
     assert "<script>alert" not in html and "<img src=x" not in html
     tickets_on.contact_form_id = CONTACT_FORM_ID
     tickets_on.save()
@@ -257,7 +260,7 @@ def test_contact_page_without_a_form_id(hubspot_settings, client):
 
 
 # --- accounts ---------------------------------------------------------------------------------------
-def test_signup_logs_in_and_prefills_support(tickets_on, client):
+def test_signup_asks_to_confirm_the_email_before_signing_in(tickets_on, client, mailoutbox):
     response = client.post(
         "/accounts/signup/",
         {
@@ -268,8 +271,9 @@ def test_signup_logs_in_and_prefills_support(tickets_on, client):
         },
         follow=True,
     )
-    assert "Signed in as newbie" in response.content.decode()
-    assert 'value="newbie@example.com"' in client.get("/support/").content.decode()
+    html = response.content.decode()
+    assert "Check your inbox" in html and "Signed in as" not in html
+    assert [m.to for m in mailoutbox] == [["newbie@example.com"]]
 
 
 def test_login_and_logout_pages(customer, client):

@@ -1,7 +1,9 @@
 """Settings endpoints for admins: read, update, test the connection."""
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.views.decorators.debug import sensitive_variables
 from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -9,7 +11,7 @@ from ..models import HubSpotSettings
 from ..services.connection import check_connection
 from ..services.settings import save_settings
 from .permissions import CanChangeSettings, CanTestConnection, CanViewSettings
-from .serializers import ConnectionReportSerializer, SettingsSerializer
+from .serializers import MODEL_TO_API, ConnectionReportSerializer, SettingsSerializer
 
 
 class SettingsConfigView(APIView):
@@ -35,7 +37,13 @@ class SettingsUpdateView(APIView):
         serializer.is_valid(raise_exception=True)
         settings_obj = HubSpotSettings.objects.get_or_create(pk=HubSpotSettings.SINGLETON_PK)[0]
         serializer.apply(settings_obj)
-        changed = save_settings(settings_obj, actor=request.user, source="api")
+        try:
+            changed = save_settings(settings_obj, actor=request.user, source="api")
+        except DjangoValidationError as err:
+            # What only the save can judge (who may set which script host): a 400 naming the key.
+            raise serializers.ValidationError(
+                {MODEL_TO_API.get(k, k): v for k, v in err.message_dict.items()}
+            ) from None
         return Response(
             {
                 "success": True,

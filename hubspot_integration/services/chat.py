@@ -2,9 +2,10 @@
 
 HubSpot's tracking script carries the chat widget. Its host follows the account's data-hosting
 region (found by the connection check) unless an admin overrides the URL. For a logged-in customer
-the panel mints a visitor-identification token; tokens live 12 hours at HubSpot, so a cached one is
-reused below that, and a failure (403 on plans without the feature, an outage) is remembered for a
-while too: the page then loads an anonymous widget without asking HubSpot again or logging again.
+whose email is verified the panel mints a visitor-identification token (an unverified address
+could be anyone's); tokens live 12 hours at HubSpot, so a cached one is reused below that, and a
+failure (403 on plans without the feature, an outage) is remembered for a while too: the page
+then loads an anonymous widget without asking HubSpot again or logging again.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from django.core.cache import cache
 from .. import errors
 from ..credentials import get_client
 from ..models import HubSpotSettings
+from .email_verification import verified_email
 
 logger = logging.getLogger(__name__)
 
@@ -59,14 +61,29 @@ def script_url(s: HubSpotSettings) -> str:
         return ""
     override = str(s.script_url_override or "").strip()
     if override:
-        # Only a web URL may become a script source: never `javascript:` or `data:`.
-        parts = urlsplit(override)
-        if parts.scheme in ("https", "http") and parts.netloc:
+        # Only an https URL naming a plain host may become a script source (and a CSP source):
+        # never `javascript:`, `data:`, plain http or a URL with credentials. Who may set which
+        # host is the model's validation (validate_script_url_override).
+        if script_host(override):
             return override
-        logger.warning("Ignoring the tracking script URL override: it is not an http(s) URL")
+        logger.warning("Ignoring the tracking script URL override: it is not a plain https URL")
     r = region(s)
     host = "js.hs-scripts.com" if r == "na1" else f"js-{r}.hs-scripts.com"
     return f"https://{host}/{portal}.js"
+
+
+def script_host(url: str) -> str:
+    """`host` or `host:port` of an https URL without credentials, else "": what the CSP allows."""
+    try:
+        parts = urlsplit(str(url or "").strip())
+        host, port = parts.hostname or "", parts.port
+    except ValueError:
+        return ""
+    if parts.scheme != "https" or not host or parts.username or parts.password:
+        return ""
+    if not re.fullmatch(r"[a-z0-9.-]+", host):
+        return ""  # an IPv6 literal or stray characters: never a CSP source of ours
+    return f"{host}:{port}" if port else host
 
 
 def forms_region(s: HubSpotSettings) -> str:
@@ -84,15 +101,16 @@ def _identity_key(user, email: str) -> str:
 
 
 def visitor(user) -> tuple[int, str] | None:
-    """(user ID, email) for a logged-in customer with an email: whom the widget can identify."""
+    """(user ID, email) for a logged-in customer whose email is verified: whom the widget can
+    identify. An unverified address could be anyone's, so its owner chats anonymously."""
     if user is None or not user.is_authenticated:
         return None
-    email = str(getattr(user, "email", "") or "").strip().lower()
+    email = verified_email(user)
     return (user.pk, email) if email else None
 
 
 def identify(user, s: HubSpotSettings | None = None) -> Identity | None:
-    """A visitor-identification token for a logged-in customer, or None (anonymous widget).
+    """A visitor-identification token for a verified customer, or None (anonymous widget).
 
     At most one HubSpot call per user per cache window, successful or not."""
     who = visitor(user)

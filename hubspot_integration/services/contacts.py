@@ -134,6 +134,16 @@ def upsert_contact_id(client, properties: dict) -> str:
         return client.get_object("contacts", properties["email"], id_property="email")["id"]
 
 
+def new_contact_id(client, properties: dict) -> str | None:
+    """The ID of a contact created now, or None when the email already has a contact: that one
+    is left exactly as it is. (A retry after a lost answer finds "our" new contact existing and
+    also gets None: the ticket then stays unfiled rather than risk filing it on someone's.)"""
+    try:
+        return client.create_object("contacts", properties)["id"]
+    except errors.Conflict:
+        return None
+
+
 # --- outbox handlers -------------------------------------------------------------------------------
 @outbox.handler(Kind.CREATE_CONTACT)
 def _create(client, payload, operation):

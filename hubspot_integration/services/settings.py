@@ -2,7 +2,8 @@
 
 from django.db import transaction
 
-from ..models import HubSpotSettings, SettingsAuditEntry
+from ..actor import acting_as
+from ..models import HubSpotSettings, SettingsAuditEntry, validate_script_url_override
 from ..oauth.tokens import CONNECTION_FIELDS
 
 # Secrets are audited by name only: "token changed", never a value or a fragment of one.
@@ -42,14 +43,25 @@ def changed_fields_between(before: HubSpotSettings, after: HubSpotSettings) -> l
 
 @transaction.atomic
 def save_settings(instance: HubSpotSettings, *, actor, source: str) -> list[str]:
-    """Validate, save and audit. Returns the names of the fields that changed."""
-    instance.full_clean()
+    """Validate for `actor`, save and audit. Returns the names of the fields that changed.
+
+    Raises ValidationError naming the field, e.g. `script_url_override` when `actor` may not set
+    that host (only a superuser may name a script host outside HubSpot)."""
     before = HubSpotSettings.objects.select_for_update().filter(pk=HubSpotSettings.SINGLETON_PK)
     previous = before.first() or HubSpotSettings()
     # Neither the admin form nor the API edits the OAuth connection, but their copy of the row
     # was read before this request's work: a token refreshed since (by any process) is kept.
     for name in CONNECTION_FIELDS:
         setattr(instance, name, getattr(previous, name))
+    with acting_as(actor):
+        instance.full_clean()
+    # Again against the locked row: what the form or serializer compared with may be stale.
+    validate_script_url_override(
+        instance.script_url_override,
+        portal_id=instance.portal_id,
+        actor=actor,
+        stored=previous.script_url_override,
+    )
     changed = changed_fields_between(previous, instance)
     instance.save()
     if changed:

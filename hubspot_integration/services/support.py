@@ -19,7 +19,7 @@ from .. import errors
 from ..client_address import client_address
 from ..credentials import get_client
 from ..models import CustomerTicket, HubSpotSettings, OutboxOperation
-from . import outbox, tickets
+from . import email_verification, outbox, tickets
 
 logger = logging.getLogger(__name__)
 
@@ -51,20 +51,40 @@ def _local_payload(data: dict) -> dict:
     return payload
 
 
+def requester(data: dict, user=None) -> tuple[str, bool]:
+    """(email, verified) of whoever sends a request.
+
+    A signed-in customer sends under their account's address (the form shows no email field);
+    it is trusted only once confirmed. Anyone else's typed address could be anyone's."""
+    if user is not None and user.is_authenticated and user.email:
+        verified = email_verification.verified_email(user)
+        return (verified or email_verification.normalize(user.email)), bool(verified)
+    return email_verification.normalize(data.get("email", "")), False
+
+
+UNVERIFIED_NOTE = (
+    "Sent from the support page by someone who has not confirmed the address {email}: the ticket "
+    "is not filed on an existing HubSpot contact with that address."
+)
+
+
 def submit_support_request(data: dict, *, user=None) -> tuple[CustomerTicket, outbox.Outcome]:
     """Record the request and its ticket row together, then attempt delivery to HubSpot.
 
-    `data` holds subject, description, priority and email (already validated by the form)."""
+    `data` holds subject, description, priority and, from a visitor, email (validated by the
+    form). A confirmed customer's ticket is filed on their HubSpot contact; anyone else's never
+    changes or files on an existing contact (`unverified_requester`, see the ticket handler)."""
     s = HubSpotSettings.load()
     if not (s.enabled and s.tickets_enabled):
         raise SupportUnavailable()
+    email, verified = requester(data, user)
     fields = {
         "subject": data["subject"].strip(),
         "content": data.get("description", "").strip(),
         "priority": data.get("priority") or "MEDIUM",
-        "email": data["email"].strip().lower(),
+        "email": email,
     }
-    if user is not None and user.is_authenticated:
+    if verified:
         fields["firstname"] = user.first_name
         fields["lastname"] = user.last_name
     try:
@@ -73,6 +93,15 @@ def submit_support_request(data: dict, *, user=None) -> tuple[CustomerTicket, ou
         logger.warning("Support request kept for later: reading the ticket setup failed (%s)", err)
         payload = _local_payload(fields)
     properties = payload["properties"]
+    if not verified:
+        payload["unverified_requester"] = True
+        owner = email_verification.account_with(email)
+        if owner is not None and owner.pk != getattr(user, "pk", None):
+            # Another account's address: a contact made now would be where that customer's own
+            # requests land later. No contact at all (the visitor sees the same answer).
+            payload["address_of_another_account"] = True
+        note = UNVERIFIED_NOTE.format(email=email)
+        properties["content"] = f"{properties.get('content', '')}\n\n-- \n{note}".lstrip()
     with transaction.atomic():
         operation = outbox.record(Kind.CREATE_TICKET, payload, user=user)
         ticket = CustomerTicket.objects.create(

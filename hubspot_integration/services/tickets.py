@@ -16,7 +16,7 @@ from .. import errors
 from ..credentials import get_client
 from ..models import HubSpotSettings, OutboxOperation
 from . import outbox
-from .contacts import Page, record_url, upsert_contact_id
+from .contacts import Page, new_contact_id, record_url, upsert_contact_id
 
 Kind = OutboxOperation.Kind
 
@@ -305,16 +305,28 @@ def _create(client, payload, operation):
     ensure_request_key_property(client)
     properties[REQUEST_KEY_PROPERTY] = operation.idempotency_key
     contact = {"email": payload["email"]}
-    for field in ("firstname", "lastname"):
-        if payload.get(field):
-            contact[field] = payload[field]
-    contact_id = upsert_contact_id(client, contact)
-    association = {
-        "to": {"id": contact_id},
-        "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 16}],
-    }
+    if payload.get("address_of_another_account"):
+        contact_id = None  # an unproved claim to a panel customer's address: file on no one
+    elif payload.get("unverified_requester"):
+        # Nobody proved this address is theirs: a contact may be made for it, but an existing
+        # one is neither changed nor given the ticket (None), and the ticket stays unfiled.
+        contact_id = new_contact_id(client, contact)
+    else:
+        # Staff's tickets and confirmed customers': filed on the address's contact, made if needed.
+        for field in ("firstname", "lastname"):
+            if payload.get(field):
+                contact[field] = payload[field]
+        contact_id = upsert_contact_id(client, contact)
+    associations = [
+        {
+            "to": {"id": contact_id},
+            "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 16}],
+        }
+    ]
     try:
-        ticket = client.create_object("tickets", properties, associations=[association])
+        ticket = client.create_object(
+            "tickets", properties, associations=associations if contact_id else None
+        )
     except errors.Conflict:
         # Our earlier attempt created it and the answer was lost: read it back by its key.
         ticket = client.get_object(
@@ -323,7 +335,7 @@ def _create(client, payload, operation):
             id_property=REQUEST_KEY_PROPERTY,
             properties=TICKET_PROPERTIES,
         )
-    return outbox.Result(ticket["id"], {"ticket": ticket, "contactId": contact_id})
+    return outbox.Result(ticket["id"], {"ticket": ticket, "contactId": contact_id or ""})
 
 
 @outbox.handler(Kind.UPDATE_TICKET)

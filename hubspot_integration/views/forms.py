@@ -26,6 +26,13 @@ class SupportRequestForm(HoneypotMixin):
 
     field_order = ["subject", "description", "priority", "email", HONEYPOT_FIELD]
 
+    def __init__(self, *args, account=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if account is not None and account.email:
+            # A signed-in customer's requests go out under their account's address, never one
+            # typed here (that could be anyone's).
+            del self.fields["email"]
+
 
 class ContactForm(HoneypotMixin):
     name = forms.CharField(max_length=100)
@@ -38,7 +45,9 @@ class ContactForm(HoneypotMixin):
 
 class SignupForm(UserCreationForm):
     email = forms.EmailField(
-        max_length=254, help_text="Used for your support requests and to identify you in the chat."
+        max_length=254,
+        help_text="We send a link to confirm it. Once confirmed, it files your support requests "
+        "and identifies you in the chat.",
     )
 
     class Meta(UserCreationForm.Meta):
@@ -46,7 +55,5 @@ class SignupForm(UserCreationForm):
         fields = ("username", "email")
 
     def clean_email(self):
-        email = self.cleaned_data["email"].strip().lower()
-        if User.objects.filter(email__iexact=email).exists():
-            raise forms.ValidationError("An account with this email address already exists.")
-        return email
+        # Whether the address already has an account is never said here (see register()).
+        return self.cleaned_data["email"].strip().lower()

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_http_methods
 
 from .. import errors
 from ..models import HubSpotSettings
-from ..services import support
+from ..services import email_verification, support
 from . import abuse
 from .forms import SupportRequestForm
 
@@ -21,11 +21,11 @@ logger = logging.getLogger(__name__)
 def support_request(request):
     s = HubSpotSettings.load()
     available = bool(s.enabled and s.tickets_enabled)
-    initial = {"email": request.user.email} if request.user.is_authenticated else {}
-    form = SupportRequestForm(initial=initial)
+    account = request.user if request.user.is_authenticated else None
+    form = SupportRequestForm(account=account)
     status = 200
     if request.method == "POST" and available:
-        form = SupportRequestForm(request.POST)
+        form = SupportRequestForm(request.POST, account=account)
         refusal = abuse.refusal(request, "support")
         if refusal:
             messages.error(request, refusal)
@@ -51,9 +51,12 @@ def support_request(request):
                     )
                 request.session["support_received"] = ticket.pk
                 return redirect("support-received")
-    return render(
-        request, "support/request.html", {"form": form, "available": available}, status=status
-    )
+    context = {
+        "form": form,
+        "available": available,
+        "email_verified": email_verification.is_verified(request.user),
+    }
+    return render(request, "support/request.html", context, status=status)
 
 
 def support_received(request):

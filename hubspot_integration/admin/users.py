@@ -1,0 +1,42 @@
+"""Users in the admin: one account per email address (the database enforces it too, migration
+0004), and whether the customer confirmed it."""
+
+from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.forms import UserChangeForm
+from django.core.exceptions import ValidationError
+
+from ..models import CustomerEmail
+
+User = get_user_model()
+
+
+class UniqueEmailUserChangeForm(UserChangeForm):
+    def clean_email(self):
+        email = (self.cleaned_data.get("email") or "").strip()
+        taken = User.objects.filter(email__iexact=email).exclude(pk=self.instance.pk)
+        if email and taken.exists():
+            raise ValidationError("Another account has this email address.")
+        return email
+
+
+class CustomerEmailInline(admin.StackedInline):
+    """Read-only: a customer confirms an address by its link. Deleting the row unverifies it."""
+
+    model = CustomerEmail
+    fields = ["email", "verified_at"]
+    readonly_fields = ["email", "verified_at"]
+    extra = 0
+    max_num = 0
+    verbose_name_plural = "verified email (changing the email above unverifies the account)"
+
+
+if admin.site.is_registered(User):
+    admin.site.unregister(User)
+
+
+@admin.register(User)
+class SkyPanelUserAdmin(UserAdmin):
+    form = UniqueEmailUserChangeForm
+    inlines = [*UserAdmin.inlines, CustomerEmailInline]

@@ -90,6 +90,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Pages carrying a customer's chat identification token: Cache-Control: private.
+    "hubspot_integration.middleware.PrivatePagesMiddleware",
 ]
 
 ROOT_URLCONF = "skypanel.urls"

@@ -60,5 +60,12 @@ class AppSettings:
         """How long a "Connect with HubSpot" round trip may take before its state expires."""
         return int(self._get("OAUTH_STATE_SECONDS", 10 * 60))
 
+    @property
+    def DASHBOARD_KEEP_SECONDS(self) -> int:
+        """How long the last figures HubSpot gave for each dashboard card are kept beyond their
+        cache time: when HubSpot cannot be asked (down, a refresh that fails, an answer that is
+        not JSON) the card shows them with their age and the error instead of nothing."""
+        return int(self._get("DASHBOARD_KEEP_SECONDS", 7 * 24 * 3600))
+
 
 app_settings = AppSettings()

@@ -109,16 +109,16 @@ def attempt(operation: OutboxOperation) -> Outcome:
 
 def schedule(operation_id: int, *, run_after=None) -> None:
     """Hand the operation to the task queue. The outbox row, not the queue, is the truth: if this
-    enqueue is lost, `process_due()` (run by the worker's sweep) still finds the row."""
+    enqueue is lost, `process_due()` (run by the sweep) still finds the row when it is due."""
     from ..tasks import process_operation
+    from .queue import enqueue
 
-    try:
-        task = process_operation.using(run_after=run_after) if run_after else process_operation
-        task.enqueue(operation_id)
-    except Exception:  # the queue being down must not lose or fail the user's action
-        logger.exception(
-            "Could not enqueue outbox operation %s; the sweep will pick it up", operation_id
-        )
+    enqueue(
+        process_operation,
+        operation_id,
+        what=f"outbox operation {operation_id}",
+        run_after=run_after,
+    )
 
 
 def backoff_seconds(attempts: int, retry_after: float | None = None) -> float:

@@ -88,7 +88,9 @@ def cached(
     try:
         data = _checked(name, fetch)
     except errors.HubSpotError as err:
-        last = cache.get(_last_good_key(s, name)) if keep_last_good else None
+        # Switched off or without a credential: a setting, not HubSpot failing; no old figures.
+        wanted = keep_last_good and not isinstance(err, errors.NotConfigured)
+        last = cache.get(_last_good_key(s, name)) if wanted else None
         if last is None:
             raise
         return Fetched(last["data"], last["fetched_at"], from_cache=True, error=err)

@@ -22,7 +22,7 @@ migrate: venv
 run: migrate
 	@echo ""
 	@echo "SkyPanel: http://127.0.0.1:$(PORT)/admin/  (first admin: make admin)"
-	@echo "Task worker and outbox sweep: running beside the server; Ctrl-C stops all three."
+	@echo "Task worker and sweep (hubspot_sweep): running beside the server; Ctrl-C stops all three."
 	@echo ""
 	@$(PY) scripts/dev.py --port $(PORT)
 

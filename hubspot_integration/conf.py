@@ -100,5 +100,33 @@ class AppSettings:
         """How long a "Connect with HubSpot" round trip may take before its state expires."""
         return int(self._get("OAUTH_STATE_SECONDS", 10 * 60))
 
+    @property
+    def DASHBOARD_KEEP_SECONDS(self) -> int:
+        """How long the last figures HubSpot gave for each dashboard card are kept beyond their
+        cache time: when HubSpot cannot be asked (down, a refresh that fails, an answer that is
+        not JSON) the card shows them with their age and the error instead of nothing."""
+        return int(self._get("DASHBOARD_KEEP_SECONDS", 7 * 24 * 3600))
+
+    @property
+    def WEBHOOK_GRACE_SECONDS(self) -> int:
+        """A recorded webhook event still unapplied after this long is applied by the sweep: its
+        task was lost (the queue was down) or its worker died. Shorter than the time a customer
+        would notice a stale ticket status, longer than a busy queue's normal delay."""
+        return int(self._get("WEBHOOK_GRACE_SECONDS", 60))
+
+    @property
+    def IMPORT_LEASE_SECONDS(self) -> int:
+        """A CSV import whose reader has shown no sign of life for this long (queued and never
+        started, or running with no new batch) is read on by the sweep from where it stopped.
+        A live reader checks in at every batch, which takes well under a minute."""
+        return int(self._get("IMPORT_LEASE_SECONDS", 5 * 60))
+
+    @property
+    def TASK_LEASE_SECONDS(self) -> int:
+        """A task result the database backend still calls "running" after this long belongs to
+        a worker that died (its work is found again from the rows): the sweep marks it failed.
+        An import's task counts as alive while its import checks in."""
+        return int(self._get("TASK_LEASE_SECONDS", 30 * 60))
+
 
 app_settings = AppSettings()

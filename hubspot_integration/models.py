@@ -438,6 +438,17 @@ class ContactImport(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # The reader's lease (services/imports.py): which run reads the file, its last sign of life,
+    # and how far it got, so the sweep can read on from there when a worker died.
+    reader_run = models.PositiveIntegerField(default=0)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    read_through_line = models.PositiveIntegerField(
+        default=0, help_text="Every row up to this line is in a batch or counted as rejected."
+    )
+    rejected_through_line = models.PositiveIntegerField(
+        default=0, help_text="Every rejected row up to this line is counted."
+    )
+    read_finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-pk"]

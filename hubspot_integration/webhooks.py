@@ -163,9 +163,12 @@ def receive(request):
 
 
 def _enqueue() -> None:
+    from .services.queue import enqueue
     from .tasks import process_webhook_events
 
-    try:
-        process_webhook_events.enqueue()
-    except Exception:  # the rows are the truth; the worker's sweep applies them later
-        logger.exception("Could not enqueue webhook processing; the sweep will pick it up")
+    # The rows are the truth: the sweep applies events left unapplied past a grace period.
+    enqueue(
+        process_webhook_events,
+        what="the new webhook events",
+        fallback="the sweep will apply them within a minute or two",
+    )

@@ -23,7 +23,7 @@ def _commands(port: int) -> list[list[str]]:
     manage = [sys.executable, str(ROOT / "manage.py")]
     return [
         [*manage, "db_worker", "--interval", "1"],
-        [*manage, "hubspot_outbox", "--loop", "--interval", "5"],
+        [*manage, "hubspot_sweep", "--loop", "--interval", "5"],
         [*manage, "runserver", f"127.0.0.1:{port}"],
     ]
 

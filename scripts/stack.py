@@ -1,4 +1,4 @@
-"""Start and stop the production profile on this machine: gunicorn, RQ workers, the outbox sweep.
+"""Start and stop the production profile on this machine: gunicorn, RQ workers, the sweep.
 
 Used by `scripts/production_smoke.py` and `bench/load.py`. Every process gets its own log file
 and its own process group; `stop()` ends exactly the processes it started (SIGTERM, then SIGKILL
@@ -178,7 +178,7 @@ class Stack:
                 ["sh", "scripts/worker.sh", "--name", f"{self.name}-{i}-{os.getpid()}"],
             )
         if self.sweep:
-            self.spawn("sweep", [PY, "manage.py", "hubspot_outbox", "--loop", "--interval", "2"])
+            self.spawn("sweep", [PY, "manage.py", "hubspot_sweep", "--loop", "--interval", "2"])
         self.wait_ready()
 
     def wait_ready(self, timeout: float = 60) -> None:

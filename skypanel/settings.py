@@ -100,6 +100,8 @@ MIDDLEWARE = [
     "hubspot_integration.actor.CurrentRequestMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Pages carrying a customer's chat identification token: Cache-Control: private.
+    "hubspot_integration.middleware.PrivatePagesMiddleware",
 ]
 
 ROOT_URLCONF = "skypanel.urls"

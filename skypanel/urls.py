@@ -22,3 +22,6 @@ urlpatterns = [
     path("api/", include("hubspot_integration.api.urls")),
     path("", include("hubspot_integration.public_urls")),
 ]
+
+# A refusal under /admin/ renders in the admin's look; elsewhere Django's own 403 answers.
+handler403 = "hubspot_integration.admin.denied.permission_denied"

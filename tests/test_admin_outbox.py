@@ -125,3 +125,62 @@ def test_discard_stops_pending_and_failed_ones(hubspot_admin):
         operation.refresh_from_db()
         assert operation.status == status
     assert outbox.process_due() == 0
+
+
+def _shown(response) -> list[str]:
+    return [str(m) for m in get_messages(response.wsgi_request)]
+
+
+def act_filtered(client, query, action, *operations):
+    return client.post(
+        f"{LIST_URL}?{query}",
+        {"action": action, "_selected_action": [op.pk for op in operations]},
+        follow=True,
+    )
+
+
+@pytest.mark.parametrize(
+    "query, action, statuses, done_message",
+    [
+        ("status__exact=failed", "retry_operations", ["failed", "failed"], "2 operation(s) queued"),
+        (
+            "status__exact=pending",
+            "discard_operations",
+            ["pending", "pending"],
+            "2 operation(s) disc",
+        ),
+        ("status__exact=failed", "discard_operations", ["failed", "failed"], "2 operation(s) disc"),
+    ],
+)
+def test_actions_under_a_status_filter_count_what_they_changed(
+    hubspot_admin, query, action, statuses, done_message
+):
+    """The changed rows leave the filtered list: the counts come from the selection, so no
+    "-2 skipped" appears."""
+    operations = [make(status) for status in statuses]
+    shown = _shown(act_filtered(client_for(hubspot_admin), query, action, *operations))
+    assert any(m.startswith(done_message) for m in shown), shown
+    assert not any("skipped" in m for m in shown), shown
+
+
+def test_actions_on_a_mixed_selection_under_a_filter(hubspot_admin):
+    failed, pending, done = make(Status.FAILED), make(Status.PENDING), make(Status.SUCCEEDED)
+    client = client_for(hubspot_admin)
+    query = "kind__exact=create_contact"
+    shown = _shown(act_filtered(client, query, "retry_operations", failed, pending, done))
+    assert shown == [
+        "1 operation(s) queued for another attempt.",
+        "2 skipped: only failed operations can be retried.",
+    ]
+    # The retried one is pending now: both pending ones go under the pending filter, and a second
+    # discard of all three changes nothing.
+    shown = _shown(
+        act_filtered(client, "status__exact=pending", "discard_operations", failed, pending)
+    )
+    assert shown == ["2 operation(s) discarded."]
+    shown = _shown(act_filtered(client, query, "discard_operations", failed, pending, done))
+    assert shown == [
+        "0 operation(s) discarded.",
+        "3 skipped: only pending or failed operations can be discarded.",
+    ]
+    assert {op.status for op in OutboxOperation.objects.all()} == {"discarded", "succeeded"}

@@ -306,3 +306,63 @@ def test_public_config_api_when_disabled(db, client, django_assert_num_queries):
     with django_assert_num_queries(0):
         data = client.get("/api/hubspot/config").json()
     assert data["enabled"] is False and data["chatEnabled"] is False and data["scriptUrl"] == ""
+
+
+# --- momentary failures are not remembered; refusals are ----------------------------------------
+def _page_token(response) -> str | None:
+    conversations = widget_config(response.content.decode())["conversations"]
+    return conversations["identificationToken"] if conversations else None
+
+
+def test_no_room_in_the_shared_limiter_is_not_remembered(chat, fake_hubspot, customer):
+    """The panel's own limiter (policy LOCAL, not HubSpot) had no room during one render: that
+    page chats anonymously, and the next page is identified."""
+    import time
+
+    from hubspot_integration.credentials import get_client
+
+    c = client_for(customer)
+    get_client().limiter.block_for(0.6)  # as after a 429 seen by another process
+    first = c.get("/")
+    assert _page_token(first) is None
+    assert fake_hubspot.count("POST", TOKEN_PATH) == 0  # held back here, HubSpot never asked
+    time.sleep(0.7)
+    second = c.get("/")
+    assert _page_token(second) == fake_hubspot.identification_tokens[0]["token"]
+    assert fake_hubspot.count("POST", TOKEN_PATH) == 1
+
+
+def test_a_timeout_is_not_remembered(chat, fake_hubspot, customer, settings):
+    settings.HUBSPOT_TIMEOUT = (1.0, 0.3)
+    fake_hubspot.faults.latency(0.6, path_prefix=TOKEN_PATH)
+    c = client_for(customer)
+    assert _page_token(c.get("/")) is None
+    fake_hubspot.faults.latency(0, path_prefix=TOKEN_PATH)
+    assert _page_token(c.get("/")) is not None
+
+
+@pytest.mark.parametrize("refusal", ["403", "401"])
+def test_hubspots_refusal_is_remembered(chat, fake_hubspot, customer, refusal):
+    if refusal == "403":
+        fake_hubspot.visitor_identification_allowed = False  # the plan lacks the feature
+    else:
+        fake_hubspot.faults.fail_next(1, status=401, path_prefix=TOKEN_PATH)
+    c = client_for(customer)
+    for _ in range(3):
+        response = c.get("/")
+        assert _page_token(response) is None
+        assert "private" not in response.get("Cache-Control", "")
+    assert fake_hubspot.count("POST", TOKEN_PATH) == 1
+
+
+def test_a_page_with_a_token_is_private_an_anonymous_one_is_not(chat, fake_hubspot, customer):
+    from django.test import Client
+
+    c = client_for(customer)
+    for _ in range(2):  # the token from HubSpot, then from the per-process memo
+        response = c.get("/")
+        assert _page_token(response)
+        assert "private" in response["Cache-Control"]
+    anonymous = Client().get("/")
+    assert _page_token(anonymous) is None
+    assert "private" not in anonymous.get("Cache-Control", "")

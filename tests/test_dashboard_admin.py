@@ -83,3 +83,89 @@ def test_not_configured_shows_messages(db, hubspot_staff):
     response = client_for(hubspot_staff).get(URL)
     assert response.status_code == 200
     assert "switched off" in response.content.decode()
+
+
+# --- when HubSpot cannot be asked ------------------------------------------------------------------
+HTML = "<html><body><h1>Sign in to the guest Wi-Fi</h1></body></html>"
+CARD_IDS = ["summary", "tickets", "analytics", "pipeline", "recent-contacts", "forms"]
+
+
+def _messages(response) -> list[tuple[str, str]]:
+    from django.contrib.messages import get_messages
+
+    return [(m.level_tag, str(m)) for m in get_messages(response.wsgi_request)]
+
+
+def _loaded_minutes_ago(monkeypatch, client, minutes: int) -> None:
+    """Load the dashboard as if `minutes` ago: the figures are cached with that time."""
+    from datetime import timedelta
+    from types import SimpleNamespace
+
+    from django.utils import timezone
+
+    from hubspot_integration.services import report_cache
+
+    earlier = timezone.now() - timedelta(minutes=minutes)
+    monkeypatch.setattr(report_cache, "timezone", SimpleNamespace(now=lambda: earlier))
+    assert 'id="contacts-count">2500<' in client.get(URL).content.decode()
+    monkeypatch.undo()
+
+
+def test_refresh_while_hubspot_is_down_keeps_the_figures_and_says_it_failed(
+    seeded, hubspot_staff, monkeypatch
+):
+    client = client_for(hubspot_staff)
+    _loaded_minutes_ago(monkeypatch, client, 12)
+    seeded.faults.down()
+    response = client.post(REFRESH, follow=True)
+    assert response.status_code == 200
+    shown = _messages(response)
+    assert [level for level, _ in shown] == ["warning"]
+    assert shown[0][1].startswith("The refresh failed for 6 of 6 cards: ")
+    assert "last figures HubSpot gave" in shown[0][1]
+    assert "refreshed from HubSpot" not in response.content.decode()
+    page = response.content.decode()
+    # The figures of a second ago are still there, marked with their age and the error.
+    assert 'id="contacts-count">2500<' in page and 'id="deals-count">350<' in page
+    assert page.count('class="pipeline-chart"') == 2
+    assert page.count("Figures from 12\xa0minutes ago") == 6
+    assert "server error (503)" in page
+    assert "Unavailable:" not in page
+
+    seeded.faults.up()
+    response = client.post(REFRESH, follow=True)
+    assert _messages(response) == [("success", "The dashboard was refreshed from HubSpot.")]
+    assert "Figures from" not in response.content.decode()
+
+
+def test_a_card_without_earlier_figures_shows_unavailable(seeded, hubspot_staff):
+    seeded.faults.down()
+    response = client_for(hubspot_staff).post(REFRESH, follow=True)
+    assert [level for level, _ in _messages(response)] == ["warning"]
+    page = response.content.decode()
+    assert page.count("Unavailable: HubSpot answered with a server error (503)") == 6
+
+
+@pytest.mark.parametrize("failures", [1, 3, 40])
+def test_an_html_answer_makes_cards_unavailable_not_a_500(seeded, hubspot_staff, failures):
+    """A captive portal's or a proxy's HTML page, with status 200: "unavailable", no 500."""
+    seeded.faults.fail_next(failures, status=200, body=HTML)
+    response = client_for(hubspot_staff).get(URL)
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Unavailable: HubSpot answered with something that is not JSON" in page
+    for card in CARD_IDS:
+        assert f'id="card-{card}"' in page
+    assert "Traceback" not in page and "Sign in to the guest" not in page
+    assert seeded.server_errors == []
+
+
+def test_a_legacy_report_of_the_wrong_shape_makes_its_card_unavailable(seeded, hubspot_staff):
+    """The analytics reports are read without an SDK model: JSON that is not an object used to
+    end the whole page in a 500."""
+    seeded.faults.fail_next(10, status=200, body='"not an object"', path_prefix="/analytics/v2")
+    response = client_for(hubspot_staff).get(URL)
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert page.count("did not have the shape this report reads") == 2  # both reports
+    assert 'id="contacts-count">2500<' in page

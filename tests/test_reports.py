@@ -309,3 +309,38 @@ def test_health_reports_an_unreachable_task_queue(db, settings):
         "ok": False,
         "message": "The task backend cannot be used.",
     }
+
+
+# --- the reporting API when HubSpot cannot be asked ----------------------------------------------
+HTML = "<html><body><h1>Sign in to the guest Wi-Fi</h1></body></html>"
+
+
+def test_api_refresh_while_hubspot_is_down_answers_the_last_figures_marked_stale(
+    seeded, hubspot_staff
+):
+    status, first = api(hubspot_staff, "/api/hubspot/crm/summary")
+    assert status == 200 and first["stale"] is False and first["error"] == ""
+    seeded.faults.down()
+    status, body = api(hubspot_staff, "/api/hubspot/crm/summary?refresh=true")
+    assert status == 200, body
+    assert body["stale"] is True and body["cached"] is True
+    assert "server error (503)" in body["error"]
+    assert body["data"] == first["data"] and body["fetched_at"] == first["fetched_at"]
+    seeded.faults.up()
+    status, body = api(hubspot_staff, "/api/hubspot/crm/summary?refresh=true")
+    assert status == 200 and body["stale"] is False and body["fetched_at"] > first["fetched_at"]
+
+
+@pytest.mark.parametrize(
+    "path, body",
+    [(path, HTML) for path in REPORT_PATHS]
+    + [
+        (path, '"not an object"') for path in REPORT_PATHS if "analytics" in path or "forms" in path
+    ],
+)
+def test_api_answer_that_is_not_hubspots_is_503_not_500(seeded, hubspot_staff, path, body):
+    seeded.faults.fail_next(40, status=200, body=body)
+    status, answer = api(hubspot_staff, path)
+    assert status == 503, answer
+    assert answer["success"] is False and answer["details"]["kind"] == "unavailable"
+    assert seeded.server_errors == []

@@ -158,10 +158,10 @@ def test_two_processes_racing_process_due_never_run_a_row_twice(tmp_path):
     )
     code = """
         import sys, time
-        import hubspot_integration.credentials as client_module
+        import hubspot_integration.credentials as credentials
         from hubspot_integration.services import outbox
 
-        client_module.get_client = lambda *a, **k: None  # no HubSpot: the handler is the probe
+        credentials.get_client = lambda *a, **k: None  # no HubSpot: the handler is the probe
         log = open(sys.argv[1], "a")
 
         @outbox.handler("race_test")

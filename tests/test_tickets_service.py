@@ -1,5 +1,6 @@
 """Tickets: pipelines from HubSpot, the contact association, priorities, no duplicate on retry."""
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -174,3 +175,119 @@ def test_list_filters(ticket_settings, fake_hubspot):
     assert [t["properties"]["subject"] for t in found.results] == ["Billing question"]
     stage = fake_hubspot.pipelines("tickets")[0]["stages"][0]["id"]
     assert len(tickets.list_tickets(stage=stage).results) == 4
+
+
+# --- the request-key property heals itself ---------------------------------------------------------
+TICKETS_PATH = "/crm/objects/2026-09/tickets"
+
+
+def _by_request_key(fake_hubspot) -> dict[str, int]:
+    keys: dict[str, int] = {}
+    for ticket in fake_hubspot.objects("tickets"):
+        key = ticket["properties"].get(tickets.REQUEST_KEY_PROPERTY)
+        keys[key] = keys.get(key, 0) + 1
+    return keys
+
+
+def test_the_request_key_property_is_created_again_when_it_went_from_hubspot(
+    ticket_settings, fake_hubspot, customer
+):
+    """A reset sandbox or a deleted property: the panel's 24-hour belief that it exists is dropped
+    at HubSpot's first "does not exist", the property is made again, and every queued ticket
+    (staff's and customers' support requests) lands exactly once."""
+    from django.test import Client
+
+    from hubspot_integration.models import CustomerTicket
+    from tests.conftest import client_for
+
+    assert tickets.create_ticket(new_ticket(subject="Before")).done  # property made and believed
+    assert fake_hubspot.delete_property("tickets", tickets.REQUEST_KEY_PROPERTY)
+
+    staff = [tickets.create_ticket(new_ticket(subject=f"Staff {i}")) for i in range(2)]
+    support = {"subject": "Site down", "description": "502", "priority": "HIGH", "website": ""}
+    customer_page = client_for(customer).post(
+        "/support/", {**support, "email": "cus@example.com"}, follow=True
+    )
+    anonymous_page = Client().post("/support/", {**support, "email": "anon@example.com"})
+    # An answer lost after the store, on a property made again: the retry finds it by its key.
+    fake_hubspot.faults.drop_next(1, after_store=True, path_prefix=TICKETS_PATH)
+    lost = tickets.create_ticket(new_ticket(subject="Lost answer"))
+    assert lost.queued
+    make_due()
+    outbox.process_due()
+
+    assert "Your request was received" in customer_page.content.decode()
+    assert anonymous_page.status_code == 302
+    assert all(outcome.done for outcome in staff), [o.error for o in staff]
+    operations = OutboxOperation.objects.filter(kind=OutboxOperation.Kind.CREATE_TICKET)
+    assert sorted(op.status for op in operations) == ["succeeded"] * 6
+    keys = _by_request_key(fake_hubspot)
+    assert keys.pop(None) == 1  # the ticket made before: its value went with the property
+    before = operations.get(payload__properties__subject="Before")
+    assert keys == {op.idempotency_key: 1 for op in operations.exclude(pk=before.pk)}
+    assert all(t.hubspot_id for t in CustomerTicket.objects.all())
+    assert (
+        fake_hubspot.count("POST", "/crm/properties/2026-09/tickets") == 2
+    )  # first use, then once
+    assert fake_hubspot.server_errors == []
+
+
+def test_hubspots_own_wording_of_the_missing_property_is_understood(ticket_settings, fake_hubspot):
+    """HubSpot's answer may carry the problems only in its message (no `errors` list)."""
+    assert tickets.create_ticket(new_ticket(subject="Before")).done
+    fake_hubspot.delete_property("tickets", tickets.REQUEST_KEY_PROPERTY)
+    problem = {
+        "isValid": False,
+        "message": f'Property "{tickets.REQUEST_KEY_PROPERTY}" does not exist',
+        "error": "PROPERTY_DOESNT_EXIST",
+        "name": tickets.REQUEST_KEY_PROPERTY,
+        "localizedErrorMessage": f'Property "{tickets.REQUEST_KEY_PROPERTY}" does not exist',
+        "portalId": 12345678,
+    }
+    body = {
+        "status": "error",
+        "message": "Property values were not valid: " + json.dumps([problem]),
+        "correlationId": "0c1b0e0a-6d4e-4b8e-9a52-7d9f3c1a2b3c",
+        "category": "VALIDATION_ERROR",
+    }
+    fake_hubspot.faults.fail_next(1, status=400, path_prefix=TICKETS_PATH, body=json.dumps(body))
+    outcome = tickets.create_ticket(new_ticket(subject="After"))
+    assert outcome.done, outcome.error
+    assert len(fake_hubspot.objects("tickets")) == 2
+
+
+def test_another_missing_property_is_still_a_permanent_failure(ticket_settings, fake_hubspot):
+    tickets.pipelines()
+    fake_hubspot.define_property("tickets", "custom_field")
+    outcome = tickets.create_ticket(new_ticket())  # warm: the request key exists
+    assert outcome.done
+    problem = {"isValid": False, "error": "PROPERTY_DOESNT_EXIST", "name": "custom_field"}
+    body = {
+        "status": "error",
+        "message": "Property values were not valid: " + json.dumps([problem]),
+        "category": "VALIDATION_ERROR",
+    }
+    fake_hubspot.faults.fail_next(1, status=400, path_prefix=TICKETS_PATH, body=json.dumps(body))
+    outcome = tickets.create_ticket(new_ticket(subject="Refused"))
+    assert outcome.operation.status == "failed"
+    assert fake_hubspot.count("POST", "/crm/properties/2026-09/tickets") == 1
+
+
+def test_a_property_hubspot_still_does_not_know_after_creating_it_is_retried_later(
+    ticket_settings, fake_hubspot
+):
+    assert tickets.create_ticket(new_ticket(subject="Before")).done
+    fake_hubspot.delete_property("tickets", tickets.REQUEST_KEY_PROPERTY)
+    problem = {"isValid": False, "error": "PROPERTY_DOESNT_EXIST", "name": "skypanel_request_key"}
+    body = json.dumps(
+        {"status": "error", "message": "Property values were not valid: " + json.dumps([problem])}
+    )
+    # The first answer says the property is missing; the second too, though it was just made.
+    fake_hubspot.faults.fail_next(2, status=400, path_prefix=TICKETS_PATH, body=body)
+    outcome = tickets.create_ticket(new_ticket(subject="After"))
+    assert outcome.queued and outcome.operation.last_error_kind == "unavailable"
+    make_due()
+    outbox.process_due()
+    outcome.operation.refresh_from_db()
+    assert outcome.operation.status == "succeeded"
+    assert _by_request_key(fake_hubspot)[outcome.operation.idempotency_key] == 1

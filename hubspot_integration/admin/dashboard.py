@@ -88,7 +88,7 @@ class CrmDashboardAdmin(admin.ModelAdmin):
             "opts": opts,
             "title": "CRM dashboard",
             "cards": cards,
-            "charts": chart(pipeline.data["stages"]) if pipeline.ok else [],
+            "charts": chart(pipeline.data["stages"]) if pipeline.has_figures else [],
             "days": days,
             "periods": PERIODS,
             "refresh_url": reverse(f"admin:{opts.app_label}_{opts.model_name}_refresh"),
@@ -104,9 +104,24 @@ class CrmDashboardAdmin(admin.ModelAdmin):
             raise PermissionDenied
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
+        days = self._days(request)
         reports.refresh()
-        messages.success(request, "The dashboard was refreshed from HubSpot.")
+        # Read HubSpot now, so the message tells the truth; the page below is served from it.
+        cards = reports.dashboard(days=days, recent=reports.DEFAULT_RECENT)
+        failed = [c for c in cards.values() if c.refresh_failed]
+        if not failed:
+            messages.success(request, "The dashboard was refreshed from HubSpot.")
+        else:
+            kept = (
+                " The cards show the last figures HubSpot gave, with their age."
+                if any(c.stale for c in failed)
+                else ""
+            )
+            messages.warning(
+                request,
+                f"The refresh failed for {len(failed)} of {len(cards)} cards: "
+                f"{failed[0].error}{kept}",
+            )
         opts = self.model._meta
         target = reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")
-        days = self._days(request)
         return HttpResponseRedirect(f"{target}?days={days}")

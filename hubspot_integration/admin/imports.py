@@ -140,17 +140,22 @@ class ContactImportAdmin(OnePermissionMixin, admin.ModelAdmin):
         )
 
     def _enqueue(self, request, contact_import: ContactImport) -> None:
+        from ..services.queue import enqueue
         from ..tasks import run_contact_import
 
-        try:
-            run_contact_import.enqueue(contact_import.pk)
-        except Exception:
-            # The file is stored; the import can be started again from the command line.
-            logger.exception("Could not enqueue contact import %s", contact_import.pk)
-            messages.error(
+        # The file is stored with the import: the sweep starts an import nobody has picked up.
+        minutes = max(1, round(app_settings.IMPORT_LEASE_SECONDS / 60))
+        if not enqueue(
+            run_contact_import,
+            contact_import.pk,
+            what=f"contact import {contact_import.pk}",
+            fallback=f"the sweep will start it within {minutes} minute(s)",
+        ):
+            messages.warning(
                 request,
-                "The file was saved but the import could not be queued: the task worker's queue "
-                "is unreachable. Try again in a moment.",
+                "The file was saved, but the task queue is unreachable right now: the import "
+                f"will start within {minutes} minute(s), when the sweep picks it up. This page "
+                "shows its progress.",
             )
 
     def change_view(self, request, object_id, form_url="", extra_context=None):

@@ -53,25 +53,31 @@ class OutboxOperationAdmin(admin.ModelAdmin):
         }
         return super().change_view(request, object_id, form_url, extra_context)
 
+    # Counted from the selection as it was when the action started: under a status filter the
+    # queryset is re-evaluated after the change, and the changed rows would drop out of it.
     @admin.action(description="Retry the selected failed operations", permissions=["change"])
     def retry_operations(self, request, queryset):
-        failed = list(queryset.filter(status=Status.FAILED))
-        for operation in failed:
-            outbox.retry(operation)
-        skipped = queryset.count() - len(failed)
-        messages.success(request, f"{len(failed)} operation(s) queued for another attempt.")
-        if skipped:
+        selected = list(queryset)
+        retried = sum(
+            1
+            for operation in selected
+            if operation.status == Status.FAILED and outbox.retry(operation)
+        )
+        messages.success(request, f"{retried} operation(s) queued for another attempt.")
+        if skipped := len(selected) - retried:
             messages.warning(request, f"{skipped} skipped: only failed operations can be retried.")
 
     @admin.action(description="Discard the selected operations", permissions=["change"])
     def discard_operations(self, request, queryset):
+        selected = list(queryset)
         # A running one is in a worker's hands right now; its result would overwrite the discard.
-        open_ones = list(queryset.filter(status__in=[Status.PENDING, Status.FAILED]))
-        for operation in open_ones:
-            outbox.discard(operation)
-        skipped = queryset.count() - len(open_ones)
-        messages.success(request, f"{len(open_ones)} operation(s) discarded.")
-        if skipped:
+        discarded = sum(
+            1
+            for operation in selected
+            if operation.status in (Status.PENDING, Status.FAILED) and outbox.discard(operation)
+        )
+        messages.success(request, f"{discarded} operation(s) discarded.")
+        if skipped := len(selected) - discarded:
             messages.warning(
                 request, f"{skipped} skipped: only pending or failed operations can be discarded."
             )

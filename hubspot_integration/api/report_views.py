@@ -23,7 +23,10 @@ DAYS = OpenApiParameter(
 
 
 def _answer(request, fetch, *args, shape=lambda data: {"data": data}):
-    """The reporting envelope; `shape` turns a card's data into the answer's top-level keys."""
+    """The reporting envelope; `shape` turns a card's data into the answer's top-level keys.
+
+    When HubSpot cannot be asked (a refresh included), the last good figures come back with
+    `stale: true`, their `fetched_at` and the `error`; with none kept, the error envelope."""
     if wants_refresh(request):
         reports.refresh()
     got = fetch(*args)
@@ -34,6 +37,8 @@ def _answer(request, fetch, *args, shape=lambda data: {"data": data}):
             "timestamp": timezone.now().isoformat(),
             "fetched_at": got.fetched_at.isoformat(),
             "cached": got.from_cache,
+            "stale": got.stale,
+            "error": str(got.error) if got.stale else "",
         }
     )
 
@@ -43,6 +48,13 @@ def _meta():
         "timestamp": serializers.DateTimeField(),
         "fetched_at": serializers.DateTimeField(help_text="when the data was read from HubSpot"),
         "cached": serializers.BooleanField(),
+        "stale": serializers.BooleanField(
+            help_text="true: HubSpot could not be asked (a refresh failed); these are the last "
+            "figures it gave, from `fetched_at`"
+        ),
+        "error": serializers.CharField(
+            allow_blank=True, help_text="why HubSpot could not be asked, when `stale`"
+        ),
     }
 
 
@@ -102,6 +114,8 @@ def _example(name: str, data, *, fetched_at="2026-01-05T10:00:00+00:00", cached=
         "timestamp": "2026-01-05T10:00:00+00:00",
         "fetched_at": fetched_at,
         "cached": cached,
+        "stale": False,
+        "error": "",
     }
     return OpenApiExample(name, value=value, response_only=True)
 

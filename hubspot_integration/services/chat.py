@@ -3,9 +3,14 @@
 HubSpot's tracking script carries the chat widget. Its host follows the account's data-hosting
 region (found by the connection check) unless an admin overrides the URL. For a logged-in customer
 whose email is verified the panel mints a visitor-identification token (an unverified address
-could be anyone's); tokens live 12 hours at HubSpot, so a cached one is reused below that, and a
-failure (403 on plans without the feature, an outage) is remembered for a while too: the page
-then loads an anonymous widget without asking HubSpot again or logging again.
+could be anyone's); tokens live 12 hours at HubSpot, so a cached one is
+reused below that. HubSpot's refusals (403 on plans without the feature, a 401) are remembered for a
+while too: the page then loads an anonymous widget without asking HubSpot again or logging again.
+A momentary failure (no room in the shared rate limiter, a timeout, an outage) is not: that page
+chats anonymously and the next one asks again.
+
+A page whose markup carries a token is that customer's own: the tag marks the request, and
+`PrivatePagesMiddleware` sends it with `Cache-Control: private`, so no shared cache keeps it.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ REGION_PATTERN = re.compile(r"^[a-z]{2}\d{1,2}$")
 PORTAL_PATTERN = re.compile(r"^\d{1,20}$")
 # Below HubSpot's 12-hour token life, so a cached token is never handed out already expired.
 TOKEN_TTL = 11 * 3600
-# How long a failure keeps the widget anonymous before HubSpot is asked again (and one log line).
+# How long HubSpot's refusal keeps the widget anonymous before it is asked again (one log line).
 FAILURE_TTL = 15 * 60
 # A plan without the feature will not gain it within minutes: ask less often.
 FORBIDDEN_TTL = 6 * 3600
@@ -37,10 +42,21 @@ FORBIDDEN_TTL = 6 * 3600
 RENDER_MAX_WAIT = 0.2
 
 
+# Set on the request by the template tag when the page carries an identification token.
+IDENTIFIED_ATTR = "hubspot_identified_visitor"
+
+
 @dataclass(frozen=True)
 class Identity:
     email: str
     token: str
+
+
+@dataclass(frozen=True)
+class Identification:
+    identity: Identity | None
+    # False after a momentary failure: nothing is remembered, the next page asks HubSpot again.
+    settled: bool = True
 
 
 def portal_id(s: HubSpotSettings) -> str:
@@ -110,20 +126,26 @@ def visitor(user) -> tuple[int, str] | None:
 
 
 def identify(user, s: HubSpotSettings | None = None) -> Identity | None:
-    """A visitor-identification token for a verified customer, or None (anonymous widget).
+    """A visitor-identification token for a verified customer, or None (anonymous widget)."""
+    return identification(user, s).identity
 
-    At most one HubSpot call per user per cache window, successful or not."""
+
+def identification(user, s: HubSpotSettings | None = None) -> Identification:
+    """The customer's identity and whether it is settled (a token, or a refusal remembered).
+
+    At most one HubSpot call per user per cache window while HubSpot answers; after a momentary
+    failure, one per page until it does."""
     who = visitor(user)
     if who is None:
-        return None
+        return Identification(None)
     email = who[1]
     s = s or HubSpotSettings.load()
     if not chat_active(s):
-        return None
+        return Identification(None)
     key = _identity_key(user, email)
     cached = cache.get(key)
     if cached is not None:
-        return Identity(email, cached["token"]) if cached.get("token") else None
+        return Identification(Identity(email, cached["token"]) if cached.get("token") else None)
     try:
         token = get_client(s, max_wait=RENDER_MAX_WAIT).visitor_token(
             email,
@@ -131,6 +153,15 @@ def identify(user, s: HubSpotSettings | None = None) -> Identity | None:
             last_name=getattr(user, "last_name", "") or "",
         )
     except errors.HubSpotError as err:
+        if err.transient:
+            # No room in the limiter this instant, a timeout, an outage: nothing HubSpot decided.
+            logger.info(
+                "Chat visitor identification for user %s did not happen (%s); the widget loads "
+                "anonymously on this page and the next page tries again",
+                user.pk,
+                err.kind,
+            )
+            return Identification(None, settled=False)
         ttl = FORBIDDEN_TTL if isinstance(err, errors.ForbiddenError) else FAILURE_TTL
         cache.set(key, {"token": ""}, ttl)
         logger.warning(
@@ -140,9 +171,9 @@ def identify(user, s: HubSpotSettings | None = None) -> Identity | None:
             err.kind,
             ttl // 60,
         )
-        return None
+        return Identification(None)
     cache.set(key, {"token": token}, TOKEN_TTL)
-    return Identity(email, token)
+    return Identification(Identity(email, token))
 
 
 def public_config(s: HubSpotSettings | None = None) -> dict:

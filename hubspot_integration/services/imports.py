@@ -12,6 +12,13 @@ batch they are merged into one input (HubSpot refuses a batch naming an email tw
 lines count as updates; across batches the batches go in file order. One exception, by design: a
 batch that was queued by a transient failure lands when the worker sends it, possibly after a
 later batch with the same email.
+
+One reader at a time holds an import (`claim()`): a run number on the row fences it, and a heartbeat
+with a checkpoint is written with each batch in the batch's own transaction. When a worker dies
+mid-file (or the task was never queued), the sweep sees no sign of life for
+`HUBSPOT_IMPORT_LEASE_SECONDS`, takes the import over with the next run number and reads on from
+the checkpoint: no row is sent or counted twice, and the old reader, should it wake, stops at its
+next checkpoint.
 """
 
 from __future__ import annotations
@@ -19,11 +26,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from django.db import transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from .. import errors
+from ..conf import app_settings
 from ..credentials import get_client
 from ..models import ContactImport, OutboxOperation
 from ..signals import operation_failed, operation_succeeded
@@ -46,10 +56,15 @@ __all__ = [
     "ImportFileError",
     "Summary",
     "ensure_configured",
+    "resume_stalled",
     "run_import",
     "start_import",
     "summary",
 ]
+
+
+class Superseded(Exception):
+    """Another run took the import over (this one was thought dead): stop reading."""
 
 
 @dataclass
@@ -111,6 +126,30 @@ def pending_batches(contact_import: ContactImport) -> int:
     ).count()
 
 
+def claim(contact_import: ContactImport, *, takeover: bool = False) -> int | None:
+    """Become the import's reader: its run number, or None when another run holds it. A queued
+    import nobody started is free; `takeover` also takes one whose reader is stalled."""
+    free = Q(status=Status.QUEUED, heartbeat_at__isnull=True)
+    if takeover:
+        free |= stalled_filter()
+    now = timezone.now()
+    with transaction.atomic():
+        # One conditional UPDATE: two claimers never both win (the row is locked while it runs).
+        if not ContactImport.objects.filter(free, pk=contact_import.pk).update(
+            reader_run=F("reader_run") + 1, heartbeat_at=now
+        ):
+            return None
+        contact_import.refresh_from_db()
+    return contact_import.reader_run
+
+
+def stalled_filter() -> Q:
+    """Imports not finished reading whose reader shows no sign of life within the lease."""
+    cutoff = timezone.now() - timedelta(seconds=app_settings.IMPORT_LEASE_SECONDS)
+    silent = Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, created_at__lt=cutoff)
+    return Q(status__in=[Status.QUEUED, Status.RUNNING], read_finished_at__isnull=True) & silent
+
+
 def run_import(
     contact_import: ContactImport,
     source=None,
@@ -120,27 +159,98 @@ def run_import(
 ) -> Summary:
     """Import the file. `source` is a path or file (default: the stored upload); `progress` is
     called with the number of rows just handled. Raises ImportFileError (file unusable) or
-    HubSpotError (HubSpot not configured) after recording it on the import."""
+    HubSpotError (HubSpot not configured) after recording it on the import. An import another
+    run already reads is left to it."""
+    run = claim(contact_import)
+    if run is None:
+        logger.info("Import %s is read by another run already; leaving it", contact_import.pk)
+        contact_import.refresh_from_db()
+        return summary(contact_import)
+    try:
+        return _read(contact_import, run, source, batch_size=batch_size, progress=progress)
+    except Superseded:
+        return _superseded(contact_import)
+
+
+def resume_stalled(limit: int = 5) -> int:
+    """Read on every import whose reader stalled (the sweep): queued ones nobody started, and
+    running ones whose worker died, from their checkpoint. Returns how many were taken over."""
+    taken = 0
+    candidates = ContactImport.objects.filter(stalled_filter()).order_by("created_at", "pk")
+    for pk in list(candidates.values_list("pk", flat=True)[:limit]):
+        contact_import = ContactImport.objects.get(pk=pk)
+        run = claim(contact_import, takeover=True)
+        if run is None:
+            continue  # someone else took it meanwhile
+        taken += 1
+        logger.warning(
+            "Import %s stalled (no progress for %d s) at line %d; run %d reads on",
+            pk,
+            app_settings.IMPORT_LEASE_SECONDS,
+            contact_import.read_through_line,
+            run,
+        )
+        if not contact_import.file:
+            # A command-line import: the file is on the machine that ran the command.
+            _give_up(
+                contact_import,
+                f"The command reading the file stopped after line "
+                f"{contact_import.read_through_line}; the rows after it were not imported. Run "
+                "manage.py hubspot_import_contacts again with the file (rows already in are "
+                "updated, not duplicated).",
+                keep_errors=True,
+            )
+            continue
+        try:
+            _read(contact_import, run, None, resume=True)
+        except (ImportFileError, errors.HubSpotError):
+            pass  # recorded on the import, shown on its page
+        except Superseded:
+            _superseded(contact_import)
+    return taken
+
+
+def _superseded(contact_import: ContactImport) -> Summary:
+    logger.warning("Import %s was taken over by another run; this one stops", contact_import.pk)
+    contact_import.refresh_from_db()
+    return summary(contact_import)
+
+
+def _read(
+    imp: ContactImport,
+    run: int,
+    source=None,
+    *,
+    batch_size: int = BATCH_SIZE,
+    progress: Callable[[int], None] | None = None,
+    resume: bool = False,
+) -> Summary:
     batch_size = max(1, min(int(batch_size), BATCH_SIZE))
-    source = source if source is not None else contact_import.file
-    imp = contact_import
+    source = source if source is not None else imp.file
     try:
         ensure_configured()  # now, not once per batch
-        imp.total_rows = count_rows(source)
+        total = count_rows(source)
     except (ImportFileError, errors.HubSpotError) as err:
-        _give_up(imp, str(err))
+        _give_up(imp, str(err), keep_errors=resume)
         raise
     except Exception:
         # Whatever else goes wrong reading the file, the import must not stay "Queued" for ever.
         logger.exception("Contact import %s: the file could not be read", imp.pk)
-        _give_up(imp, "The file could not be read (an unexpected error, logged on the server).")
+        _give_up(
+            imp,
+            "The file could not be read (an unexpected error, logged on the server).",
+            keep_errors=resume,
+        )
         raise
-    imp.status = Status.RUNNING
-    imp.save(update_fields=["status", "total_rows"])
+    if not ContactImport.objects.filter(pk=imp.pk, reader_run=run).update(
+        status=Status.RUNNING, total_rows=total, heartbeat_at=timezone.now()
+    ):
+        raise Superseded()
+    imp.refresh_from_db()
 
     with open_text(source) as stream:
         header, records = read_header(stream)
-        reader = _Reader(imp, batch_size, progress)
+        reader = _Reader(imp, run, batch_size, progress, resume=resume)
         for row in rows(header, records):
             reader.add(row)
         reader.finish()
@@ -155,25 +265,39 @@ def run_import(
     return result
 
 
-def _give_up(imp: ContactImport, message: str) -> None:
+def _give_up(imp: ContactImport, message: str, *, keep_errors: bool = False) -> None:
     imp.status = Status.FAILED
-    imp.errors = [{"line": None, "reason": message}]
+    kept = list(imp.errors or []) if keep_errors else []
+    imp.errors = [{"line": None, "reason": message}, *kept]
     imp.finished_at = timezone.now()
     imp.save(update_fields=["status", "errors", "finished_at"])
 
 
 class _Reader:
-    """Gathers rows into batches (merging repeated emails) and sends each as an outbox operation."""
+    """Gathers rows into batches (merging repeated emails) and sends each as an outbox operation.
 
-    def __init__(self, imp: ContactImport, batch_size: int, progress):
+    Each hand-off writes a checkpoint with the run's heartbeat: every row up to `read_through` is
+    in a batch or counted as rejected, every rejected row up to `rejected_through` is counted. A
+    resumed run skips exactly those rows."""
+
+    def __init__(self, imp: ContactImport, run: int, batch_size: int, progress, *, resume=False):
         self.imp = imp
+        self.run = run
         self.batch_size = batch_size
         self.progress = progress or (lambda n: None)
         self.batch: dict[str, dict] = {}
         self.rejected: list[dict] = []
         self.rejected_count = 0
+        self.last_line = 0
+        self.skip_through = imp.read_through_line if resume else 0
+        self.skip_rejected_through = imp.rejected_through_line if resume else 0
 
     def add(self, row) -> None:
+        if row.line <= self.skip_through or (
+            row.rejected and row.line <= self.skip_rejected_through
+        ):
+            return  # handed off by the run before this one
+        self.last_line = max(self.last_line, row.line)
         if row.rejected:
             self.rejected_count += 1
             self.rejected.append({"line": row.line, "reason": row.reason})
@@ -193,38 +317,65 @@ class _Reader:
     def finish(self) -> None:
         if self.batch:
             self._send()
-        self._flush_rejected()
+        self._checkpoint(finished=True)
+
+    def _checkpoint(self, *, finished: bool = False) -> None:
+        """Record the rejected rows gathered so far and how far the hand-offs got, as this run
+        (Superseded when another run holds the import now)."""
+        rejected, count = self.rejected, self.rejected_count
+        self.rejected, self.rejected_count = [], 0
+        reader = {"run": self.run, "rejected_through": self.last_line, "finished": finished}
+        if not self.batch:  # nothing read is waiting: every row so far is handed off
+            reader["read_through"] = self.last_line
+        _record(self.imp.pk, reader=reader, rejected=count, errors=rejected)
+        if count:
+            self.progress(count)
 
     def _flush_rejected(self) -> None:
-        if self.rejected_count:
-            _record(self.imp.pk, rejected=self.rejected_count, errors=self.rejected)
-            self.progress(self.rejected_count)
-        self.rejected, self.rejected_count = [], 0
+        self._checkpoint()
 
     def _send(self) -> None:
-        self._flush_rejected()
         entries = list(self.batch.values())
         self.batch = {}
         payload = {"import_id": self.imp.pk, "rows": entries}
         # Counted by the signal receivers below, whether it lands now or from the worker later.
-        outbox.submit(Kind.IMPORT_BATCH, payload, user=self.imp.requested_by)
+        # Recorded with the checkpoint in one transaction: a resumed run never sends it again.
+        with transaction.atomic():
+            self._checkpoint()
+            operation = outbox.record(Kind.IMPORT_BATCH, payload, user=self.imp.requested_by)
+        outbox.attempt(operation)
         self.progress(sum(len(e["lines"]) for e in entries))
 
 
-def _record(import_id: int, *, drop_batch: int | None = None, errors=(), **counts) -> None:
-    """Add to an import's counts under a row lock (the reader and workers write concurrently)."""
+def _record(
+    import_id: int, *, drop_batch: int | None = None, errors=(), reader=None, **counts
+) -> None:
+    """Add to an import's counts under a row lock (the reader and workers write concurrently).
+    `reader` (from the reader only) also moves its checkpoint and heartbeat, if it still holds
+    the import."""
     with transaction.atomic():
         imp = ContactImport.objects.select_for_update().filter(pk=import_id).first()
         if imp is None:
             return  # the import was deleted; its batches still went to HubSpot
+        fields = ["created_count", "updated_count", "rejected_count", "failed_count"]
+        fields += ["errors", "processed_rows"]
+        if reader is not None:
+            if imp.reader_run != reader["run"]:
+                raise Superseded()
+            imp.heartbeat_at = timezone.now()
+            imp.rejected_through_line = max(imp.rejected_through_line, reader["rejected_through"])
+            if "read_through" in reader:
+                imp.read_through_line = max(imp.read_through_line, reader["read_through"])
+            if reader["finished"]:
+                imp.read_finished_at = imp.heartbeat_at
+            fields += ["heartbeat_at", "rejected_through_line", "read_through_line"]
+            fields += ["read_finished_at"]
         for name, value in counts.items():
             setattr(imp, f"{name}_count", getattr(imp, f"{name}_count") + value)
         kept = [e for e in (imp.errors or []) if drop_batch is None or e.get("batch") != drop_batch]
         imp.errors = kept + list(errors)[: max(MAX_ERRORS - len(kept), 0)]
         counted = imp.created_count + imp.updated_count + imp.rejected_count + imp.failed_count
         imp.processed_rows = min(counted, imp.total_rows)
-        fields = ["created_count", "updated_count", "rejected_count", "failed_count"]
-        fields += ["errors", "processed_rows"]
         if imp.status == Status.RUNNING and counted >= imp.total_rows:
             imp.status = Status.DONE
             imp.finished_at = timezone.now()

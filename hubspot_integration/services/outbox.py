@@ -109,16 +109,16 @@ def attempt(operation: OutboxOperation) -> Outcome:
 
 def schedule(operation_id: int, *, run_after=None) -> None:
     """Hand the operation to the task queue. The outbox row, not the queue, is the truth: if this
-    enqueue is lost, `process_due()` (run by the worker's sweep) still finds the row."""
+    enqueue is lost, `process_due()` (run by the sweep) still finds the row when it is due."""
     from ..tasks import process_operation
+    from .queue import enqueue
 
-    try:
-        task = process_operation.using(run_after=run_after) if run_after else process_operation
-        task.enqueue(operation_id)
-    except Exception:  # the queue being down must not lose or fail the user's action
-        logger.exception(
-            "Could not enqueue outbox operation %s; the sweep will pick it up", operation_id
-        )
+    enqueue(
+        process_operation,
+        operation_id,
+        what=f"outbox operation {operation_id}",
+        run_after=run_after,
+    )
 
 
 def backoff_seconds(attempts: int, retry_after: float | None = None) -> float:
@@ -183,16 +183,20 @@ def process_due(limit: int = 100) -> int:
     return count
 
 
-def retry(operation: OutboxOperation) -> None:
-    """An admin's "retry": a failed operation goes back to pending, due now."""
-    OutboxOperation.objects.filter(pk=operation.pk, status=Status.FAILED).update(
+def retry(operation: OutboxOperation) -> bool:
+    """An admin's "retry": a failed operation goes back to pending, due now. False when it was
+    not failed (any more)."""
+    updated = OutboxOperation.objects.filter(pk=operation.pk, status=Status.FAILED).update(
         status=Status.PENDING, next_attempt_at=timezone.now(), locked_until=None
     )
-    transaction.on_commit(lambda: schedule(operation.pk))
+    if updated:
+        transaction.on_commit(lambda: schedule(operation.pk))
+    return bool(updated)
 
 
-def discard(operation: OutboxOperation) -> None:
-    # A row a worker holds right now is left alone: its result would overwrite the discard.
+def discard(operation: OutboxOperation) -> bool:
+    """Stop a pending or failed operation for good. False when it was left alone: finished,
+    already discarded, or in a worker's hands right now (its result would overwrite the discard)."""
     updated = (
         OutboxOperation.objects.filter(pk=operation.pk)
         .exclude(status__in=[Status.SUCCEEDED, Status.FAILED, Status.DISCARDED])
@@ -201,15 +205,17 @@ def discard(operation: OutboxOperation) -> None:
     )
     if not updated:
         # A failed row was already counted as failed by its listeners; just mark it discarded.
-        OutboxOperation.objects.filter(pk=operation.pk, status=Status.FAILED).update(
-            status=Status.DISCARDED
+        return bool(
+            OutboxOperation.objects.filter(pk=operation.pk, status=Status.FAILED).update(
+                status=Status.DISCARDED
+            )
         )
-        return
     from ..signals import operation_failed
 
     # A discarded pending row ends here: listeners (an import's counts) must learn it failed.
     operation.refresh_from_db()
     operation_failed.send(sender=OutboxOperation, operation=operation)
+    return True
 
 
 def _succeeded(operation: OutboxOperation, result: Result) -> OutboxOperation:

@@ -70,7 +70,9 @@ def _total(object_type: str, filter_groups: list | None = None) -> int:
 # --- shared pieces (cached on their own so two cards do not fetch them twice) --------------------
 def _pipelines(object_type: str) -> list[dict]:
     return report_cache.cached(
-        f"pipelines:{object_type}", lambda: _ordered(_client().pipelines(object_type))
+        f"pipelines:{object_type}",
+        lambda: _ordered(_client().pipelines(object_type)),
+        keep_last_good=False,
     ).data
 
 
@@ -98,7 +100,7 @@ def _deal_stats() -> Fetched:
                 break
         return {"count": count, "total": total, "by_stage": by_stage}
 
-    return report_cache.cached("deal-stats", fetch)
+    return report_cache.cached("deal-stats", fetch, keep_last_good=False)
 
 
 # --- the figures ---------------------------------------------------------------------------------
@@ -296,10 +298,24 @@ class Card:
     from_cache: bool = False
     error: str = ""
     missing_scopes: list[str] = field(default_factory=list)
+    # The figures are the last good ones: HubSpot could not be asked again (`error` says why).
+    stale: bool = False
 
     @property
     def ok(self) -> bool:
+        """Fresh figures, nothing went wrong."""
         return not self.error
+
+    @property
+    def has_figures(self) -> bool:
+        """Figures to show: fresh ones, or the last good ones marked with their age."""
+        return self.ok or self.stale
+
+    @property
+    def refresh_failed(self) -> bool:
+        """HubSpot could not give this card's figures now (not a missing scope: that is how the
+        account is set up, shown on the card, and no refresh changes it)."""
+        return bool(self.error) and not self.missing_scopes
 
 
 def describe(err: errors.HubSpotError, card: str) -> tuple[str, list[str]]:
@@ -321,6 +337,11 @@ def card(name: str, loader, *args) -> Card:
     except errors.HubSpotError as err:
         message, scopes = describe(err, name)
         return Card(name, error=message, missing_scopes=scopes)
+    if got.stale:
+        message, scopes = describe(got.error, name)
+        return Card(
+            name, got.data, got.fetched_at, True, message, missing_scopes=scopes, stale=True
+        )
     return Card(name, got.data, got.fetched_at, got.from_cache)
 
 

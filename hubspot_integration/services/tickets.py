@@ -8,6 +8,9 @@ by ID property is immediate, unlike search, whose index lags.
 
 from __future__ import annotations
 
+import json
+import logging
+
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -17,6 +20,8 @@ from ..credentials import get_client
 from ..models import HubSpotSettings, OutboxOperation
 from . import outbox
 from .contacts import Page, new_contact_id, record_url, upsert_contact_id
+
+logger = logging.getLogger(__name__)
 
 Kind = OutboxOperation.Kind
 
@@ -265,9 +270,16 @@ def update_ticket(ticket_id: str, data: dict, *, user=None) -> outbox.Outcome:
     return outbox.submit(Kind.UPDATE_TICKET, build_update_payload(ticket_id, data), user=user)
 
 
-def ensure_request_key_property(client) -> None:
+PROPERTY_MISSING_CODE = "PROPERTY_DOESNT_EXIST"
+
+
+def ensure_request_key_property(client, *, recheck: bool = False) -> None:
+    """Create `skypanel_request_key` on tickets unless it is known to exist; `recheck` forgets
+    that belief first (HubSpot has just said the property does not exist)."""
     key = f"hubspot:ticket-request-key-property:{client.portal_id}"
-    if cache.get(key):
+    if recheck:
+        cache.delete(key)
+    elif cache.get(key):
         return
     try:
         client.get_property("tickets", REQUEST_KEY_PROPERTY)
@@ -288,6 +300,36 @@ def ensure_request_key_property(client) -> None:
         except errors.Conflict:
             pass  # another worker created it first
     cache.set(key, True, 24 * 3600)
+
+
+def names_missing_property(err: errors.HubSpotError, name: str) -> bool:
+    """Whether HubSpot refused a write because property `name` does not exist.
+
+    HubSpot answers 400 VALIDATION_ERROR with "Property values were not valid: [...]": a JSON list
+    of problems, each `{"name", "error": "PROPERTY_DOESNT_EXIST", ...}`, in the message; the
+    date-based API repeats them in `errors` as `{"code", "context": {"propertyName": [...]}}`."""
+    if not isinstance(err, errors.ValidationFailed):
+        return False
+    for item in err.details:
+        if not isinstance(item, dict) or item.get("code") != PROPERTY_MISSING_CODE:
+            continue
+        named = (item.get("context") or {}).get("propertyName") or []
+        if name in named or f'"{name}"' in str(item.get("message", "")):
+            return True
+    marker = "Property values were not valid:"
+    if marker in err.message:
+        try:
+            problems = json.loads(err.message.split(marker, 1)[1].strip())
+        except ValueError:
+            problems = []
+        for problem in problems if isinstance(problems, list) else []:
+            if (
+                isinstance(problem, dict)
+                and problem.get("name") == name
+                and problem.get("error") == PROPERTY_MISSING_CODE
+            ):
+                return True
+    return False
 
 
 # --- outbox handlers -----------------------------------------------------------------------------
@@ -317,25 +359,55 @@ def _create(client, payload, operation):
             if payload.get(field):
                 contact[field] = payload[field]
         contact_id = upsert_contact_id(client, contact)
-    associations = [
-        {
-            "to": {"id": contact_id},
-            "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 16}],
-        }
-    ]
+    associations = (
+        [
+            {
+                "to": {"id": contact_id},
+                "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 16}],
+            }
+        ]
+        if contact_id
+        else []
+    )
     try:
-        ticket = client.create_object(
-            "tickets", properties, associations=associations if contact_id else None
+        ticket = _create_once(client, properties, associations, operation)
+    except errors.ValidationFailed as err:
+        if not names_missing_property(err, REQUEST_KEY_PROPERTY):
+            raise
+        # The property went from HubSpot (deleted, or a sandbox reset) while the panel still
+        # believed in it: create it again and send this ticket once more.
+        logger.warning(
+            "HubSpot no longer has the ticket property %s; creating it again (operation %s)",
+            REQUEST_KEY_PROPERTY,
+            operation.pk,
         )
+        ensure_request_key_property(client, recheck=True)
+        try:
+            ticket = _create_once(client, properties, associations, operation)
+        except errors.ValidationFailed as again:
+            if not names_missing_property(again, REQUEST_KEY_PROPERTY):
+                raise
+            # Just created, yet unknown: HubSpot has not caught up. Worth another attempt later.
+            raise errors.Unavailable(
+                f"HubSpot does not know the new ticket property {REQUEST_KEY_PROPERTY} yet; "
+                "the ticket will be sent again.",
+                status=again.status,
+                correlation_id=again.correlation_id,
+            ) from again
+    return outbox.Result(ticket["id"], {"ticket": ticket, "contactId": contact_id or ""})
+
+
+def _create_once(client, properties: dict, associations: list, operation) -> dict:
+    try:
+        return client.create_object("tickets", properties, associations=associations)
     except errors.Conflict:
         # Our earlier attempt created it and the answer was lost: read it back by its key.
-        ticket = client.get_object(
+        return client.get_object(
             "tickets",
             operation.idempotency_key,
             id_property=REQUEST_KEY_PROPERTY,
             properties=TICKET_PROPERTIES,
         )
-    return outbox.Result(ticket["id"], {"ticket": ticket, "contactId": contact_id or ""})
 
 
 @outbox.handler(Kind.UPDATE_TICKET)

@@ -38,11 +38,13 @@ def apply(event: dict) -> int:
     return 0  # other subscriptions are recorded, not applied
 
 
-def apply_pending(limit: int = 500) -> int:
-    """Apply unprocessed events oldest first; each is marked done in the same transaction."""
-    pending = WebhookEvent.objects.filter(processed_at__isnull=True).order_by("received_at", "pk")[
-        :limit
-    ]
+def apply_pending(limit: int = 500, *, received_before=None) -> int:
+    """Apply unprocessed events oldest first; each is marked done in the same transaction.
+    `received_before`: only those received earlier (the sweep leaves fresh ones to the queue)."""
+    pending = WebhookEvent.objects.filter(processed_at__isnull=True)
+    if received_before is not None:
+        pending = pending.filter(received_at__lt=received_before)
+    pending = pending.order_by("received_at", "pk")[:limit]
     done = 0
     for pk in list(pending.values_list("pk", flat=True)):
         with transaction.atomic():

@@ -46,16 +46,20 @@ def hubspot_tracking(context) -> str:
     now = time.monotonic()
     entry = _markup_cache.get(key)
     if entry is None or entry[1] <= now:
-        identity = chat.identify(user, s) if visitor else None
+        found = chat.identification(user, s) if visitor else chat.Identification(None)
         expires = now + VISITOR_MEMO_SECONDS if visitor else math.inf
-        entry = (_markup(s, identity, clear_identity), expires)
-        if len(_markup_cache) >= MARKUP_CACHE_SIZE:
-            _markup_cache.pop(next(iter(_markup_cache)))  # oldest first: dicts keep order
-        _markup_cache[key] = entry
+        entry = (_markup(s, found.identity, clear_identity), expires, found.identity is not None)
+        # After a momentary failure the anonymous markup is not kept: the next page asks again.
+        if found.settled:
+            if len(_markup_cache) >= MARKUP_CACHE_SIZE:
+                _markup_cache.pop(next(iter(_markup_cache)))  # oldest first: dicts keep order
+            _markup_cache[key] = entry
+    if entry[2] and request is not None:
+        setattr(request, chat.IDENTIFIED_ATTR, True)  # PrivatePagesMiddleware: Cache-Control
     return entry[0]
 
 
-# (settings version, visitor) -> (markup, expiry). A customer's markup carries their email and
+# (settings version, visitor) -> (markup, expiry, carries a token). A customer's markup carries their email and
 # chat token, which the page shows that customer anyway; bounded so many customers cannot grow it
 # without limit.
 MARKUP_CACHE_SIZE = 512

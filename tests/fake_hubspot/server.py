@@ -751,6 +751,9 @@ class FakeHubSpot:
     def define_property(self, object_type_name, name, type="string", options=None, **kwargs):
         return self.state.define_property(object_type_name, name, type, options, **kwargs)
 
+    def delete_property(self, object_type_name, name):
+        return self.state.delete_property(object_type_name, name)
+
     def pipelines(self, object_type_name):
         return self.state.pipeline_list(object_type_name)
 

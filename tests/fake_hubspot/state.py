@@ -347,6 +347,16 @@ class State:
             self.properties[otype][prop_name] = definition
             return copy.deepcopy(definition)
 
+    def delete_property(self, name, prop_name):
+        """A property deleted in HubSpot (or a sandbox reset): the definition and every record's
+        value of it are gone; writes naming it answer 400 PROPERTY_DOESNT_EXIST again."""
+        with self.lock:
+            otype = self._type(name)
+            removed = self.properties[otype].pop(prop_name, None)
+            for rec in self.records[otype].values():
+                rec.props.pop(prop_name, None)
+            return removed is not None
+
     def pipeline_list(self, name):
         with self.lock:
             otype = self._type(name)

@@ -171,3 +171,44 @@ def test_test_connection_answer_shape(hubspot_admin, hubspot_settings):
     assert all(set(c) == {"name", "ok", "message"} for c in body["checks"])
     assert body["account"]["portalId"] == int(hubspot_settings.portal_id)
     assert FAKE_TOKEN not in response.content.decode()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "body,field,words",
+    [
+        ({"defaultTicketPipeline": "0"}, "defaultTicketPipeline", "no ticket pipeline '0'"),
+        (
+            {"defaultTicketPipeline": "81234567", "defaultTicketStage": "1"},
+            "defaultTicketStage",
+            "has no stage '1'",
+        ),
+        ({"defaultTicketStage": "81234568"}, "defaultTicketStage", "pipeline this stage is in"),
+    ],
+)
+def test_a_pipeline_or_stage_hubspot_lacks_is_refused_when_saved(
+    hubspot_settings, hubspot_admin, body, field, words
+):
+    response = client_for(hubspot_admin).put(UPDATE, body, content_type="application/json")
+    assert response.status_code == 400, response.json()
+    assert words in " ".join(response.json()["details"][field])
+    stored = HubSpotSettings.objects.get()
+    assert (stored.default_ticket_pipeline, stored.default_ticket_stage) == ("", "")
+
+
+@pytest.mark.django_db
+def test_a_pipeline_and_stage_hubspot_has_are_saved(hubspot_settings, hubspot_admin):
+    body = {"defaultTicketPipeline": "81234567", "defaultTicketStage": "81234569"}
+    response = client_for(hubspot_admin).put(UPDATE, body, content_type="application/json")
+    assert response.status_code == 200, response.json()
+    assert HubSpotSettings.objects.get().default_ticket_stage == "81234569"
+
+
+@pytest.mark.django_db
+def test_the_pipeline_is_accepted_unchecked_while_hubspot_cannot_be_asked(
+    hubspot_settings, hubspot_admin, fake_hubspot
+):
+    fake_hubspot.faults.down()
+    body = {"defaultTicketPipeline": "81234567"}
+    response = client_for(hubspot_admin).put(UPDATE, body, content_type="application/json")
+    assert response.status_code == 200

@@ -12,6 +12,7 @@ from ..models import (
     mask_secret,
     validate_uuid,
 )
+from ..services import tickets
 
 # API key -> model field, for every writable setting.
 FIELD_MAP = {
@@ -156,9 +157,18 @@ class SettingsSerializer(serializers.Serializer):
     def apply(self, instance: HubSpotSettings) -> HubSpotSettings:
         """Copy the validated values onto the instance, then let the model validate the whole."""
         data = self.validated_data
+        before = (instance.default_ticket_pipeline, instance.default_ticket_stage)
         for api, field in FIELD_MAP.items():
             if api in data:
                 setattr(instance, field, data[api])
+        after = (instance.default_ticket_pipeline, instance.default_ticket_stage)
+        if after != before:
+            # Refused now, not when every customer request later fails on it.
+            problems = tickets.default_pipeline_problems(*after)
+            if problems:
+                raise serializers.ValidationError(
+                    {MODEL_TO_API.get(k, k): [v] for k, v in problems.items()}
+                )
         if data.get("clearApiKey"):
             instance.access_token = ""
         elif data.get("apiKey"):

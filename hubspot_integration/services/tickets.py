@@ -93,6 +93,36 @@ def stage_label(pipeline_id: str, stage_id: str, known: list[dict] | None = None
     return stage_id
 
 
+def default_pipeline_problems(pipeline_id: str, stage_id: str) -> dict[str, str]:
+    """Field -> message when HubSpot has no such default pipeline or stage; {} when it has them
+    or cannot be asked right now (then the choice is checked again by each ticket it files)."""
+    if not pipeline_id and not stage_id:
+        return {}
+    if stage_id and not pipeline_id:
+        return {"default_ticket_stage": "Choose the default ticket pipeline this stage is in."}
+    try:
+        known = pipelines(refresh=True)
+    except errors.HubSpotError as err:
+        logger.info("Default ticket pipeline not checked: HubSpot cannot be asked (%s)", err.kind)
+        return {}
+    chosen = next((p for p in known if p["id"] == pipeline_id), None)
+    if chosen is None:
+        listed = ", ".join(f"{p['id']} ({p['label']})" for p in known) or "none"
+        return {
+            "default_ticket_pipeline": (
+                f"HubSpot has no ticket pipeline {pipeline_id!r}; its pipelines: {listed}."
+            )
+        }
+    if stage_id and not any(st["id"] == stage_id for st in chosen["stages"]):
+        listed = ", ".join(f"{st['id']} ({st['label']})" for st in chosen["stages"])
+        return {
+            "default_ticket_stage": (
+                f"Pipeline {chosen['label']!r} has no stage {stage_id!r}; its stages: {listed}."
+            )
+        }
+    return {}
+
+
 def resolve_pipeline(pipeline_id: str, stage_id: str, known: list[dict]) -> tuple[str, str]:
     """Validate a pipeline/stage pair against HubSpot's list; blanks take the defaults."""
     s = HubSpotSettings.load()

@@ -48,7 +48,9 @@ def redis_cache(settings):
     from django.core.cache import cache
 
     yield cache_url
-    cache.clear()  # django-redis clears only this prefix's keys
+    # Only this test's keys: django-redis' clear() is FLUSHDB, which would wipe the keys of every
+    # other test using this Redis database at the same moment (other xdist workers, other runs).
+    cache.delete_pattern("*")
 
 
 def _env(**extra) -> dict:

@@ -171,6 +171,8 @@ ADMIN_SITE = [
     row("admin:login", "GET",                        200,   200,   200,   AWAY,  AWAY,  AWAY,  AWAY),
     # Non-staff are sent to the index (and from there to the login page); staff are signed out.
     row("admin:logout", "POST",                      AWAY,  AWAY,  AWAY,  200,   200,   200,   200,   fresh=True),
+    # A link (GET) signs no one out.
+    row("admin:logout", "GET",                       AWAY,  AWAY,  AWAY,  405,   405,   405,   405),
     # Everyone's own password.
     row("admin:password_change", "GET",              LOGIN, LOGIN, LOGIN, 200,   200,   200,   200),
     row("admin:password_change_done", "GET",         LOGIN, LOGIN, LOGIN, 200,   200,   200,   200),
@@ -359,6 +361,7 @@ PUBLIC = [
     # Django's own sign-in and sign-out views: public by design.
     row("login", "GET",                              200,   200,   200,   200,   200,   200,   200),
     row("logout", "POST",                            200,   200,   200,   200,   200,   200,   200,   fresh=True),
+    row("logout", "GET",                             405,   405,   405,   405,   405,   405,   405),
     # Signed in already: back home.
     row("signup", "GET",                             200,   AWAY,  AWAY,  AWAY,  AWAY,  AWAY,  AWAY),
     row("signup", "POST",                            200,   AWAY,  AWAY,  AWAY,  AWAY,  AWAY,  AWAY,  data={}),
@@ -638,6 +641,19 @@ def test_who_reaches_what(world, role, kind):
             # A page that could not read HubSpot still answers 200: it would prove too little.
             wrong.append(f"  {probe.label()}: 200, but the page could not read HubSpot")
     assert not wrong, f"{role} by {kind}:\n" + "\n".join(wrong)
+
+
+def test_a_deactivated_account_reaches_nothing(world):
+    """A superuser switched off (is_active=False) keeps neither a session nor a working token."""
+    user = world["users"]["super"]
+    session = client_for_role(world, "super", "session")
+    token = client_for_role(world, "super", "token")
+    user.is_active = False
+    user.save()
+    assert LOGIN.matches(session.get(reverse("admin:index")))
+    assert session.get(reverse("hubspot_api:settings-config")).status_code == 401
+    assert token.get(reverse("hubspot_api:settings-config")).status_code == 401
+    assert SIGNIN.matches(session.get(reverse("my-tickets")))
 
 
 # --- CSRF: the table's client does not check it, so check that it stands before every write --------

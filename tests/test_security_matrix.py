@@ -377,7 +377,10 @@ PUBLIC = [
 
 TABLE = ADMIN_SITE + SUPERUSER_ONLY + HUBSPOT_ADMIN + HUBSPOT_STAFF + API + PUBLIC
 
-# URL patterns with no row, each with the reason. Stale entries fail like stale rows.
+# URL patterns with no row, each with the reason ({key: why}); stale entries fail like stale rows.
+# Empty today: static files are WhiteNoise's (middleware, no URL pattern), and the patterns that
+# are public by design (Django's sign-in and sign-out views, the OpenAPI schema and docs, the
+# health check) have rows above, so that turning one private, or a private one public, shows.
 ALLOWLIST: dict[str, str] = {}
 
 

@@ -56,6 +56,7 @@ LABELS = {
 }
 CONFIG = "/api/admin/settings/hubspot/config"
 UPDATE = "/api/admin/settings/hubspot"
+DISCONNECT_URL = "/admin/hubspot_integration/hubspotsettings/oauth/disconnect/"
 
 
 def raw_columns() -> dict:
@@ -189,6 +190,7 @@ def test_an_admin_signs_in_and_reaches_the_settings(lost_key, superuser):
     )
     assert response.status_code == 200
     assert response.redirect_chain[-1][0] == CHANGE_URL
+    assert 'id="undecryptable-secrets"' in response.content.decode()
 
 
 def test_a_signed_in_customer_gets_the_anonymous_widget(lost_key, verified_customer):
@@ -255,6 +257,24 @@ def test_a_webhook_is_answered_503_so_hubspot_retries(lost_key, caplog):
 
 
 # --- the admin ---------------------------------------------------------------------------------------
+def test_the_settings_page_names_the_unreadable_secrets(lost_key, superuser):
+    response = client_for(superuser).get(CHANGE_URL)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'id="undecryptable-secrets"' in html
+    for label in LABELS.values():
+        assert label in html
+    assert "HUBSPOT_ENCRYPTION_KEYS" in html and "Clear the stored token" in html
+    assert "gAAAAA" not in html
+    for value in SECRETS.values():
+        assert value not in html
+
+
+def test_the_settings_page_has_no_banner_when_every_secret_opens(stored, superuser):
+    html = client_for(superuser).get(CHANGE_URL).content.decode()
+    assert 'id="undecryptable-secrets"' not in html
+
+
 def admin_post(user, **overrides):
     """The settings form as the page shows it for the stored row, with `overrides` typed in."""
     values = {
@@ -331,12 +351,33 @@ def test_test_connection_names_the_unreadable_secrets(lost_key, superuser, fake_
     assert [c["name"] for c in api.json()["checks"]][:2] == ["secrets", "credential"]
 
 
+def test_disconnect_removes_an_unreadable_oauth_connection(lost_key, superuser):
+    client = client_for(superuser)
+    page = client.get(CHANGE_URL).content.decode()
+    assert 'id="oauth-disconnect"' in page and "stored connection cannot be decrypted" in page
+    response = client.post(DISCONNECT_URL, follow=True)
+    assert response.status_code == 200
+    assert "could not be revoked" in response.content.decode()
+    columns = raw_columns()
+    assert columns["oauth_access_token"] == "" and columns["oauth_refresh_token"] == ""
+    assert columns["access_token"] == lost_key["access_token"]
+    entry = SettingsAuditEntry.objects.get(action="oauth_disconnect")
+    assert set(entry.changed_fields) >= {"oauth_access_token", "oauth_refresh_token"}
+
+
 # --- the API -----------------------------------------------------------------------------------------
-def test_the_api_keeps_the_unreadable_secrets_and_clears_the_key(lost_key, superuser):
+def test_the_api_names_the_unreadable_secrets_and_clears_the_key(lost_key, superuser):
     client = client_for(superuser)
     response = client.get(CONFIG)
     assert response.status_code == 200
     data = response.json()["data"]
+    assert data["undecryptableSecrets"] == [
+        "apiKey",
+        "webhookSecret",
+        "oauthClientSecret",
+        "oauthAccessToken",
+        "oauthRefreshToken",
+    ]
     assert data["hasApiKey"] is False and data["apiKeyMasked"] == ""
 
     response = client.put(UPDATE, {"chatEnabled": False}, content_type="application/json")
@@ -348,7 +389,7 @@ def test_the_api_keeps_the_unreadable_secrets_and_clears_the_key(lost_key, super
     )
     assert response.status_code == 200, response.content
     assert raw_columns()["access_token"] == ""
-    assert HubSpotSettings.load().undecryptable_fields == list(SECRETS)[1:]
+    assert "apiKey" not in response.json()["data"]["undecryptableSecrets"]
 
 
 # --- health and the commands -------------------------------------------------------------------------

@@ -15,6 +15,20 @@ from ..oauth import views as oauth_views
 from ..services.connection import check_connection
 from ..services.settings import save_settings
 
+# How the admin replaces each secret a lost key made unreadable (the banner on the page).
+REMEDIES = {
+    "access_token": "paste it again in “Service key or access token”, or tick “Clear the stored "
+    "token”",
+    "webhook_secret": "enter it again in “Webhook client secret”, or tick “Clear the webhook "
+    "secret”",
+    "oauth_client_secret": "enter it again in “OAuth client secret”, or tick “Clear the OAuth "
+    "client secret”",
+    "oauth_access_token": "nothing is needed while the refresh token opens (the next HubSpot "
+    "call fetches a new one; Test connection makes one); otherwise press Disconnect, then Connect "
+    "with HubSpot again",
+    "oauth_refresh_token": "press Disconnect, then Connect with HubSpot again",
+}
+
 
 @admin.register(HubSpotSettings)
 class HubSpotSettingsAdmin(admin.ModelAdmin):
@@ -96,7 +110,14 @@ class HubSpotSettingsAdmin(admin.ModelAdmin):
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         s = self.get_object(request, object_id)
-        context = {**(extra_context or {}), "oauth": self._oauth_panel(request, s)}
+        context = {
+            **(extra_context or {}),
+            "oauth": self._oauth_panel(request, s),
+            "undecryptable": [
+                {"label": s.secret_label(name), "remedy": REMEDIES[name]}
+                for name in s.undecryptable_fields
+            ],
+        }
         response = super().change_view(request, object_id, form_url, context)
         origins = flow.authorize_origins()
         if origins:
@@ -107,11 +128,14 @@ class HubSpotSettingsAdmin(admin.ModelAdmin):
 
     def _oauth_panel(self, request, s: HubSpotSettings) -> dict:
         scope, optional = flow.requested_scopes(s)
+        unreadable = s.undecryptable_fields
         return {
             "can_change": request.user.has_perm(oauth_views.CHANGE_PERMISSION),
             "selected": s.uses_oauth,
             "ready": bool(s.oauth_client_id and s.oauth_client_secret),
-            "connected": bool(s.oauth_refresh_token),
+            # A connection only a lost key opens is still one: Disconnect must be offered.
+            "connected": bool(s.oauth_refresh_token) or "oauth_refresh_token" in unreadable,
+            "unreadable": "oauth_refresh_token" in unreadable,
             "error": s.oauth_error,
             "connected_at": s.oauth_connected_at,
             "expires_at": s.oauth_expires_at,

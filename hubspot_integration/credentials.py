@@ -22,6 +22,9 @@ _MAX_POOLED = 16  # old credentials after a rotation are dropped past this many
 
 def bearer_source(s: HubSpotSettings):
     """The bearer for the stored credential: a fixed token, or OAuth's refreshing source."""
+    unreadable = s.undecryptable_credential
+    if unreadable:
+        raise errors.SecretUndecryptable(s.undecryptable_message(unreadable))
     if s.uses_oauth:
         if not s.oauth_refresh_token:
             raise errors.NotConfigured(

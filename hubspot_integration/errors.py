@@ -48,6 +48,18 @@ class NotConfigured(HubSpotError):
     default_message = "HubSpot is not configured: enter the portal ID and a HubSpot credential."
 
 
+class SecretUndecryptable(NotConfigured):
+    """The stored credential was written under a key HUBSPOT_ENCRYPTION_KEYS no longer holds."""
+
+    kind = "undecryptable"
+    # Writes wait in the outbox (with backoff) for the key to be restored or the secret re-entered.
+    transient = True
+    default_message = (
+        "The stored HubSpot credential cannot be decrypted with HUBSPOT_ENCRYPTION_KEYS: restore "
+        "the key it was written with, or clear and re-enter it on the HubSpot settings page."
+    )
+
+
 class AuthError(HubSpotError):
     kind = "auth"
     default_message = "HubSpot refused the credential (401): it is wrong, revoked or expired."

@@ -84,7 +84,13 @@ class HubSpotSettingsForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if "credential_type" in self.fields:
             self.fields["credential_type"].help_text = CREDENTIAL_HELP
-        if self.instance.access_token:
+        unreadable = self.instance.undecryptable_fields
+        if "access_token" in unreadable:
+            self.fields["new_token"].help_text = (
+                "The stored token cannot be decrypted (see above): paste it again, or tick "
+                "“Clear the stored token”. Blank keeps it for when its key is restored."
+            )
+        elif self.instance.access_token:
             masked = mask_secret(self.instance.access_token)
             self.fields["new_token"].help_text = f"Stored: {masked}. Leave blank to keep it."
         else:
@@ -92,10 +98,17 @@ class HubSpotSettingsForm(forms.ModelForm):
                 "No token is stored. Paste the service key, the app's static access token or "
                 "the private-app token, whichever kind is chosen above."
             )
-        if self.instance.webhook_secret:
-            self.fields["new_webhook_secret"].help_text = "A secret is stored. Blank keeps it."
-        if self.instance.oauth_client_secret:
-            self.fields["new_oauth_client_secret"].help_text = "A secret is stored. Blank keeps it."
+        for name, field in (
+            ("webhook_secret", "new_webhook_secret"),
+            ("oauth_client_secret", "new_oauth_client_secret"),
+        ):
+            if name in unreadable:
+                self.fields[field].help_text = (
+                    "The stored secret cannot be decrypted (see above): enter it again, or "
+                    "clear it. Blank keeps it for when its key is restored."
+                )
+            elif getattr(self.instance, name):
+                self.fields[field].help_text = "A secret is stored. Blank keeps it."
 
     def clean_new_oauth_client_secret(self):
         return clean_token_value(self.cleaned_data.get("new_oauth_client_secret"))

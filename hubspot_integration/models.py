@@ -12,7 +12,7 @@ from django.db import models
 from django.utils import timezone
 
 from .actor import current_actor, is_superuser
-from .fields import EncryptedTextField
+from .fields import EncryptedTextField, Undecryptable
 
 SETTINGS_CACHE_KEY = "hubspot:settings:v1"
 SETTINGS_CACHE_TIMEOUT = None  # kept until a save replaces it
@@ -275,7 +275,9 @@ class HubSpotSettings(models.Model):
         errors = {}
         if self.enabled and not self.portal_id:
             errors["portal_id"] = "Enter the portal ID before enabling HubSpot."
-        if self.enabled and not self.has_token:
+        # A credential only the lost key opens is still stored: the switch stays as the admin set
+        # it, and every call says what is wrong (credentials.bearer_source) until it opens again.
+        if self.enabled and not self.has_token and not self.undecryptable_credential:
             if self.uses_oauth:
                 errors["access_token"] = (
                     "Connect with HubSpot (OAuth) before enabling HubSpot, or choose another "
@@ -329,6 +331,50 @@ class HubSpotSettings(models.Model):
     @property
     def is_configured(self) -> bool:
         return bool(self.enabled and self.portal_id and self.has_token)
+
+    # --- secrets no configured key opens --------------------------------------------------------
+    @property
+    def undecryptable_fields(self) -> list[str]:
+        """The secret fields written under a key HUBSPOT_ENCRYPTION_KEYS no longer holds: each
+        reads as empty (fields.Undecryptable) and is written back unchanged on save."""
+        return [n for n in self.SECRET_FIELDS if isinstance(getattr(self, n), Undecryptable)]
+
+    @property
+    def credential_fields(self) -> tuple[str, ...]:
+        """The secrets a HubSpot call needs with the chosen kind (OAuth refreshes its access
+        token with the refresh token and the client secret)."""
+        if self.uses_oauth:
+            return ("oauth_refresh_token", "oauth_client_secret")
+        return ("access_token",)
+
+    @property
+    def undecryptable_credential(self) -> list[str]:
+        unreadable = self.undecryptable_fields
+        return [name for name in self.credential_fields if name in unreadable]
+
+    @classmethod
+    def secret_label(cls, name: str) -> str:
+        return str(cls._meta.get_field(name).verbose_name)
+
+    def undecryptable_message(self, names: list[str] | None = None) -> str:
+        """One line naming the unreadable secrets and the two ways out; never a value."""
+        names = self.undecryptable_fields if names is None else names
+        if not names:
+            return ""
+        labels = [self.secret_label(name) for name in names]
+        listed = list_words(labels)
+        it, was = ("it", "it was") if len(labels) == 1 else ("them", "they were")
+        return (
+            f"The stored {listed} cannot be decrypted: none of the keys in "
+            f"HUBSPOT_ENCRYPTION_KEYS opens {it}. Restore the key {was} written with, or clear "
+            f"and re-enter {it} on the HubSpot settings page."
+        )
+
+
+def list_words(words: list[str]) -> str:
+    """ "a", "a and b", "a, b and c"."""
+    words = [str(w) for w in words]
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
 
 def mask_secret(secret: str) -> str:

@@ -26,6 +26,7 @@ from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_POST
 
 from .client_address import client_address
+from .fields import Undecryptable
 from .models import HubSpotSettings, WebhookEvent
 
 logger = logging.getLogger(__name__)
@@ -76,6 +77,11 @@ class Refused(Exception):
 @sensitive_variables("secret", "signature", "expected")
 def verify(request, secret: str, *, now_ms: int | None = None) -> None:
     """Raise Refused unless the request carries a fresh, valid, first-seen v3 signature."""
+    if isinstance(secret, Undecryptable):
+        # 503, not 401: HubSpot retries the delivery, which succeeds once the key is restored.
+        raise Refused(
+            503, "the stored webhook secret cannot be decrypted (HUBSPOT_ENCRYPTION_KEYS)"
+        )
     if not secret:
         raise Refused(503, "no webhook secret is configured")
     signature = request.headers.get("X-HubSpot-Signature-v3", "")

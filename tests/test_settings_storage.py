@@ -88,11 +88,15 @@ class TestEncryption:
         s.save()
         settings.HUBSPOT_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
         with pytest.raises(crypto.DecryptionError) as err:
-            HubSpotSettings.objects.get()
+            crypto.decrypt(raw_column(), where="HubSpotSettings.access_token")
         message = str(err.value)
         assert "HubSpotSettings.access_token" in message
         assert "HUBSPOT_ENCRYPTION_KEYS" in message
         assert "gAAAAA" not in message and TOKEN not in message
+        # The row reads the value as "not set", never as ciphertext (tests/test_lost_key.py).
+        stored = HubSpotSettings.objects.get()
+        assert not stored.access_token and str(stored.access_token) == ""
+        assert stored.undecryptable_fields == ["access_token"]
 
     def test_lookups_on_the_secret_are_refused(self):
         with pytest.raises(FieldError):
@@ -127,8 +131,7 @@ def test_rotate_key_reencrypts_under_the_newest_key(settings):
     assert stored.webhook_secret == "whsec-value"
 
     settings.HUBSPOT_ENCRYPTION_KEYS = [old]
-    with pytest.raises(crypto.DecryptionError):
-        HubSpotSettings.objects.get()
+    assert HubSpotSettings.objects.get().undecryptable_fields == ["access_token", "webhook_secret"]
 
 
 @pytest.mark.django_db

@@ -1,5 +1,6 @@
-"""The "HubSpot settings" page: one row, no add or delete, "Test connection", and Connect with
-HubSpot / Disconnect for a project-based app's OAuth connection."""
+"""The "HubSpot settings" page: one row, no add or delete, "Save and test" (what was typed) and
+"Test connection" (what is stored), and Connect with HubSpot / Disconnect for a project-based app's
+OAuth connection."""
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -14,6 +15,23 @@ from ..oauth import flow
 from ..oauth import views as oauth_views
 from ..services.connection import check_connection
 from ..services.settings import save_settings
+
+SAVE_AND_TEST = "_saveandtest"  # the submit button's name
+TEST_PERMISSION = "hubspot_integration.test_connection"
+
+# How the admin replaces each secret a lost key made unreadable (the banner on the page).
+REMEDIES = {
+    "access_token": "paste it again in “Service key or access token”, or tick “Clear the stored "
+    "token”",
+    "webhook_secret": "enter it again in “Webhook client secret”, or tick “Clear the webhook "
+    "secret”",
+    "oauth_client_secret": "enter it again in “OAuth client secret”, or tick “Clear the OAuth "
+    "client secret”",
+    "oauth_access_token": "nothing is needed while the refresh token opens (the next HubSpot "
+    "call fetches a new one; Test connection makes one); otherwise press Disconnect, then Connect "
+    "with HubSpot again",
+    "oauth_refresh_token": "press Disconnect, then Connect with HubSpot again",
+}
 
 
 @admin.register(HubSpotSettings)
@@ -95,9 +113,24 @@ class HubSpotSettingsAdmin(admin.ModelAdmin):
         save_settings(obj, actor=request.user, source="admin")
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
+        can_test = request.user.has_perm(TEST_PERMISSION)
+        if request.method == "POST" and SAVE_AND_TEST in request.POST and not can_test:
+            raise PermissionDenied
         s = self.get_object(request, object_id)
-        context = {**(extra_context or {}), "oauth": self._oauth_panel(request, s)}
+        context = {
+            **(extra_context or {}),
+            "oauth": self._oauth_panel(request, s),
+            "can_save_and_test": can_test and self.has_change_permission(request, s),
+            "undecryptable": [
+                {"label": s.secret_label(name), "remedy": REMEDIES[name]}
+                for name in s.undecryptable_fields
+            ],
+        }
         response = super().change_view(request, object_id, form_url, context)
+        if getattr(request, "_hubspot_save_and_test", False):
+            # Saved and committed (the admin's transaction is over): test what was just stored,
+            # without holding the row's lock through HubSpot's answers.
+            return self._connection_report(request)
         origins = flow.authorize_origins()
         if origins:
             # The Connect button posts here and is redirected to HubSpot's consent page: a
@@ -105,13 +138,23 @@ class HubSpotSettingsAdmin(admin.ModelAdmin):
             response._csp_update = {"form-action": origins}
         return response
 
+    def response_change(self, request, obj):
+        if SAVE_AND_TEST in request.POST:
+            request._hubspot_save_and_test = True
+            self.message_user(request, "The HubSpot settings were saved.", messages.SUCCESS)
+            return HttpResponseRedirect(self._settings_url())  # replaced by the report
+        return super().response_change(request, obj)
+
     def _oauth_panel(self, request, s: HubSpotSettings) -> dict:
         scope, optional = flow.requested_scopes(s)
+        unreadable = s.undecryptable_fields
         return {
             "can_change": request.user.has_perm(oauth_views.CHANGE_PERMISSION),
             "selected": s.uses_oauth,
             "ready": bool(s.oauth_client_id and s.oauth_client_secret),
-            "connected": bool(s.oauth_refresh_token),
+            # A connection only a lost key opens is still one: Disconnect must be offered.
+            "connected": bool(s.oauth_refresh_token) or "oauth_refresh_token" in unreadable,
+            "unreadable": "oauth_refresh_token" in unreadable,
             "error": s.oauth_error,
             "connected_at": s.oauth_connected_at,
             "expires_at": s.oauth_expires_at,
@@ -145,16 +188,21 @@ class HubSpotSettingsAdmin(admin.ModelAdmin):
         ]
         return urls + super().get_urls()
 
+    @staticmethod
+    def _settings_url() -> str:
+        return reverse(
+            "admin:hubspot_integration_hubspotsettings_change", args=[HubSpotSettings.SINGLETON_PK]
+        )
+
     def test_connection_view(self, request):
-        if not request.user.has_perm("hubspot_integration.test_connection"):
+        """Test connection: the stored settings, whatever the form on the page holds."""
+        if not request.user.has_perm(TEST_PERMISSION):
             raise PermissionDenied
         if request.method != "POST":
-            return HttpResponseRedirect(
-                reverse(
-                    "admin:hubspot_integration_hubspotsettings_change",
-                    args=[HubSpotSettings.SINGLETON_PK],
-                )
-            )
+            return HttpResponseRedirect(self._settings_url())
+        return self._connection_report(request)
+
+    def _connection_report(self, request):
         report = check_connection()
         level = messages.SUCCESS if report.success else messages.ERROR
         messages.add_message(request, level, report.message)
@@ -164,10 +212,7 @@ class HubSpotSettingsAdmin(admin.ModelAdmin):
             "opts": self.model._meta,
             "report": report,
             "oauth_error": HubSpotSettings.load().oauth_error,
-            "settings_url": reverse(
-                "admin:hubspot_integration_hubspotsettings_change",
-                args=[HubSpotSettings.SINGLETON_PK],
-            ),
+            "settings_url": self._settings_url(),
         }
         return TemplateResponse(
             request, "admin/hubspot_integration/hubspotsettings/test_connection.html", context

@@ -15,6 +15,7 @@ logger = logging.getLogger(__name__)
 # HubSpot's failures as the API's caller should see them: a bad request is theirs, an outage ours.
 HUBSPOT_STATUS = {
     "not_configured": status.HTTP_409_CONFLICT,
+    "undecryptable": status.HTTP_409_CONFLICT,  # an admin must restore the key or re-enter it
     "tickets_disabled": status.HTTP_403_FORBIDDEN,
     "auth": status.HTTP_502_BAD_GATEWAY,
     "reconnect": status.HTTP_409_CONFLICT,  # an admin must reconnect; not HubSpot failing

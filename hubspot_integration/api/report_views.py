@@ -286,6 +286,11 @@ class HubSpotHealthSerializer(HealthComponentSerializer):
     enabled = serializers.BooleanField(required=False)
     last_check_ok = serializers.BooleanField(allow_null=True, required=False)
     last_check_at = serializers.DateTimeField(allow_null=True, required=False)
+    undecryptable = serializers.ListField(
+        child=serializers.CharField(),
+        required=False,
+        help_text="Secrets no key in HUBSPOT_ENCRYPTION_KEYS opens (the answer is then a 503).",
+    )
 
 
 class HealthComponentsSerializer(serializers.Serializer):

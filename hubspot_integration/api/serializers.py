@@ -31,11 +31,15 @@ FIELD_MAP = {
     "rateLimitPer10s": "rate_limit_per_10s",
     "dashboardCacheSeconds": "dashboard_cache_seconds",
 }
-MODEL_TO_API = {v: k for k, v in FIELD_MAP.items()} | {
+# Every secret by its API name (the OAuth tokens are set by connecting, never through the API).
+SECRET_TO_API = {
     "access_token": "apiKey",
     "webhook_secret": "webhookSecret",
     "oauth_client_secret": "oauthClientSecret",
+    "oauth_access_token": "oauthAccessToken",
+    "oauth_refresh_token": "oauthRefreshToken",
 }
+MODEL_TO_API = {v: k for k, v in FIELD_MAP.items()} | SECRET_TO_API
 
 
 def _django_validator(validator):
@@ -120,6 +124,16 @@ class SettingsSerializer(serializers.Serializer):
     uiDomain = serializers.CharField(read_only=True)
     lastCheckAt = serializers.DateTimeField(read_only=True, allow_null=True)
     lastCheckOk = serializers.BooleanField(read_only=True, allow_null=True)
+    undecryptableSecrets = serializers.ListField(
+        child=serializers.ChoiceField(choices=list(SECRET_TO_API.values())),
+        read_only=True,
+        help_text=(
+            "Secrets stored under a key HUBSPOT_ENCRYPTION_KEYS no longer holds: each reads as "
+            "not set and is kept unchanged by updates. Restore the key, or re-enter the secret "
+            "(apiKey, webhookSecret, oauthClientSecret) or clear it (clearApiKey, ...); the OAuth "
+            "tokens are replaced by disconnecting and connecting again on the settings page."
+        ),
+    )
 
     def validate_apiKey(self, value):
         return _token(value)
@@ -151,6 +165,7 @@ class SettingsSerializer(serializers.Serializer):
             uiDomain=instance.ui_domain,
             lastCheckAt=instance.last_check_at.isoformat() if instance.last_check_at else None,
             lastCheckOk=instance.last_check_ok,
+            undecryptableSecrets=[SECRET_TO_API[n] for n in instance.undecryptable_fields],
         )
         return data
 

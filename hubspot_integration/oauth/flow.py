@@ -33,6 +33,7 @@ from django.utils import timezone
 from .. import errors
 from ..client import OAuthEndpoints
 from ..conf import app_settings
+from ..fields import Undecryptable
 from ..models import CredentialType, HubSpotSettings
 from ..services.connection import FEATURE_SCOPES, FEATURES, required_scopes
 from ..services.settings import record_audit
@@ -341,12 +342,20 @@ def disconnect(actor) -> Disconnected:
                     f"HubSpot could not confirm the revocation ({err}); the tokens are removed "
                     "here. To be sure, uninstall the app in HubSpot (Connected apps)."
                 )
+        elif isinstance(token, Undecryptable):
+            confirmed = False
+            note = (
+                "The stored refresh token cannot be decrypted (HUBSPOT_ENCRYPTION_KEYS), so it "
+                "could not be revoked; the tokens are removed here. Uninstall the app in HubSpot "
+                "(Connected apps) to revoke it there."
+            )
         elif token:
             confirmed = False
             note = (
                 "No client secret is stored to revoke the token with; the tokens are removed "
                 "here. Uninstall the app in HubSpot (Connected apps) to revoke it there."
             )
+        stored = bool(token) or isinstance(token, Undecryptable)
         with transaction.atomic():
             s = HubSpotSettings.objects.select_for_update().get(pk=HubSpotSettings.SINGLETON_PK)
             changed = [name for name, empty in _CLEARED.items() if getattr(s, name) != empty]
@@ -356,11 +365,11 @@ def disconnect(actor) -> Disconnected:
             entry = record_audit(
                 actor=actor, source="admin", changed_fields=changed, action="oauth_disconnect"
             )
-            if not token:
+            if not stored:
                 outcome = "no connection was stored"
             else:
                 outcome = "revoked at HubSpot" if confirmed else "revocation not confirmed"
             entry.summary = f"Disconnected from HubSpot (OAuth): {outcome}"
             entry.save(update_fields=["summary"])
     logger.info("Disconnected the HubSpot OAuth connection (revocation confirmed: %s)", confirmed)
-    return Disconnected(confirmed=confirmed, note=note, was_connected=bool(token))
+    return Disconnected(confirmed=confirmed, note=note, was_connected=stored)

@@ -143,6 +143,8 @@ class OAuthTokenSource:
 
     def __call__(self) -> str:
         s = HubSpotSettings.load()
+        if s.undecryptable_credential:
+            raise errors.SecretUndecryptable(s.undecryptable_message(s.undecryptable_credential))
         if s.oauth_error:
             raise errors.ReconnectNeeded(s.oauth_error)
         if not s.oauth_refresh_token:

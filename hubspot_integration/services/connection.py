@@ -103,6 +103,9 @@ def required_scopes(s: HubSpotSettings, *, optional: bool = True) -> dict[str, l
 def check_connection(s: HubSpotSettings | None = None, *, store: bool = True) -> ConnectionReport:
     s = s or HubSpotSettings.load()
     checks: list[Check] = [_credential_check(s), _version_check()]
+    if s.undecryptable_fields:
+        # First, so the report's message names it: nothing else can be fixed before the key.
+        checks.insert(0, Check("secrets", False, s.undecryptable_message()))
     if not s.has_token:
         return _finish(s, checks, {}, store=store)
     if not s.portal_id:
@@ -159,6 +162,9 @@ def describe_error(err: errors.HubSpotError, s: HubSpotSettings | None = None) -
 # --- the checks ----------------------------------------------------------------------------------
 def _credential_check(s: HubSpotSettings) -> Check:
     kind = s.get_credential_type_display()
+    if s.undecryptable_credential:
+        names = ", ".join(s.secret_label(n) for n in s.undecryptable_credential)
+        return Check("credential", False, f"{kind}: the stored {names} cannot be decrypted.")
     if not s.has_token:
         if s.uses_oauth:
             return Check("credential", False, f"{kind}: not connected yet.")

@@ -71,6 +71,17 @@ def _hubspot() -> dict:
     except Exception:
         logger.exception("Health check: HubSpot settings unreadable")
         return {"ok": False, "configured": False, "message": "The settings cannot be read."}
+    unreadable = s.undecryptable_fields
+    if unreadable:
+        # The pages still serve, but HubSpot calls and webhooks wait: an outage to act on.
+        logger.error("Health check: %s", s.undecryptable_message())
+        return {
+            "ok": False,
+            "configured": False,
+            "enabled": bool(s.enabled),
+            "undecryptable": unreadable,
+            "message": s.undecryptable_message(),
+        }
     if not s.enabled:
         message, configured = "HubSpot is switched off.", False
     elif not s.is_configured:

@@ -2,8 +2,9 @@
 
 import json
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
+from ...models import HubSpotSettings
 from ...services.connection import check_connection
 
 
@@ -14,7 +15,11 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="Print the report as JSON.")
 
     def handle(self, *args, **options):
-        report = check_connection()
+        s = HubSpotSettings.load()
+        if s.undecryptable_fields and not options["json"]:
+            # One line, no report: nothing else can be judged before the key is sorted out.
+            raise CommandError(s.undecryptable_message())
+        report = check_connection(s)
         if options["json"]:
             self.stdout.write(json.dumps(report.as_dict(), indent=2))
         else:

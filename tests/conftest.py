@@ -1,17 +1,14 @@
 """Shared fixtures: the fake HubSpot, configured settings, and one user of each kind."""
 
-import re
 from pathlib import Path
 
 import pytest
-from django.contrib.auth.models import Group
 
 from hubspot_integration.credentials import reset_clients
 from hubspot_integration.models import HubSpotSettings
 from hubspot_integration.roles import ADMIN_GROUP, STAFF_GROUP
 from tests.fake_hubspot import FAKE_PORTAL_ID, FAKE_TOKEN, FakeHubSpot
-
-PASSWORD = "correct-horse-battery-staple"
+from tests.helpers import make_user, unknown_calls
 
 
 def pytest_configure(config):
@@ -73,27 +70,6 @@ def fake_hubspot(_fake_server, settings, request):
         _fake_server.reset()
 
 
-def _operation_patterns(version):
-    from hubspot_integration.client import OPERATIONS
-
-    patterns = []
-    for op in OPERATIONS.values():
-        path = re.sub(r"\\\{(\w+)\\\}", "[^/]+", re.escape(op.path.replace("{version}", version)))
-        patterns.append((op.method, re.compile(path + r"\Z")))
-    return patterns
-
-
-def unknown_calls(requests, version):
-    """Requests that match no operation of the panel (the fake's browser pages excepted)."""
-    patterns = _operation_patterns(version)
-    return [
-        f"{r.method} {r.path}"
-        for r in requests
-        if not r.path.startswith("/oauth/authorize")
-        and not any(m == r.method and p.match(r.path) for m, p in patterns)
-    ]
-
-
 @pytest.fixture
 def hubspot_settings(db, fake_hubspot):
     """Settings that work against the fake HubSpot."""
@@ -105,43 +81,38 @@ def hubspot_settings(db, fake_hubspot):
     return s
 
 
-def _user(django_user_model, username, *, staff=False, superuser=False, group=None):
-    user = django_user_model.objects.create_user(
-        username=username,
-        email=f"{username}@example.com",
-        password=PASSWORD,
-        is_staff=staff or superuser,
-        is_superuser=superuser,
-    )
-    if group:
-        user.groups.add(Group.objects.get(name=group))
-    return user
+@pytest.fixture
+def tickets_on(hubspot_settings):
+    """Working settings with the tickets feature switched on."""
+    hubspot_settings.tickets_enabled = True
+    hubspot_settings.save()
+    return hubspot_settings
 
 
 @pytest.fixture
 def superuser(db, django_user_model):
-    return _user(django_user_model, "root", superuser=True)
+    return make_user(django_user_model, "root", superuser=True)
 
 
 @pytest.fixture
 def hubspot_admin(db, django_user_model):
-    return _user(django_user_model, "ada", staff=True, group=ADMIN_GROUP)
+    return make_user(django_user_model, "ada", staff=True, group=ADMIN_GROUP)
 
 
 @pytest.fixture
 def hubspot_staff(db, django_user_model):
-    return _user(django_user_model, "sam", staff=True, group=STAFF_GROUP)
+    return make_user(django_user_model, "sam", staff=True, group=STAFF_GROUP)
 
 
 @pytest.fixture
 def plain_staff(db, django_user_model):
     """Can log into the admin but holds no HubSpot permission."""
-    return _user(django_user_model, "pat", staff=True)
+    return make_user(django_user_model, "pat", staff=True)
 
 
 @pytest.fixture
 def customer(db, django_user_model):
-    return _user(django_user_model, "cus")
+    return make_user(django_user_model, "cus")
 
 
 @pytest.fixture
@@ -163,15 +134,6 @@ def users(superuser, hubspot_admin, hubspot_staff, plain_staff, customer):
         "plain_staff": plain_staff,
         "customer": customer,
     }
-
-
-def client_for(user):
-    from django.test import Client
-
-    c = Client()
-    if user is not None:
-        c.force_login(user)
-    return c
 
 
 @pytest.fixture

@@ -7,8 +7,8 @@ from django.contrib.messages import get_messages
 
 from hubspot_integration.models import OutboxOperation
 from hubspot_integration.services import outbox
-from tests.conftest import client_for
 from tests.fake_hubspot import FAKE_PORTAL_ID
+from tests.helpers import client_for
 
 LIST_URL = "/admin/hubspot_integration/hubspotcontact/"
 ADD_URL = LIST_URL + "add/"

@@ -5,7 +5,7 @@ from django.contrib.messages import get_messages
 
 from hubspot_integration.models import OutboxOperation
 from hubspot_integration.services import outbox
-from tests.conftest import client_for
+from tests.helpers import client_for
 
 LIST_URL = "/admin/hubspot_integration/outboxoperation/"
 Status = OutboxOperation.Status

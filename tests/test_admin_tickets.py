@@ -7,8 +7,8 @@ from django.contrib.messages import get_messages
 
 from hubspot_integration.models import HubSpotSettings, OutboxOperation
 from hubspot_integration.services import outbox
-from tests.conftest import client_for
 from tests.fake_hubspot import FAKE_PORTAL_ID
+from tests.helpers import client_for
 
 LIST_URL = "/admin/hubspot_integration/hubspotticket/"
 ADD_URL = LIST_URL + "add/"
@@ -44,13 +44,6 @@ def new_ticket_data(**overrides):
     }
     data.update(overrides)
     return data
-
-
-@pytest.fixture
-def tickets_on(hubspot_settings):
-    hubspot_settings.tickets_enabled = True
-    hubspot_settings.save()
-    return hubspot_settings
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from django.test import Client
 from hubspot_integration.models import ContactImport, WebhookEvent
 from hubspot_integration.services import imports
 from hubspot_integration.services.import_csv import ImportFileError
-from tests.conftest import client_for
+from tests.helpers import client_for
 
 pytestmark = pytest.mark.django_db
 
@@ -240,13 +240,6 @@ def test_a_multipart_form_with_oversized_fields_is_refused_clearly(hubspot_staff
     )
     assert response.status_code == 413
     assert "The request is too large" in response.content.decode()
-
-
-@pytest.fixture
-def tickets_on(hubspot_settings):
-    hubspot_settings.tickets_enabled = True
-    hubspot_settings.save()
-    return hubspot_settings
 
 
 def test_the_caps_are_set_explicitly_from_the_environment(tmp_path):

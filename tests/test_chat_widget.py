@@ -10,8 +10,8 @@ from django.template import Context, Template
 from django.test import RequestFactory
 
 from hubspot_integration.models import HubSpotSettings
-from tests.conftest import client_for
 from tests.fake_hubspot import CONTACT_FORM_ID, FAKE_PORTAL_ID, FAKE_TOKEN
+from tests.helpers import client_for
 
 XSS = '"><script>alert("xss")</script><img src=x onerror=alert(1)>'
 TOKEN_PATH = "/visitor-identification/2026-09/tokens/create"

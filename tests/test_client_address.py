@@ -13,8 +13,8 @@ import pytest
 from django.test import Client, RequestFactory, override_settings
 
 from hubspot_integration.client_address import client_address
-from tests.conftest import PASSWORD, client_for
 from tests.fake_hubspot import CONTACT_FORM_ID
+from tests.helpers import PASSWORD, client_for
 
 PROXY = "10.0.0.2"
 rf = RequestFactory()

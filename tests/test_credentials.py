@@ -7,8 +7,8 @@ import pytest
 from hubspot_integration.logging import RedactSecretsFilter
 from hubspot_integration.models import CredentialType, HubSpotSettings
 from hubspot_integration.services.connection import check_connection
-from tests.conftest import client_for
 from tests.fake_hubspot import FAKE_APP_TOKEN, FAKE_PORTAL_ID, FAKE_SERVICE_KEY, FAKE_TOKEN
+from tests.helpers import client_for
 
 pytestmark = pytest.mark.django_db
 

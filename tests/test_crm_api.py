@@ -3,17 +3,10 @@
 import pytest
 
 from hubspot_integration.models import OutboxOperation
-from tests.conftest import client_for
+from tests.helpers import client_for
 
 pytestmark = pytest.mark.django_db
 BASE = "/api/admin/settings/hubspot"
-
-
-@pytest.fixture
-def ready(hubspot_settings):
-    hubspot_settings.tickets_enabled = True
-    hubspot_settings.save()
-    return hubspot_settings
 
 
 def post(client, path, body):
@@ -31,7 +24,7 @@ def post(client, path, body):
         ("superuser", 200, 200),
     ],
 )
-def test_permission_matrix(users, ready, who, contacts_status, tickets_status):
+def test_permission_matrix(users, tickets_on, who, contacts_status, tickets_status):
     client = client_for(users.get(who) if who else None)
     assert client.get(f"{BASE}/contacts").status_code == contacts_status
     assert client.get(f"{BASE}/tickets").status_code == tickets_status
@@ -46,7 +39,7 @@ def test_permission_matrix(users, ready, who, contacts_status, tickets_status):
         assert not OutboxOperation.objects.exists()
 
 
-def test_contact_list_shape_and_paging(hubspot_staff, ready, fake_hubspot):
+def test_contact_list_shape_and_paging(hubspot_staff, tickets_on, fake_hubspot):
     fake_hubspot.seed_contacts(25)
     client = client_for(hubspot_staff)
     first = client.get(f"{BASE}/contacts?limit=10").json()
@@ -60,14 +53,14 @@ def test_contact_list_shape_and_paging(hubspot_staff, ready, fake_hubspot):
     assert last["paging"]["next"] is None
 
 
-def test_contact_search(hubspot_staff, ready, fake_hubspot):
+def test_contact_search(hubspot_staff, tickets_on, fake_hubspot):
     fake_hubspot.seed_contacts(10)
     fake_hubspot.create_object("contacts", {"email": "needle@haystack.io", "company": "Haystack"})
     body = client_for(hubspot_staff).get(f"{BASE}/contacts?q=haystack").json()
     assert [c["properties"]["email"] for c in body["contacts"]] == ["needle@haystack.io"]
 
 
-def test_create_contact_201_then_200_for_the_same_email(hubspot_staff, ready, fake_hubspot):
+def test_create_contact_201_then_200_for_the_same_email(hubspot_staff, tickets_on, fake_hubspot):
     client = client_for(hubspot_staff)
     body = {"email": "new@example.com", "firstname": "New", "company": "Co"}
     first = post(client, f"{BASE}/contacts", body)
@@ -81,7 +74,7 @@ def test_create_contact_201_then_200_for_the_same_email(hubspot_staff, ready, fa
     assert len(fake_hubspot.objects("contacts")) == 1
 
 
-def test_create_contact_202_when_hubspot_is_down(hubspot_staff, ready, fake_hubspot):
+def test_create_contact_202_when_hubspot_is_down(hubspot_staff, tickets_on, fake_hubspot):
     fake_hubspot.faults.down()
     response = post(client_for(hubspot_staff), f"{BASE}/contacts", {"email": "q@example.com"})
     assert response.status_code == 202
@@ -94,14 +87,14 @@ def test_create_contact_202_when_hubspot_is_down(hubspot_staff, ready, fake_hubs
     }
 
 
-def test_invalid_contact_is_refused_naming_the_field(hubspot_staff, ready, fake_hubspot):
+def test_invalid_contact_is_refused_naming_the_field(hubspot_staff, tickets_on, fake_hubspot):
     response = post(client_for(hubspot_staff), f"{BASE}/contacts", {"email": "not-email"})
     assert response.status_code == 400
     assert response.json()["success"] is False and "email" in response.json()["details"]
     assert fake_hubspot.count() == 0
 
 
-def test_get_patch_delete_contact(hubspot_staff, ready, fake_hubspot):
+def test_get_patch_delete_contact(hubspot_staff, tickets_on, fake_hubspot):
     contact = fake_hubspot.create_object("contacts", {"email": "g@example.com"})
     client = client_for(hubspot_staff)
     url = f"{BASE}/contacts/{contact['id']}"
@@ -113,7 +106,7 @@ def test_get_patch_delete_contact(hubspot_staff, ready, fake_hubspot):
     assert missing.status_code == 404 and missing.json()["success"] is False
 
 
-def test_create_ticket_and_read_it_back(hubspot_staff, ready, fake_hubspot):
+def test_create_ticket_and_read_it_back(hubspot_staff, tickets_on, fake_hubspot):
     client = client_for(hubspot_staff)
     response = post(
         client,
@@ -130,7 +123,7 @@ def test_create_ticket_and_read_it_back(hubspot_staff, ready, fake_hubspot):
     assert [t["id"] for t in listed["tickets"]] == [ticket["id"]]
 
 
-def test_patch_ticket_stage(hubspot_staff, ready, fake_hubspot):
+def test_patch_ticket_stage(hubspot_staff, tickets_on, fake_hubspot):
     client = client_for(hubspot_staff)
     ticket = post(client, f"{BASE}/tickets", {"subject": "S", "email": "a@example.com"}).json()
     stage = fake_hubspot.pipelines("tickets")[0]["stages"][-1]
@@ -143,7 +136,7 @@ def test_patch_ticket_stage(hubspot_staff, ready, fake_hubspot):
     assert response.json()["ticket"]["properties"]["hs_pipeline_stage"] == stage["id"]
 
 
-def test_ticket_validation_names_fields(hubspot_staff, ready):
+def test_ticket_validation_names_fields(hubspot_staff, tickets_on):
     response = post(
         client_for(hubspot_staff), f"{BASE}/tickets", {"subject": "", "priority": "NOW"}
     )
@@ -163,7 +156,7 @@ def test_tickets_disabled_is_said(hubspot_staff, hubspot_settings):
         assert "switched off" in response.json()["message"]
 
 
-def test_pipelines_endpoint(hubspot_staff, ready, fake_hubspot):
+def test_pipelines_endpoint(hubspot_staff, tickets_on, fake_hubspot):
     body = client_for(hubspot_staff).get(f"{BASE}/pipelines").json()
     assert [p["id"] for p in body["pipelines"]] == [
         p["id"] for p in fake_hubspot.pipelines("tickets")
@@ -172,7 +165,7 @@ def test_pipelines_endpoint(hubspot_staff, ready, fake_hubspot):
 
 
 def test_hubspot_outage_on_a_read_is_an_envelope_not_a_traceback(
-    hubspot_staff, ready, fake_hubspot
+    hubspot_staff, tickets_on, fake_hubspot
 ):
     fake_hubspot.faults.down()
     response = client_for(hubspot_staff).get(f"{BASE}/contacts")

@@ -19,7 +19,7 @@ from hubspot_integration.models import CustomerEmail
 from hubspot_integration.services import email_verification
 from hubspot_integration.services.email_verification import is_verified, mark_verified
 from hubspot_integration.views.forms import SignupForm
-from tests.conftest import client_for
+from tests.helpers import client_for
 
 PASSWORD = "a-Long-pass-phrase-42"
 LINK = re.compile(r"http://testserver(/accounts/verify-email/[^/\s]+/)")

@@ -19,7 +19,7 @@ from django.urls import path
 from django.utils.module_loading import import_string
 from django.views.debug import get_default_exception_reporter_filter
 
-from tests.conftest import client_for
+from tests.helpers import client_for
 
 # Made at run time: the debug page shows the source lines around each frame, and a literal there
 # would be "found" on the page whatever the filter does.

@@ -12,7 +12,7 @@ from django.utils import timezone
 from hubspot_integration.models import ContactImport, OutboxOperation
 from hubspot_integration.services import imports, outbox
 from hubspot_integration.services.import_csv import ImportFileError
-from tests.conftest import client_for
+from tests.helpers import client_for
 
 UPSERT = "/crm/objects/2026-09/contacts/batch/upsert"
 ADD_URL = "/admin/hubspot_integration/contactimport/add/"

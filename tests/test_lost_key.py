@@ -33,8 +33,8 @@ from hubspot_integration.models import (
 )
 from hubspot_integration.services import outbox
 from hubspot_integration.templatetags.hubspot import clear_markup_cache
-from tests.conftest import PASSWORD, client_for
 from tests.fake_hubspot import CONTACT_FORM_ID, FAKE_SERVICE_KEY, FAKE_TOKEN
+from tests.helpers import PASSWORD, client_for
 from tests.test_settings_admin import CHANGE_URL, TEST_URL, form_data
 from tests.test_webhooks import deliver, stage_event
 

@@ -36,8 +36,8 @@ from hubspot_integration.models import (
 from hubspot_integration.oauth import flow
 from hubspot_integration.oauth.status import introspect_scopes, oauth_status
 from hubspot_integration.oauth.tokens import OAuthTokenSource, store_tokens
-from tests.conftest import client_for
 from tests.fake_hubspot import FAKE_APP_NAME, FAKE_CLIENT_ID, FAKE_CLIENT_SECRET, FAKE_PORTAL_ID
+from tests.helpers import client_for
 from tests.test_shared_state import (  # noqa: F401 (redis_cache is a fixture)
     _env,
     _finish,

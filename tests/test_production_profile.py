@@ -16,7 +16,7 @@ from django.test import RequestFactory, override_settings
 from hubspot_integration.csp import hubspot_sources
 from hubspot_integration.models import HubSpotSettings
 from skypanel.security import JsonFormatter, client_ip
-from tests.conftest import PASSWORD
+from tests.helpers import PASSWORD
 
 ROOT = Path(__file__).resolve().parent.parent
 CSP_MIDDLEWARE = "hubspot_integration.csp.HubSpotCSPMiddleware"

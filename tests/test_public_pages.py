@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.conftest import client_for
+from tests.helpers import client_for
 
 PAGES = ["/", "/support/", "/contact/", "/accounts/login/", "/accounts/signup/"]
 

@@ -8,8 +8,8 @@ import pytest
 from rest_framework.authtoken.models import Token
 
 from hubspot_integration.services import reports
-from tests.conftest import client_for
 from tests.fake_hubspot import CONTACT_FORM_ID, FAKE_TOKEN, NEWSLETTER_FORM_ID
+from tests.helpers import client_for
 
 pytestmark = pytest.mark.django_db
 

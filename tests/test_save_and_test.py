@@ -5,8 +5,8 @@ import pytest
 from django.contrib.auth.models import Permission
 
 from hubspot_integration.models import HubSpotSettings, SettingsAuditEntry
-from tests.conftest import client_for
 from tests.fake_hubspot import FAKE_PORTAL_ID, FAKE_SERVICE_KEY, FAKE_TOKEN
+from tests.helpers import client_for
 from tests.test_settings_admin import CHANGE_URL, TEST_URL, form_data
 
 pytestmark = pytest.mark.django_db

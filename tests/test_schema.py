@@ -6,7 +6,7 @@ from drf_spectacular.generators import SchemaGenerator
 from openapi_spec_validator import validate
 from rest_framework.authtoken.models import Token
 
-from tests.conftest import client_for
+from tests.helpers import client_for
 
 pytestmark = pytest.mark.django_db
 

@@ -15,8 +15,8 @@ from hubspot_integration.models import (
     validate_script_url_override,
 )
 from hubspot_integration.services.settings import save_settings
-from tests.conftest import client_for
 from tests.fake_hubspot import FAKE_PORTAL_ID
+from tests.helpers import client_for
 from tests.test_settings_admin import CHANGE_URL, form_data
 
 PORTAL = str(FAKE_PORTAL_ID)

@@ -47,7 +47,7 @@ from hubspot_integration.models import (
 from hubspot_integration.roles import STAFF_GROUP
 from hubspot_integration.services import imports
 from hubspot_integration.services.email_verification import mark_verified
-from tests.conftest import _user
+from tests.helpers import make_user as _user
 
 pytestmark = pytest.mark.django_db
 

@@ -4,8 +4,8 @@ import pytest
 from django.urls import reverse
 
 from hubspot_integration.models import HubSpotSettings, SettingsAuditEntry
-from tests.conftest import client_for
 from tests.fake_hubspot import FAKE_PORTAL_ID, FAKE_TOKEN
+from tests.helpers import client_for
 
 CHANGE_URL = "/admin/hubspot_integration/hubspotsettings/1/change/"
 LIST_URL = "/admin/hubspot_integration/hubspotsettings/"

@@ -4,8 +4,8 @@ import pytest
 from rest_framework.authtoken.models import Token
 
 from hubspot_integration.models import HubSpotSettings, SettingsAuditEntry
-from tests.conftest import client_for
 from tests.fake_hubspot import FAKE_TOKEN
+from tests.helpers import client_for
 
 CONFIG = "/api/admin/settings/hubspot/config"
 UPDATE = "/api/admin/settings/hubspot"

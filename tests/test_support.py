@@ -8,18 +8,11 @@ from django.utils import timezone
 
 from hubspot_integration.models import CustomerTicket, OutboxOperation
 from hubspot_integration.services import outbox
-from tests.conftest import client_for
 from tests.fake_hubspot import CONTACT_FORM_ID, TICKET_PIPELINE_ID
+from tests.helpers import client_for
 
 XSS = '<script>alert("xss")</script><img src=x onerror=alert(1)>'
 HUTK = "0123456789abcdef0123456789abcdef"
-
-
-@pytest.fixture
-def tickets_on(hubspot_settings):
-    hubspot_settings.tickets_enabled = True
-    hubspot_settings.save()
-    return hubspot_settings
 
 
 def request_data(**overrides):
@@ -277,7 +270,7 @@ def test_signup_asks_to_confirm_the_email_before_signing_in(tickets_on, client, 
 
 
 def test_login_and_logout_pages(customer, client):
-    from tests.conftest import PASSWORD
+    from tests.helpers import PASSWORD
 
     assert client.get("/accounts/login/").status_code == 200
     response = client.post(

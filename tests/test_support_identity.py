@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from hubspot_integration.models import CustomerTicket, OutboxOperation
 from hubspot_integration.services import outbox
-from tests.conftest import client_for
+from tests.helpers import client_for
 
 ALICE = {
     "email": "alice@example.com",
@@ -22,13 +22,6 @@ ALICE = {
     "phone": "+44 20 7946 0000",
     "company": "Wonderland Ltd",
 }
-
-
-@pytest.fixture
-def tickets_on(hubspot_settings):
-    hubspot_settings.tickets_enabled = True
-    hubspot_settings.save()
-    return hubspot_settings
 
 
 @pytest.fixture

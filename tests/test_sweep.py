@@ -20,8 +20,8 @@ from hubspot_integration.conf import app_settings
 from hubspot_integration.models import ContactImport, CustomerTicket, OutboxOperation, WebhookEvent
 from hubspot_integration.services import imports, outbox
 from hubspot_integration.services.sweep import sweep
-from tests.conftest import client_for
 from tests.fake_hubspot import TICKET_PIPELINE_ID
+from tests.helpers import client_for
 from tests.test_webhooks import SECRET, deliver, stage_event
 
 pytestmark = pytest.mark.django_db

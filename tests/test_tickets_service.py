@@ -13,13 +13,6 @@ from hubspot_integration.services import outbox, tickets
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def ticket_settings(hubspot_settings):
-    hubspot_settings.tickets_enabled = True
-    hubspot_settings.save()
-    return hubspot_settings
-
-
 def make_due():
     OutboxOperation.objects.filter(status="pending").update(
         next_attempt_at=timezone.now() - timedelta(seconds=1)
@@ -32,9 +25,7 @@ def new_ticket(**overrides):
     return data
 
 
-def test_ticket_lands_with_contact_association_and_pipeline_from_hubspot(
-    ticket_settings, fake_hubspot
-):
+def test_ticket_lands_with_contact_association_and_pipeline_from_hubspot(tickets_on, fake_hubspot):
     outcome = tickets.create_ticket(new_ticket(priority="high", category="product_issue"))
     assert outcome.done, outcome.error
     [ticket] = fake_hubspot.objects("tickets")
@@ -54,7 +45,7 @@ def test_ticket_lands_with_contact_association_and_pipeline_from_hubspot(
     assert fake_hubspot.count("PUT", "/crm/objects/2026-09/") == 0
 
 
-def test_existing_contact_is_reused(ticket_settings, fake_hubspot):
+def test_existing_contact_is_reused(tickets_on, fake_hubspot):
     existing = fake_hubspot.create_object("contacts", {"email": "cust@example.com"})
     assert tickets.create_ticket(new_ticket()).done
     assert len(fake_hubspot.objects("contacts")) == 1
@@ -62,11 +53,11 @@ def test_existing_contact_is_reused(ticket_settings, fake_hubspot):
     assert body["associations"][0]["to"]["id"] == existing["id"]
 
 
-def test_default_pipeline_and_stage_from_settings(ticket_settings, fake_hubspot):
+def test_default_pipeline_and_stage_from_settings(tickets_on, fake_hubspot):
     second = fake_hubspot.pipelines("tickets")[1]
-    ticket_settings.default_ticket_pipeline = second["id"]
-    ticket_settings.default_ticket_stage = second["stages"][1]["id"]
-    ticket_settings.save()
+    tickets_on.default_ticket_pipeline = second["id"]
+    tickets_on.default_ticket_stage = second["stages"][1]["id"]
+    tickets_on.save()
     assert tickets.create_ticket(new_ticket()).done
     props = fake_hubspot.objects("tickets")[0]["properties"]
     assert (props["hs_pipeline"], props["hs_pipeline_stage"]) == (
@@ -86,9 +77,7 @@ def test_default_pipeline_and_stage_from_settings(ticket_settings, fake_hubspot)
         ({"stage": "999"}, "stage"),
     ],
 )
-def test_bad_input_is_refused_before_anything_is_queued(
-    ticket_settings, fake_hubspot, overrides, field
-):
+def test_bad_input_is_refused_before_anything_is_queued(tickets_on, fake_hubspot, overrides, field):
     with pytest.raises(ValidationError) as err:
         tickets.create_ticket(new_ticket(**overrides))
     assert field in err.value.message_dict
@@ -96,7 +85,7 @@ def test_bad_input_is_refused_before_anything_is_queued(
     assert fake_hubspot.objects("tickets") == []
 
 
-def test_urgent_maps_to_high_on_accounts_without_it(ticket_settings, fake_hubspot):
+def test_urgent_maps_to_high_on_accounts_without_it(tickets_on, fake_hubspot):
     fake_hubspot.define_property(
         "tickets", "hs_ticket_priority", type="enumeration", options=["LOW", "MEDIUM", "HIGH"]
     )
@@ -104,7 +93,7 @@ def test_urgent_maps_to_high_on_accounts_without_it(ticket_settings, fake_hubspo
     assert fake_hubspot.objects("tickets")[0]["properties"]["hs_ticket_priority"] == "HIGH"
 
 
-def test_pipelines_are_cached_and_refreshable(ticket_settings, fake_hubspot):
+def test_pipelines_are_cached_and_refreshable(tickets_on, fake_hubspot):
     tickets.pipelines()
     tickets.pipelines()
     assert fake_hubspot.count("GET", "/crm/pipelines/2026-09/tickets") == 1
@@ -120,7 +109,7 @@ def test_tickets_disabled_says_so(hubspot_settings, fake_hubspot):
     assert fake_hubspot.count() == 0
 
 
-def test_lost_answer_on_create_never_makes_a_second_ticket(ticket_settings, fake_hubspot):
+def test_lost_answer_on_create_never_makes_a_second_ticket(tickets_on, fake_hubspot):
     tickets.pipelines()  # warm, so only the create call is affected
     fake_hubspot.faults.drop_next(1, after_store=True, path_prefix="/crm/objects/2026-09/tickets")
     outcome = tickets.create_ticket(new_ticket())
@@ -136,7 +125,7 @@ def test_lost_answer_on_create_never_makes_a_second_ticket(ticket_settings, fake
 
 
 def test_queued_while_down_with_nothing_cached_resolves_the_pipeline_later(
-    ticket_settings, fake_hubspot
+    tickets_on, fake_hubspot
 ):
     fake_hubspot.faults.down()
     outcome = tickets.create_ticket(new_ticket(priority="LOW"))
@@ -149,7 +138,7 @@ def test_queued_while_down_with_nothing_cached_resolves_the_pipeline_later(
     assert ticket["properties"]["hs_ticket_priority"] == "LOW"
 
 
-def test_update_stage_priority_owner(ticket_settings, fake_hubspot):
+def test_update_stage_priority_owner(tickets_on, fake_hubspot):
     assert tickets.create_ticket(new_ticket()).done
     ticket_id = fake_hubspot.objects("tickets")[0]["id"]
     pipeline = fake_hubspot.pipelines("tickets")[0]
@@ -166,7 +155,7 @@ def test_update_stage_priority_owner(ticket_settings, fake_hubspot):
     assert props["hubspot_owner_id"] == str(owner_id)
 
 
-def test_list_filters(ticket_settings, fake_hubspot):
+def test_list_filters(tickets_on, fake_hubspot):
     for i, priority in enumerate(["LOW", "HIGH", "HIGH"]):
         assert tickets.create_ticket(new_ticket(subject=f"Disk full {i}", priority=priority)).done
     assert tickets.create_ticket(new_ticket(subject="Billing question")).done
@@ -190,7 +179,7 @@ def _by_request_key(fake_hubspot) -> dict[str, int]:
 
 
 def test_the_request_key_property_is_created_again_when_it_went_from_hubspot(
-    ticket_settings, fake_hubspot, customer
+    tickets_on, fake_hubspot, customer
 ):
     """A reset sandbox or a deleted property: the panel's 24-hour belief that it exists is dropped
     at HubSpot's first "does not exist", the property is made again, and every queued ticket
@@ -198,7 +187,7 @@ def test_the_request_key_property_is_created_again_when_it_went_from_hubspot(
     from django.test import Client
 
     from hubspot_integration.models import CustomerTicket
-    from tests.conftest import client_for
+    from tests.helpers import client_for
 
     assert tickets.create_ticket(new_ticket(subject="Before")).done  # property made and believed
     assert fake_hubspot.delete_property("tickets", tickets.REQUEST_KEY_PROPERTY)
@@ -232,7 +221,7 @@ def test_the_request_key_property_is_created_again_when_it_went_from_hubspot(
     assert fake_hubspot.server_errors == []
 
 
-def test_hubspots_own_wording_of_the_missing_property_is_understood(ticket_settings, fake_hubspot):
+def test_hubspots_own_wording_of_the_missing_property_is_understood(tickets_on, fake_hubspot):
     """HubSpot's answer may carry the problems only in its message (no `errors` list)."""
     assert tickets.create_ticket(new_ticket(subject="Before")).done
     fake_hubspot.delete_property("tickets", tickets.REQUEST_KEY_PROPERTY)
@@ -256,7 +245,7 @@ def test_hubspots_own_wording_of_the_missing_property_is_understood(ticket_setti
     assert len(fake_hubspot.objects("tickets")) == 2
 
 
-def test_another_missing_property_is_still_a_permanent_failure(ticket_settings, fake_hubspot):
+def test_another_missing_property_is_still_a_permanent_failure(tickets_on, fake_hubspot):
     tickets.pipelines()
     fake_hubspot.define_property("tickets", "custom_field")
     outcome = tickets.create_ticket(new_ticket())  # warm: the request key exists
@@ -274,7 +263,7 @@ def test_another_missing_property_is_still_a_permanent_failure(ticket_settings, 
 
 
 def test_a_property_hubspot_still_does_not_know_after_creating_it_is_retried_later(
-    ticket_settings, fake_hubspot
+    tickets_on, fake_hubspot
 ):
     assert tickets.create_ticket(new_ticket(subject="Before")).done
     fake_hubspot.delete_property("tickets", tickets.REQUEST_KEY_PROPERTY)

@@ -11,8 +11,8 @@ from django.test import Client
 
 from hubspot_integration.models import CustomerTicket, WebhookEvent
 from hubspot_integration.tasks import process_webhook_events, sync_customer_tickets
-from tests.conftest import client_for
 from tests.fake_hubspot import TICKET_PIPELINE_ID
+from tests.helpers import client_for
 
 SECRET = "app-client-secret-0123456789"
 URL = "/hubspot/webhooks/"

@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from tests.conftest import PASSWORD
+from tests.helpers import PASSWORD
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [

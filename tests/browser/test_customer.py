@@ -17,8 +17,8 @@ from django.utils import timezone
 from hubspot_integration.models import CustomerTicket, OutboxOperation
 from hubspot_integration.services import outbox
 from hubspot_integration.tasks import process_webhook_events
-from tests.conftest import PASSWORD
 from tests.fake_hubspot import FAKE_PORTAL_ID
+from tests.helpers import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

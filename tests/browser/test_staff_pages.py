@@ -92,13 +92,6 @@ def test_create_while_hubspot_is_down_is_queued(
     assert OutboxOperation.objects.get().status == "pending"
 
 
-@pytest.fixture
-def tickets_on(hubspot_settings):
-    hubspot_settings.tickets_enabled = True
-    hubspot_settings.save()
-    return hubspot_settings
-
-
 def test_tickets_list_create_and_move_stage(page, hubspot_staff, tickets_on, fake_hubspot, people):
     fake_hubspot.seed_tickets(3)
     login(page, hubspot_staff, next_url=TICKETS)

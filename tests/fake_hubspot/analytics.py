@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from .state import ApiError, invalid, iso, now_ms, parse_ms
+from .common import ApiError, invalid, iso, now_ms, parse_ms
 
 ANALYTICS_SCOPE = "business-intelligence"
 _DAY_MS = 86_400_000

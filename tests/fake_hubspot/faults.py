@@ -18,7 +18,7 @@ import time
 import uuid
 from dataclasses import dataclass
 
-from .state import error_body
+from .common import error_body
 
 _MESSAGES = {
     400: ("Bad request", "VALIDATION_ERROR"),

@@ -39,7 +39,7 @@ import uuid
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from .state import ApiError
+from .common import ApiError
 
 FAKE_CLIENT_ID = "5a0c1f3e-7d2b-4e8a-9c61-0b4d2e6f8a10"
 FAKE_CLIENT_SECRET = "c7f1e2d3-4b5a-4c6d-8e9f-a0b1c2d3e4f5"

@@ -539,6 +539,6 @@ def seed_tickets(state, n, days=365, end_ms=None):
 
 
 def _iso(ms):
-    from .state import iso
+    from .common import iso
 
     return iso(ms)

@@ -22,8 +22,9 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from . import oauth as _oauth  # the OAuth pages and token expiry (oauth.py)
 from . import seed
 from .analytics import ANALYTICS_SCOPE, Analytics
+from .common import ApiError, _obj, invalid, iso, now_ms, object_type
 from .faults import Faults, RateLimiter, RawText, body_for_status, rate_limit_body
-from .state import ApiError, State, _obj, invalid, iso, now_ms, object_type
+from .state import State
 
 # Credentials a fresh fake accepts, one of each kind HubSpot issues, each with every scope. Only
 # the legacy private-app token has a documented format (pat-{hublet}-{uuid}); service keys and

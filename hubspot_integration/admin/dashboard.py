@@ -14,7 +14,7 @@ from django.urls import reverse
 
 from ..models import CrmDashboard
 from ..services import reports
-from .crm_pages import admin_page
+from .pages import admin_page
 
 PERMISSION = "hubspot_integration.view_crm_dashboard"
 PERIODS = (7, 30, 90)

@@ -543,27 +543,38 @@ class WebhookEvent(models.Model):
         return f"{self.subscription_type} {self.event_id}"
 
 
-# Admin pages that show HubSpot data, not rows: proxies give them an entry in the admin index and
-# a URL namespace; their ModelAdmins replace the views and check the HubSpot permissions.
-class HubSpotContact(HubSpotSettings):
+# Admin pages that show HubSpot data, not rows: models without a table of their own give them an
+# entry in the admin index and a URL namespace; their ModelAdmins replace every view and check the
+# HubSpot permissions (held by HubSpotSettings, so the groups keep them).
+class AdminPage(models.Model):
     class Meta:
-        proxy = True
+        abstract = True
+        managed = False
+        default_permissions = ()
+
+
+class HubSpotContact(AdminPage):
+    class Meta(AdminPage.Meta):
         verbose_name = "HubSpot contact"
         verbose_name_plural = "HubSpot contacts"
-        default_permissions = ()
+
+    def __str__(self) -> str:
+        return str(self._meta.verbose_name)
 
 
-class HubSpotTicket(HubSpotSettings):
-    class Meta:
-        proxy = True
+class HubSpotTicket(AdminPage):
+    class Meta(AdminPage.Meta):
         verbose_name = "HubSpot ticket"
         verbose_name_plural = "HubSpot tickets"
-        default_permissions = ()
+
+    def __str__(self) -> str:
+        return str(self._meta.verbose_name)
 
 
-class CrmDashboard(HubSpotSettings):
-    class Meta:
-        proxy = True
+class CrmDashboard(AdminPage):
+    class Meta(AdminPage.Meta):
         verbose_name = "CRM dashboard"
         verbose_name_plural = "CRM dashboard"
-        default_permissions = ()
+
+    def __str__(self) -> str:
+        return str(self._meta.verbose_name)

@@ -36,3 +36,28 @@ def test_the_app_static_files_are_found_in_the_app():
         found = Path(finders.find(name)).resolve()
         assert found == APP / "static" / name, name
     assert _files(ROOT / "static") == [".gitkeep", "hubspot_integration/site.css"]
+
+
+def test_the_admin_pages_hang_off_models_of_their_own(db):
+    from django.db import connection
+
+    from hubspot_integration.models import CrmDashboard, HubSpotContact, HubSpotTicket
+
+    tables = connection.introspection.table_names()
+    for model in (HubSpotContact, HubSpotTicket, CrmDashboard):
+        assert not model._meta.proxy and not model._meta.managed
+        assert model._meta.default_permissions == ()
+        assert model._meta.db_table not in tables
+
+
+def test_the_page_permissions_stay_on_the_settings_model(db):
+    from django.contrib.auth.models import Group
+
+    from hubspot_integration.roles import STAFF_GROUP
+
+    staff = Group.objects.get(name=STAFF_GROUP)
+    held = {
+        (p.content_type.model, p.codename) for p in staff.permissions.select_related("content_type")
+    }
+    for codename in ("manage_contacts", "import_contacts", "manage_tickets", "view_crm_dashboard"):
+        assert ("hubspotsettings", codename) in held

@@ -1,4 +1,4 @@
-"""The CRM dashboard: the changelist of the CrmDashboard proxy is the page, with a Refresh button.
+"""The CRM dashboard: the CrmDashboard changelist is the page, with a Refresh button.
 
 Every card is filled by `services.reports`, which caches it per portal; a card whose HubSpot call
 fails shows why, and the others still show their figures.

@@ -17,6 +17,8 @@ class HubSpotIntegrationConfig(AppConfig):
         # Imported for their side effects: system checks, signal receivers (customer tickets
         # follow their outbox operations), and the outbox handlers each service registers.
         from . import checks, receivers  # noqa: F401
+        from .health import register_default_checks
         from .services import contacts, imports, support, tickets  # noqa: F401
 
+        register_default_checks()
         post_migrate.connect(_sync_groups, sender=self, dispatch_uid="hubspot_sync_groups")

@@ -61,8 +61,7 @@ def check_script_host(app_configs, databases=None, **kwargs):
         return []
     try:
         value = (
-            HubSpotSettings.objects.using("default")
-            .filter(pk=HubSpotSettings.SINGLETON_PK)
+            HubSpotSettings.solo_queryset(using="default")
             .values_list("script_url_override", flat=True)
             .first()
         )

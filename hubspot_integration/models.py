@@ -5,7 +5,6 @@ import uuid
 from urllib.parse import urlsplit
 
 from django.conf import settings as django_settings
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
@@ -13,9 +12,9 @@ from django.utils import timezone
 
 from .actor import current_actor, is_superuser
 from .fields import EncryptedTextField, Undecryptable
+from .singleton import SingletonModel
 
 SETTINGS_CACHE_KEY = "hubspot:settings:v1"
-SETTINGS_CACHE_TIMEOUT = None  # kept until a save replaces it
 
 digits_only = RegexValidator(r"^\d+$", "Enter the portal ID as digits only, e.g. 12345678.")
 
@@ -124,10 +123,11 @@ class CredentialType(models.TextChoices):
     OAUTH = "oauth", "Project-based app: OAuth connection (Connect with HubSpot)"
 
 
-class HubSpotSettings(models.Model):
-    """The one row of HubSpot settings. Read it with `HubSpotSettings.load()`."""
+class HubSpotSettings(SingletonModel):
+    """The one row of HubSpot settings. Read it with `HubSpotSettings.load()`; edit the row from
+    `HubSpotSettings.get_solo(for_update=True)`."""
 
-    SINGLETON_PK = 1
+    SINGLETON_PK = SingletonModel.singleton_pk
     SECRET_FIELDS = (
         "access_token",
         "webhook_secret",
@@ -215,42 +215,15 @@ class HubSpotSettings(models.Model):
         return "HubSpot settings"
 
     # --- singleton -----------------------------------------------------------------------------
-    def save(self, *args, **kwargs):
-        self.pk = self.SINGLETON_PK
-        super().save(*args, **kwargs)
-        if kwargs.get("update_fields"):
-            # A partial save may come from a stale copy: let the next read refill from the row.
-            cache.delete(SETTINGS_CACHE_KEY)
-        else:
-            # Write-through: the next read anywhere is served from the shared cache without SQL.
-            cache.set(SETTINGS_CACHE_KEY, self._cache_snapshot(), SETTINGS_CACHE_TIMEOUT)
-
-    def delete(self, *args, **kwargs):
-        cache.delete(SETTINGS_CACHE_KEY)
-        return super().delete(*args, **kwargs)
-
     @classmethod
-    def load(cls) -> "HubSpotSettings":
-        snapshot = cache.get(SETTINGS_CACHE_KEY)
-        if snapshot is not None:
-            return cls._from_snapshot(snapshot)
-        obj, _ = cls.objects.get_or_create(pk=cls.SINGLETON_PK)
-        cache.set(SETTINGS_CACHE_KEY, obj._cache_snapshot(), SETTINGS_CACHE_TIMEOUT)
-        return obj
+    def cache_key(cls) -> str:
+        return SETTINGS_CACHE_KEY
 
-    @classmethod
-    def invalidate_cache(cls) -> None:
-        cache.delete(SETTINGS_CACHE_KEY)
-
-    def _cache_snapshot(self) -> dict:
+    def _snapshot_value(self, field, value):
         # Secrets stay encrypted in the cache: Redis or the cache directory never sees plaintext.
-        snapshot = {}
-        for field in self._meta.concrete_fields:
-            value = field.value_from_object(self)
-            if field.name in self.SECRET_FIELDS:
-                value = field.get_prep_value(value)
-            snapshot[field.attname] = value
-        return snapshot
+        if field.name in self.SECRET_FIELDS:
+            return field.get_prep_value(value)
+        return value
 
     @classmethod
     def _from_snapshot(cls, snapshot: dict) -> "HubSpotSettings":
@@ -258,9 +231,7 @@ class HubSpotSettings(models.Model):
         for name in cls.SECRET_FIELDS:
             field = cls._meta.get_field(name)
             values[field.attname] = field.from_db_value(values.get(field.attname), None, None)
-        obj = cls(**values)
-        obj._state.adding = False
-        obj._state.db = "default"
+        obj = super()._from_snapshot(values)
         obj._stored_script_url = obj.script_url_override
         return obj
 
@@ -572,27 +543,38 @@ class WebhookEvent(models.Model):
         return f"{self.subscription_type} {self.event_id}"
 
 
-# Admin pages that show HubSpot data, not rows: proxies give them an entry in the admin index and
-# a URL namespace; their ModelAdmins replace the views and check the HubSpot permissions.
-class HubSpotContact(HubSpotSettings):
+# Admin pages that show HubSpot data, not rows: models without a table of their own give them an
+# entry in the admin index and a URL namespace; their ModelAdmins replace every view and check the
+# HubSpot permissions (held by HubSpotSettings, so the groups keep them).
+class AdminPage(models.Model):
     class Meta:
-        proxy = True
+        abstract = True
+        managed = False
+        default_permissions = ()
+
+
+class HubSpotContact(AdminPage):
+    class Meta(AdminPage.Meta):
         verbose_name = "HubSpot contact"
         verbose_name_plural = "HubSpot contacts"
-        default_permissions = ()
+
+    def __str__(self) -> str:
+        return str(self._meta.verbose_name)
 
 
-class HubSpotTicket(HubSpotSettings):
-    class Meta:
-        proxy = True
+class HubSpotTicket(AdminPage):
+    class Meta(AdminPage.Meta):
         verbose_name = "HubSpot ticket"
         verbose_name_plural = "HubSpot tickets"
-        default_permissions = ()
+
+    def __str__(self) -> str:
+        return str(self._meta.verbose_name)
 
 
-class CrmDashboard(HubSpotSettings):
-    class Meta:
-        proxy = True
+class CrmDashboard(AdminPage):
+    class Meta(AdminPage.Meta):
         verbose_name = "CRM dashboard"
         verbose_name_plural = "CRM dashboard"
-        default_permissions = ()
+
+    def __str__(self) -> str:
+        return str(self._meta.verbose_name)

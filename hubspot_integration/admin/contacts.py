@@ -8,7 +8,7 @@ from .. import errors
 from ..crm_forms import ContactForm
 from ..models import HubSpotContact
 from ..services import contacts
-from .crm_pages import (
+from .pages import (
     CursorPager,
     HubSpotPageAdmin,
     add_service_errors,

@@ -1,4 +1,4 @@
-"""The CRM dashboard: the changelist of the CrmDashboard proxy is the page, with a Refresh button.
+"""The CRM dashboard: the CrmDashboard changelist is the page, with a Refresh button.
 
 Every card is filled by `services.reports`, which caches it per portal; a card whose HubSpot call
 fails shows why, and the others still show their figures.
@@ -14,7 +14,7 @@ from django.urls import reverse
 
 from ..models import CrmDashboard
 from ..services import reports
-from .crm_pages import admin_page
+from .pages import admin_page
 
 PERMISSION = "hubspot_integration.view_crm_dashboard"
 PERIODS = (7, 30, 90)

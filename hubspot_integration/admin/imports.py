@@ -19,7 +19,7 @@ from ..conf import app_settings
 from ..models import ContactImport
 from ..services import imports
 from ..services.import_csv import HEADER_EXAMPLE, ImportFileError, check_file
-from .crm_pages import OnePermissionMixin, admin_page
+from .pages import OnePermissionMixin, admin_page
 
 logger = logging.getLogger(__name__)
 

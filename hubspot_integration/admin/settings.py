@@ -15,6 +15,7 @@ from ..oauth import flow
 from ..oauth import views as oauth_views
 from ..services.connection import check_connection
 from ..services.settings import save_settings
+from ..singleton import SingletonModelAdmin
 
 SAVE_AND_TEST = "_saveandtest"  # the submit button's name
 TEST_PERMISSION = "hubspot_integration.test_connection"
@@ -35,7 +36,7 @@ REMEDIES = {
 
 
 @admin.register(HubSpotSettings)
-class HubSpotSettingsAdmin(admin.ModelAdmin):
+class HubSpotSettingsAdmin(SingletonModelAdmin):
     form = HubSpotSettingsForm
     change_form_template = "admin/hubspot_integration/hubspotsettings/change_form.html"
     readonly_fields = ["data_hosting_region", "ui_domain", "last_check_at", "last_check_ok"]
@@ -78,12 +79,6 @@ class HubSpotSettingsAdmin(admin.ModelAdmin):
         ),
     ]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
     def get_form(self, request, obj=None, change=False, **kwargs):
         # The default ticket pipeline and stage are chosen from HubSpot's list when it answers.
         form = super().get_form(request, obj, change=change, **kwargs)
@@ -92,22 +87,6 @@ class HubSpotSettingsAdmin(admin.ModelAdmin):
             # default rule in construct_instance keeps the instance's value.
             form.base_fields["credential_type"].required = False
         return with_pipeline_choices(form, readable_pipelines())
-
-    def get_object(self, request, object_id, from_field=None):
-        # Always the one row, read from the database (the admin edits, so no cached copy).
-        obj, _ = HubSpotSettings.objects.get_or_create(pk=HubSpotSettings.SINGLETON_PK)
-        return obj
-
-    def changelist_view(self, request, extra_context=None):
-        if not self.has_view_or_change_permission(request):
-            raise PermissionDenied
-        HubSpotSettings.objects.get_or_create(pk=HubSpotSettings.SINGLETON_PK)
-        return HttpResponseRedirect(
-            reverse(
-                "admin:hubspot_integration_hubspotsettings_change",
-                args=[HubSpotSettings.SINGLETON_PK],
-            )
-        )
 
     def save_model(self, request, obj, form, change):
         save_settings(obj, actor=request.user, source="admin")
@@ -188,11 +167,8 @@ class HubSpotSettingsAdmin(admin.ModelAdmin):
         ]
         return urls + super().get_urls()
 
-    @staticmethod
-    def _settings_url() -> str:
-        return reverse(
-            "admin:hubspot_integration_hubspotsettings_change", args=[HubSpotSettings.SINGLETON_PK]
-        )
+    def _settings_url(self) -> str:
+        return self.solo_change_url()
 
     def test_connection_view(self, request):
         """Test connection: the stored settings, whatever the form on the page holds."""

@@ -15,7 +15,7 @@ from ..crm_forms import (
 )
 from ..models import HubSpotSettings, HubSpotTicket
 from ..services import contacts, owners, tickets
-from .crm_pages import (
+from .pages import (
     CursorPager,
     HubSpotPageAdmin,
     add_service_errors,

@@ -21,7 +21,7 @@ class SettingsConfigView(APIView):
 
     @extend_schema(responses=SettingsSerializer, summary="Read the HubSpot settings (no secrets)")
     def get(self, request):
-        settings_obj = HubSpotSettings.objects.get_or_create(pk=HubSpotSettings.SINGLETON_PK)[0]
+        settings_obj = HubSpotSettings.get_solo()
         return Response({"success": True, "data": SettingsSerializer(settings_obj).data})
 
 
@@ -35,7 +35,7 @@ class SettingsUpdateView(APIView):
     def put(self, request):
         serializer = SettingsSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        settings_obj = HubSpotSettings.objects.get_or_create(pk=HubSpotSettings.SINGLETON_PK)[0]
+        settings_obj = HubSpotSettings.get_solo()
         serializer.apply(settings_obj)
         try:
             changed = save_settings(settings_obj, actor=request.user, source="api")

@@ -139,8 +139,7 @@ def _digest(state: str) -> str:
 
 
 def _row() -> HubSpotSettings:
-    obj, _ = HubSpotSettings.objects.get_or_create(pk=HubSpotSettings.SINGLETON_PK)
-    return obj
+    return HubSpotSettings.get_solo()
 
 
 # --- connect ------------------------------------------------------------------------------------------
@@ -279,7 +278,7 @@ def _introspect(endpoints, credentials, access_token) -> tuple[dict, str]:
 
 def _store_connection(actor, answer, hub_id, scopes, note) -> Connected:
     with refresh_lock(wait=10), transaction.atomic():
-        s = HubSpotSettings.objects.select_for_update().get(pk=HubSpotSettings.SINGLETON_PK)
+        s = HubSpotSettings.get_solo(for_update=True)
         previous_portal = s.portal_id
         before = {name: getattr(s, name) for name in ["credential_type", *CONNECTION_FIELDS]}
         store_tokens(s, answer)
@@ -357,7 +356,7 @@ def disconnect(actor) -> Disconnected:
             )
         stored = bool(token) or isinstance(token, Undecryptable)
         with transaction.atomic():
-            s = HubSpotSettings.objects.select_for_update().get(pk=HubSpotSettings.SINGLETON_PK)
+            s = HubSpotSettings.get_solo(for_update=True)
             changed = [name for name, empty in _CLEARED.items() if getattr(s, name) != empty]
             for name, empty in _CLEARED.items():
                 setattr(s, name, empty)

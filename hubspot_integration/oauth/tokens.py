@@ -96,7 +96,7 @@ def store_tokens(s: HubSpotSettings, answer: dict, *, now=None) -> HubSpotSettin
 
 
 def _reload() -> HubSpotSettings:
-    return HubSpotSettings.objects.get(pk=HubSpotSettings.SINGLETON_PK)
+    return HubSpotSettings.get_solo()
 
 
 # --- the deployment-wide lock ------------------------------------------------------------------------

@@ -19,7 +19,7 @@ CHANGE_PERMISSION = "hubspot_integration.change_hubspotsettings"
 
 def settings_url() -> str:
     return reverse(
-        "admin:hubspot_integration_hubspotsettings_change", args=[HubSpotSettings.SINGLETON_PK]
+        "admin:hubspot_integration_hubspotsettings_change", args=[HubSpotSettings.singleton_pk]
     )
 
 

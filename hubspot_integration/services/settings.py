@@ -47,8 +47,7 @@ def save_settings(instance: HubSpotSettings, *, actor, source: str) -> list[str]
 
     Raises ValidationError naming the field, e.g. `script_url_override` when `actor` may not set
     that host (only a superuser may name a script host outside HubSpot)."""
-    before = HubSpotSettings.objects.select_for_update().filter(pk=HubSpotSettings.SINGLETON_PK)
-    previous = before.first() or HubSpotSettings()
+    previous = HubSpotSettings.solo_queryset().select_for_update().first() or HubSpotSettings()
     # Neither the admin form nor the API edits the OAuth connection, but their copy of the row
     # was read before this request's work: a token refreshed since (by any process) is kept.
     for name in CONNECTION_FIELDS:

@@ -1,8 +1,9 @@
 """What the contacts and tickets admin pages share: one permission, admin-looking pages, cursor
 paging, and telling the user the truth about a write.
 
-These pages show HubSpot's data, not rows: their ModelAdmins sit on proxy models only to get an
-entry in the admin index and a URL namespace, and replace every view.
+These pages show HubSpot's data, not rows: their ModelAdmins sit on models without a table
+(`models.AdminPage`) only to get an entry in the admin index and a URL namespace, and replace
+every view.
 """
 
 from __future__ import annotations

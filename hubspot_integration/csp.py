@@ -25,6 +25,8 @@ from django.conf import settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 
+from .conf import app_settings
+
 logger = logging.getLogger(__name__)
 
 
@@ -79,7 +81,7 @@ def hubspot_sources(s) -> dict[str, list[str]]:
         add("frame-src", f"forms{sfx}.hsforms.com", f"share{sfx}.hsforms.com")
         add("connect-src", f"forms{sfx}.hsforms.com", f"forms{sfx}.hubspot.com")
         add("img-src", f"forms{sfx}.hsforms.com", f"forms{sfx}.hubspot.com")
-    for directive, hosts in (getattr(settings, "HUBSPOT_CSP_EXTRA", None) or {}).items():
+    for directive, hosts in app_settings.CSP_EXTRA.items():
         if sources:
             add(directive, *hosts)
     return sources

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from .. import errors
 from ..client_address import client_address
+from ..conf import app_settings
 from ..credentials import get_client
 from ..models import CustomerTicket, HubSpotSettings, OutboxOperation
 from . import email_verification, outbox, tickets
@@ -26,7 +27,6 @@ logger = logging.getLogger(__name__)
 Kind = OutboxOperation.Kind
 
 HUTK_PATTERN = re.compile(r"^[0-9a-f]{32}$")
-FORM_FIELDS_TTL = 3600
 # The fields every HubSpot contact form is built from; used when the definition cannot be read.
 BASIC_FORM_FIELDS = {"email", "firstname", "lastname", "message"}
 
@@ -287,7 +287,7 @@ def _form_field_names(client, form_id: str) -> set[str]:
             raise
         # Without the `forms` scope the definition is unreadable: send the fields every form has.
         return set(BASIC_FORM_FIELDS)
-    cache.set(key, sorted(names or BASIC_FORM_FIELDS), FORM_FIELDS_TTL)
+    cache.set(key, sorted(names or BASIC_FORM_FIELDS), app_settings.FORM_FIELDS_TTL)
     return names or set(BASIC_FORM_FIELDS)
 
 

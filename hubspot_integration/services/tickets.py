@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
 from .. import errors
+from ..conf import app_settings
 from ..credentials import get_client
 from ..models import HubSpotSettings, OutboxOperation
 from . import outbox
@@ -39,7 +40,6 @@ TICKET_PROPERTIES = [
     "createdate",
     "hs_lastmodifieddate",
 ]
-PIPELINES_TTL = 300
 
 
 class TicketsDisabled(errors.NotConfigured):
@@ -76,7 +76,7 @@ def pipelines(*, refresh: bool = False) -> list[dict]:
             (st for st in p.get("stages") or [] if not st.get("archived")),
             key=lambda st: st.get("displayOrder", 0),
         )
-    cache.set(key, ordered, PIPELINES_TTL)
+    cache.set(key, ordered, app_settings.PIPELINES_TTL)
     return ordered
 
 

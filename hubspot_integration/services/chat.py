@@ -95,10 +95,6 @@ def script_host(url: str) -> str:
     return f"{host}:{port}" if port else host
 
 
-def forms_region(s: HubSpotSettings) -> str:
-    return region(s)
-
-
 def chat_active(s: HubSpotSettings) -> bool:
     return bool(s.enabled and s.chat_enabled and script_url(s))
 

@@ -11,7 +11,6 @@ import logging
 import re
 
 from django.core.cache import cache
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -305,10 +304,3 @@ def _submit_form(client, payload, operation):
     }
     answer = client.submit_form(payload["portalId"], payload["formGuid"], body)
     return outbox.Result("", {"answer": answer})
-
-
-def validate_priority(value: str) -> str:
-    value = (value or "MEDIUM").upper()
-    if value not in tickets.PRIORITIES:
-        raise ValidationError("Choose a priority.")
-    return value

@@ -130,7 +130,7 @@ def hubspot_form(which: str) -> str:
         '<script src="{embed}" defer></script>'
         '<script src="{loader}" defer></script>',
         which=which,
-        region=chat.forms_region(s),
+        region=chat.region(s),
         portal=portal,
         form_id=form_id,
         embed=FORMS_EMBED_URL,

@@ -30,12 +30,6 @@ from .conf import app_settings
 logger = logging.getLogger(__name__)
 
 
-def _suffix(region: str) -> str:
-    # na1 is the unsuffixed host (js.hs-scripts.com, app.hubspot.com); others are js-eu1..., app-eu1...
-    region = (region or "").strip().lower()
-    return "" if region in ("", "na1", "us") else f"-{region}"
-
-
 def hubspot_sources(s) -> dict[str, list[str]]:
     """Directive -> HubSpot hosts for the features switched on in settings `s`."""
     sources: dict[str, list[str]] = {}
@@ -50,7 +44,7 @@ def hubspot_sources(s) -> dict[str, list[str]]:
 
     # The region comes from HubSpot's answer to the connection check; only a well-formed one
     # (eu1, na2, ...) becomes part of a host name here, as in the script URL.
-    sfx = _suffix(chat.region(s))
+    sfx = chat.host_suffix(s)
     if getattr(s, "chat_enabled", False):
         # Exactly the host the page loads the tracking script from (an override the page would
         # ignore adds nothing), so the policy and the markup never disagree.

@@ -63,6 +63,13 @@ def region(s: HubSpotSettings) -> str:
     return value if REGION_PATTERN.match(value) else "na1"
 
 
+def host_suffix(s: HubSpotSettings) -> str:
+    """What HubSpot's hosts carry for the account's region: na1's are unsuffixed
+    (js.hs-scripts.com, app.hubspot.com), the others' are js-eu1..., app-eu1..."""
+    r = region(s)
+    return "" if r == "na1" else f"-{r}"
+
+
 def script_url(s: HubSpotSettings) -> str:
     """`https://js.hs-scripts.com/<portal>.js` for na1, `js-<region>.hs-scripts.com` elsewhere."""
     portal = portal_id(s)
@@ -76,9 +83,7 @@ def script_url(s: HubSpotSettings) -> str:
         if script_host(override):
             return override
         logger.warning("Ignoring the tracking script URL override: it is not a plain https URL")
-    r = region(s)
-    host = "js.hs-scripts.com" if r == "na1" else f"js-{r}.hs-scripts.com"
-    return f"https://{host}/{portal}.js"
+    return f"https://js{host_suffix(s)}.hs-scripts.com/{portal}.js"
 
 
 def script_host(url: str) -> str:

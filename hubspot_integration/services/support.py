@@ -19,7 +19,7 @@ from ..client_address import client_address
 from ..conf import app_settings
 from ..credentials import get_client
 from ..models import CustomerTicket, HubSpotSettings, OutboxOperation
-from . import email_verification, outbox, tickets
+from . import email_verification, outbox, pipelines, tickets
 
 logger = logging.getLogger(__name__)
 
@@ -141,8 +141,7 @@ def stage_info(pipeline_id: str, stage_id: str) -> tuple[str, str, str]:
     for p in known:
         for st in p.get("stages") or []:
             if st["id"] == stage_id and (not pipeline_id or p["id"] == pipeline_id):
-                state = str((st.get("metadata") or {}).get("ticketState") or "OPEN").lower()
-                return p["id"], st["label"], state
+                return p["id"], st["label"], pipelines.ticket_state(st)
     return pipeline_id, stage_id, "open"
 
 

@@ -21,6 +21,7 @@ from ..credentials import get_client
 from ..models import HubSpotSettings, OutboxOperation
 from . import outbox
 from .contacts import Page, new_contact_id, record_url, upsert_contact_id
+from .pipelines import ordered as ordered_pipelines
 
 logger = logging.getLogger(__name__)
 
@@ -67,15 +68,7 @@ def pipelines(*, refresh: bool = False) -> list[dict]:
         cached = cache.get(key)
         if cached is not None:
             return cached
-    result = get_client().pipelines("tickets")
-    ordered = sorted(
-        (p for p in result if not p.get("archived")), key=lambda p: p.get("displayOrder", 0)
-    )
-    for p in ordered:
-        p["stages"] = sorted(
-            (st for st in p.get("stages") or [] if not st.get("archived")),
-            key=lambda st: st.get("displayOrder", 0),
-        )
+    ordered = ordered_pipelines(get_client().pipelines("tickets"))
     cache.set(key, ordered, app_settings.PIPELINES_TTL)
     return ordered
 

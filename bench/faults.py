@@ -93,6 +93,7 @@ def main() -> int:
     from django.core.management import call_command
     from django.db import close_old_connections, connection
 
+    from hubspot_integration.conf import app_settings
     from hubspot_integration.models import HubSpotSettings, OutboxOperation
     from hubspot_integration.services import outbox, tickets
 
@@ -112,7 +113,9 @@ def main() -> int:
     tickets.priority_options(refresh=True)
 
     if args.backoff_cap:
-        outbox.BACKOFF_CAP_SECONDS = args.backoff_cap
+        from django.conf import settings
+
+        settings.HUBSPOT_OUTBOX_BACKOFF_CAP_SECONDS = args.backoff_cap
     started = time.monotonic()
     deadline = started + args.timeout
     stop_workers = threading.Event()
@@ -259,7 +262,7 @@ def main() -> int:
     print(f"  submitting took:         {submitted_at - started:.1f} s")
     print(f"  outage:                  {args.down_seconds:.0f} s")
     print(
-        f"  outbox backoff:          2 s doubling, cap {outbox.BACKOFF_CAP_SECONDS:.0f} s, jitter 20 %"
+        f"  outbox backoff:          2 s doubling, cap {app_settings.OUTBOX_BACKOFF_CAP_SECONDS:.0f} s, jitter 20 %"
     )
     print(
         f"  backlog drained in:      {drained_at - up_at:.1f} s after HubSpot came back"

@@ -112,6 +112,7 @@ def write_csv(path: Path, rows: int) -> None:
 def run(fake: FakeProcess, workdir: Path, rows: int, batch_size: int) -> dict:
     from django.core.cache import cache
 
+    from hubspot_integration.conf import app_settings
     from hubspot_integration.credentials import get_client, reset_clients
     from hubspot_integration.services import imports
 
@@ -119,7 +120,7 @@ def run(fake: FakeProcess, workdir: Path, rows: int, batch_size: int) -> dict:
     cache.clear()  # the panel's limiter starts with an empty window, as the fake does
     reset_clients()
     # The client the import's batches use: its limiter's sleeps are the time it held calls back.
-    limiter = get_client(max_wait=imports.BATCH_MAX_WAIT).limiter
+    limiter = get_client(max_wait=app_settings.IMPORT_BATCH_MAX_WAIT).limiter
     held = [0.0]
 
     def counting_sleep(seconds, _sleep=time.sleep):
@@ -167,7 +168,7 @@ def main() -> int:
         with tempfile.TemporaryDirectory() as tmp:
             workdir = Path(tmp)
             setup_django(workdir, fake.url)
-            from hubspot_integration.ratelimit import SAFETY_MARGIN
+            from hubspot_integration.conf import app_settings
 
             run(fake, workdir, 10, args.batch_size)  # warm-up: imports, connection pool
             small = run(fake, workdir, args.compare, args.batch_size)
@@ -175,13 +176,15 @@ def main() -> int:
     finally:
         fake.stop()
 
-    panel_limit = int(WINDOW_MAX * SAFETY_MARGIN)
+    panel_limit = int(WINDOW_MAX * app_settings.RATE_LIMIT_MARGIN)
     minimum_calls = -(-args.rows // args.batch_size)
     print()
     print(
         f"Import of generated contacts through the fake HubSpot ({WINDOW_MAX} calls / 10 s window)"
     )
-    print(f"the panel's limiter allows {panel_limit} calls / 10 s ({SAFETY_MARGIN:.0%} margin)")
+    print(
+        f"the panel's limiter allows {panel_limit} calls / 10 s ({app_settings.RATE_LIMIT_MARGIN:.0%} margin)"
+    )
     print()
     header = f"{'':44}{str(small['rows']) + ' rows':>14}{str(big['rows']) + ' rows':>14}"
     print(header)

@@ -4,12 +4,13 @@ from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 from django.db import DatabaseError
 
+from .conf import app_settings
 from .crypto import is_valid_key
 
 
 @register()
 def check_encryption_keys(app_configs, **kwargs):
-    keys = getattr(settings, "HUBSPOT_ENCRYPTION_KEYS", [])
+    keys = app_settings.ENCRYPTION_KEYS
     if not keys:
         return [
             Error(
@@ -32,10 +33,11 @@ def check_encryption_keys(app_configs, **kwargs):
 
 @register()
 def check_api_base_url(app_configs, **kwargs):
-    url = getattr(settings, "HUBSPOT_API_BASE_URL", "")
     errors = []
-    for name in ("HUBSPOT_API_BASE_URL", "HUBSPOT_FORMS_BASE_URL"):
-        url = getattr(settings, name, "")
+    for name, url in (
+        ("HUBSPOT_API_BASE_URL", app_settings.API_BASE_URL),
+        ("HUBSPOT_FORMS_BASE_URL", app_settings.FORMS_BASE_URL),
+    ):
         if not url.startswith(("http://", "https://")):
             errors.append(Error(f"{name} must be an http(s) URL.", id="hubspot.E003", obj=name))
         elif url.startswith("http://") and not settings.DEBUG:

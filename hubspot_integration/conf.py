@@ -25,6 +25,14 @@ class AppSettings:
     def _get(self, name: str, default):
         return getattr(settings, self.prefix + name, default)
 
+    # Names here are settings names, part of the contract: a setting that predates the prefix
+    # keeps its name.
+    UNPREFIXED = {"EMAIL_VERIFICATION_MAX_AGE"}
+
+    def setting_name(self, name: str) -> str:
+        """The Django setting (and environment variable) a property reads."""
+        return name if name in self.UNPREFIXED else self.prefix + name
+
     def _int(self, name: str) -> int:
         return int(self._get(name, self.INTEGER_DEFAULTS[name]))
 
@@ -127,6 +135,161 @@ class AppSettings:
         a worker that died (its work is found again from the rows): the sweep marks it failed.
         An import's task counts as alive while its import checks in."""
         return int(self._get("TASK_LEASE_SECONDS", 30 * 60))
+
+    @property
+    def ENCRYPTION_KEYS(self) -> list[str]:
+        """Fernet keys for the secrets stored in the database, newest first: the first encrypts,
+        every one decrypts, so a rotation keeps the old keys after the new one until
+        `hubspot_rotate_key` has re-encrypted everything. No default: a key is the deployment's."""
+        return list(self._get("ENCRYPTION_KEYS", None) or [])
+
+    @property
+    def CSP_EXTRA(self) -> dict[str, list[str]]:
+        """Hosts to add to Content-Security-Policy directives wherever the HubSpot hosts are
+        added (a consent manager's or CDN's script), `{"script-src": ["cdn.example.com"]}`;
+        none by default because the HubSpot widget needs none."""
+        return dict(self._get("CSP_EXTRA", None) or {})
+
+    @property
+    def RATE_LIMIT_MARGIN(self) -> float:
+        """The share of the account's 10-second limit the limiter lets the panel use: the rest is
+        left for other integrations on the same account and for clock skew between processes."""
+        return float(self._get("RATE_LIMIT_MARGIN", 0.9))
+
+    @property
+    def RATE_LIMIT_TIER_RECHECK_SECONDS(self) -> float:
+        """How often a process looks in the cache for a rate-limit tier another process learned
+        from HubSpot's headers: often enough to follow an upgrade, rarely enough to cost nothing."""
+        return float(self._get("RATE_LIMIT_TIER_RECHECK_SECONDS", 5.0))
+
+    @property
+    def OUTBOX_LEASE_SECONDS(self) -> int:
+        """How long a worker holds an outbox row it is sending; a worker that died only delays
+        the row this long. Far longer than one HubSpot call with its timeout."""
+        return int(self._get("OUTBOX_LEASE_SECONDS", 60))
+
+    @property
+    def OUTBOX_MAX_ATTEMPTS(self) -> int:
+        """Attempts before a write that keeps failing transiently is marked failed for an admin:
+        with the backoff below, about three quarters of an hour of HubSpot being down."""
+        return int(self._get("OUTBOX_MAX_ATTEMPTS", 12))
+
+    @property
+    def OUTBOX_BACKOFF_BASE_SECONDS(self) -> float:
+        """The first retry's delay; each further one doubles it (with jitter)."""
+        return float(self._get("OUTBOX_BACKOFF_BASE_SECONDS", 2.0))
+
+    @property
+    def OUTBOX_BACKOFF_CAP_SECONDS(self) -> float:
+        """The longest delay between two retries, so a write is tried again soon after HubSpot
+        comes back."""
+        return float(self._get("OUTBOX_BACKOFF_CAP_SECONDS", 15 * 60))
+
+    @property
+    def IMPORT_BATCH_MAX_WAIT(self) -> float:
+        """How long an import batch may wait for the rate limiter before giving up for now: a
+        background reader can wait far longer than a page render."""
+        return float(self._get("IMPORT_BATCH_MAX_WAIT", 15.0))
+
+    @property
+    def IMPORT_MAX_ERRORS(self) -> int:
+        """Row errors kept on an import's record (the counts stay exact beyond it): enough to fix
+        a file, not so many that one bad file bloats the row."""
+        return int(self._get("IMPORT_MAX_ERRORS", 1000))
+
+    @property
+    def PIPELINES_TTL(self) -> int:
+        """Seconds the ticket pipelines are cached: shared by every page that shows a stage, and
+        changed rarely in HubSpot."""
+        return int(self._get("PIPELINES_TTL", 300))
+
+    @property
+    def OWNERS_TTL(self) -> int:
+        """Seconds the list of HubSpot owners is cached (shared, rarely changed)."""
+        return int(self._get("OWNERS_TTL", 300))
+
+    @property
+    def FORM_FIELDS_TTL(self) -> int:
+        """Seconds a HubSpot form's field names are cached: read on each submission, edited in
+        HubSpot perhaps once a month."""
+        return int(self._get("FORM_FIELDS_TTL", 3600))
+
+    @property
+    def DASHBOARD_CACHE_SECONDS(self) -> int:
+        """Seconds the dashboard's figures are cached when the settings page leaves the cache time
+        empty: fresh enough for a dashboard, few enough calls for the rate limit."""
+        return int(self._get("DASHBOARD_CACHE_SECONDS", 300))
+
+    @property
+    def CHAT_TOKEN_TTL(self) -> int:
+        """Seconds a visitor-identification token is reused: below HubSpot's 12-hour life of the
+        token, so a cached one never reaches the widget expired."""
+        return int(self._get("CHAT_TOKEN_TTL", 11 * 3600))
+
+    @property
+    def CHAT_FAILURE_TTL(self) -> int:
+        """Seconds HubSpot's refusal to mint a token keeps the widget anonymous before HubSpot is
+        asked again, so an outage costs one call and one log line, not one per page render."""
+        return int(self._get("CHAT_FAILURE_TTL", 15 * 60))
+
+    @property
+    def CHAT_FORBIDDEN_TTL(self) -> int:
+        """Seconds identification stays off after HubSpot answered 403 (a plan without the
+        feature): that will not change within minutes, so HubSpot is asked less often."""
+        return int(self._get("CHAT_FORBIDDEN_TTL", 6 * 3600))
+
+    @property
+    def CHAT_RENDER_MAX_WAIT(self) -> float:
+        """Seconds a page render may wait for the rate limiter to mint a token; past it the
+        widget renders without identification rather than slowing the page."""
+        return float(self._get("CHAT_RENDER_MAX_WAIT", 0.2))
+
+    @property
+    def VISITOR_MEMO_SECONDS(self) -> int:
+        """Seconds a process remembers a visitor's rendered widget markup: far below the token's
+        life at HubSpot (12 h, cached 11 h), so a memoised token is never stale."""
+        return int(self._get("VISITOR_MEMO_SECONDS", 300))
+
+    @property
+    def EMAIL_VERIFICATION_MAX_AGE(self) -> int:
+        """Seconds a sign-up's verification link stays valid: long enough for a weekend away
+        from the mailbox. Read from `EMAIL_VERIFICATION_MAX_AGE` (no prefix; an older name)."""
+        return int(getattr(settings, "EMAIL_VERIFICATION_MAX_AGE", 3 * 24 * 3600))
+
+    @property
+    def EMAIL_VERIFICATION_STATE_TTL(self) -> int:
+        """Seconds a customer's verified-address state stays in the shared cache: it is read on
+        every signed-in page (the chat widget) and dropped whenever the address row changes."""
+        return int(self._get("EMAIL_VERIFICATION_STATE_TTL", 3600))
+
+    @property
+    def SIGNUP_NOTICE_INTERVAL(self) -> int:
+        """Seconds between two "someone tried to sign up with your address" mails to one address,
+        so the notice cannot be used to flood a mailbox."""
+        return int(self._get("SIGNUP_NOTICE_INTERVAL", 15 * 60))
+
+    @property
+    def CONNECTION_SLOW_MS(self) -> int:
+        """A connection check round trip slower than this many milliseconds is reported as slow
+        (HubSpot answers in a few hundred)."""
+        return int(self._get("CONNECTION_SLOW_MS", 2000))
+
+    @property
+    def PUBLIC_MAX_BODY_BYTES(self) -> int:
+        """The largest body a public form (support request, contact message, sign-up) accepts:
+        each is a few kilobytes, so anything far bigger is not a person."""
+        return int(self._get("PUBLIC_MAX_BODY_BYTES", 32 * 1024))
+
+    @property
+    def WEBHOOK_MAX_BODY_BYTES(self) -> int:
+        """The largest webhook body accepted: a batch of HubSpot's events is far below it, and a
+        body over it is refused before it is read."""
+        return int(self._get("WEBHOOK_MAX_BODY_BYTES", 1024 * 1024))
+
+    @property
+    def IMPORT_SHOWN_ERRORS(self) -> int:
+        """Row errors `hubspot_import_contacts` prints; the rest are counted."""
+        return int(self._get("IMPORT_SHOWN_ERRORS", 50))
 
 
 app_settings = AppSettings()

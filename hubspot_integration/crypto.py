@@ -7,9 +7,10 @@ so a new key can be put in front and `manage.py hubspot_rotate_key` re-encrypts 
 from functools import lru_cache
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
-from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.views.decorators.debug import sensitive_variables
+
+from .conf import app_settings
 
 
 class DecryptionError(Exception):
@@ -34,7 +35,7 @@ def _multifernet(keys: tuple[str, ...]) -> MultiFernet:
 
 
 def get_fernet() -> MultiFernet:
-    return _multifernet(tuple(settings.HUBSPOT_ENCRYPTION_KEYS))
+    return _multifernet(tuple(app_settings.ENCRYPTION_KEYS))
 
 
 @lru_cache(maxsize=64)
@@ -53,7 +54,7 @@ def encrypt(plaintext: str) -> str:
 
 def decrypt(ciphertext: str, *, where: str = "a stored secret") -> str:
     try:
-        return _decrypt(tuple(settings.HUBSPOT_ENCRYPTION_KEYS), ciphertext)
+        return _decrypt(tuple(app_settings.ENCRYPTION_KEYS), ciphertext)
     except InvalidToken:
         # `from None`: InvalidToken carries nothing useful and the chain would only add noise.
         raise DecryptionError(

@@ -25,13 +25,9 @@ from django.conf import settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 
+from .conf import app_settings
+
 logger = logging.getLogger(__name__)
-
-
-def _suffix(region: str) -> str:
-    # na1 is the unsuffixed host (js.hs-scripts.com, app.hubspot.com); others are js-eu1..., app-eu1...
-    region = (region or "").strip().lower()
-    return "" if region in ("", "na1", "us") else f"-{region}"
 
 
 def hubspot_sources(s) -> dict[str, list[str]]:
@@ -48,7 +44,7 @@ def hubspot_sources(s) -> dict[str, list[str]]:
 
     # The region comes from HubSpot's answer to the connection check; only a well-formed one
     # (eu1, na2, ...) becomes part of a host name here, as in the script URL.
-    sfx = _suffix(chat.region(s))
+    sfx = chat.host_suffix(s)
     if getattr(s, "chat_enabled", False):
         # Exactly the host the page loads the tracking script from (an override the page would
         # ignore adds nothing), so the policy and the markup never disagree.
@@ -79,7 +75,7 @@ def hubspot_sources(s) -> dict[str, list[str]]:
         add("frame-src", f"forms{sfx}.hsforms.com", f"share{sfx}.hsforms.com")
         add("connect-src", f"forms{sfx}.hsforms.com", f"forms{sfx}.hubspot.com")
         add("img-src", f"forms{sfx}.hsforms.com", f"forms{sfx}.hubspot.com")
-    for directive, hosts in (getattr(settings, "HUBSPOT_CSP_EXTRA", None) or {}).items():
+    for directive, hosts in app_settings.CSP_EXTRA.items():
         if sources:
             add(directive, *hosts)
     return sources

@@ -12,14 +12,14 @@ import time
 from django.core.cache import cache
 
 from . import errors
+from .conf import app_settings
 
+# HubSpot's, not ours: the length of its rolling rate-limit window and the search endpoints'
+# own per-second limit. Our tunables (the margin, the tier recheck) are in conf.py.
 WINDOW_SECONDS = 10.0
 SEARCH_PER_SECOND = 5
-SAFETY_MARGIN = 0.9
+# How finely the window is counted: a layout of the counter, not a limit.
 SLOTS = 10
-
-
-TIER_RECHECK_SECONDS = 5.0  # how often a process looks for a tier another process learned
 
 
 class RateLimiter:
@@ -56,7 +56,7 @@ class RateLimiter:
     def tier(self) -> tuple[int, float]:
         """(calls, window seconds) in force: HubSpot's word when known, else the configured."""
         now = self._clock()
-        if now - self._tier_checked >= TIER_RECHECK_SECONDS:
+        if now - self._tier_checked >= app_settings.RATE_LIMIT_TIER_RECHECK_SECONDS:
             found = cache.get(self._tier_key)
             if found:
                 self._tier = (int(found[0]), float(found[1]))
@@ -68,7 +68,7 @@ class RateLimiter:
         """Calls this deployment takes per window: the tier less the safety margin."""
         if self._limit_override is not None:
             return self._limit_override
-        return max(1, int(self.tier()[0] * SAFETY_MARGIN))
+        return max(1, int(self.tier()[0] * app_settings.RATE_LIMIT_MARGIN))
 
     @limit.setter
     def limit(self, value: int) -> None:

@@ -26,6 +26,7 @@ from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_POST
 
 from .client_address import client_address
+from .conf import app_settings
 from .fields import Undecryptable
 from .models import HubSpotSettings, WebhookEvent
 
@@ -35,7 +36,6 @@ MAX_AGE_MS = 5 * 60 * 1000
 # Milliseconds since 1970 in ASCII digits: 13 today. `str.isdigit()` also accepts "²" and "١٢٣",
 # and `int()` refuses more than 4,300 digits, so either reached int() as a 500.
 TIMESTAMP = re.compile(r"[0-9]{1,15}")
-MAX_BODY_BYTES = 1024 * 1024
 # HubSpot decodes these escapes in the URI before signing; everything else stays as sent.
 DECODED_ESCAPES = (
     "%3A",
@@ -148,7 +148,10 @@ def receive(request):
     except ValueError:
         declared = 0
     # The declared length first: a body over the limit is refused before it is read.
-    if declared > MAX_BODY_BYTES or len(request.body) > MAX_BODY_BYTES:
+    if (
+        declared > app_settings.WEBHOOK_MAX_BODY_BYTES
+        or len(request.body) > app_settings.WEBHOOK_MAX_BODY_BYTES
+    ):
         return JsonResponse({"success": False, "message": "Too large."}, status=413)
     try:
         verify(request, HubSpotSettings.load().webhook_secret)

@@ -9,6 +9,7 @@ from django.core.cache import cache
 from django.template import Context, Template
 from django.test import RequestFactory
 
+from hubspot_integration.conf import app_settings
 from hubspot_integration.models import HubSpotSettings
 from tests.fake_hubspot import CONTACT_FORM_ID, FAKE_PORTAL_ID, FAKE_TOKEN
 from tests.helpers import client_for
@@ -166,7 +167,7 @@ def test_customer_markup_is_rebuilt_after_the_memo_window(
     assert widget_config(render(customer))["conversations"]["identificationToken"] == first
     assert fake_hubspot.count("POST", TOKEN_PATH) == 1  # served from the memo
 
-    later = tags.time.monotonic() + tags.VISITOR_MEMO_SECONDS + 1
+    later = tags.time.monotonic() + app_settings.VISITOR_MEMO_SECONDS + 1
     monkeypatch.setattr(tags.time, "monotonic", lambda: later)
     second = widget_config(render(customer))["conversations"]["identificationToken"]
     assert fake_hubspot.count("POST", TOKEN_PATH) == 2
@@ -190,7 +191,7 @@ def test_a_changed_email_is_anonymous_until_confirmed_then_identified(chat, fake
 def test_token_is_cached_below_its_twelve_hours(chat, customer, monkeypatch):
     from hubspot_integration.services import chat as chat_service
 
-    assert chat_service.TOKEN_TTL < 12 * 3600
+    assert app_settings.CHAT_TOKEN_TTL < 12 * 3600
     seen = {}
 
     class SpyCache:
@@ -203,7 +204,7 @@ def test_token_is_cached_below_its_twelve_hours(chat, customer, monkeypatch):
 
     monkeypatch.setattr(chat_service, "cache", SpyCache())
     render(customer)
-    assert list(seen.values()) == [chat_service.TOKEN_TTL]
+    assert list(seen.values()) == [app_settings.CHAT_TOKEN_TTL]
     assert str(customer.pk) in next(iter(seen))  # per user
 
 

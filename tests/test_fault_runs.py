@@ -25,11 +25,11 @@ def drain(max_rounds=200):
 
 
 @pytest.fixture
-def flaky_hubspot(hubspot_settings, fake_hubspot, monkeypatch):
+def flaky_hubspot(hubspot_settings, fake_hubspot, monkeypatch, settings):
     hubspot_settings.tickets_enabled = True
     hubspot_settings.save()
     # Attempts are unbounded here: the test is about the end state, not about giving up.
-    monkeypatch.setattr(outbox, "MAX_ATTEMPTS", 10_000)
+    settings.HUBSPOT_OUTBOX_MAX_ATTEMPTS = 10_000
     fake_hubspot.faults.fail_rate(0.3, status=503, seed=7)
     fake_hubspot.faults.drop_rate(0.1, after_store=True, seed=11)
     return fake_hubspot

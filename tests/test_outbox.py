@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from hubspot_integration.conf import app_settings
 from hubspot_integration.models import OutboxOperation
 from hubspot_integration.services import outbox
 
@@ -46,7 +47,7 @@ def test_rate_limited_honours_retry_after(hubspot_settings, fake_hubspot):
 def test_backoff_grows_and_is_capped():
     delays = [outbox.backoff_seconds(n) for n in range(1, 20)]
     assert delays[0] < delays[3] < delays[6]
-    assert max(delays) <= outbox.BACKOFF_CAP_SECONDS * 1.2
+    assert max(delays) <= app_settings.OUTBOX_BACKOFF_CAP_SECONDS * 1.2
 
 
 def test_auth_failure_is_permanent_and_carries_the_reason(hubspot_settings, fake_hubspot):
@@ -79,8 +80,8 @@ def test_retry_and_discard(hubspot_settings, fake_hubspot):
     assert outbox.process_due() == 0
 
 
-def test_exhausted_transient_failures_end_failed(hubspot_settings, fake_hubspot, monkeypatch):
-    monkeypatch.setattr(outbox, "MAX_ATTEMPTS", 2)
+def test_exhausted_transient_failures_end_failed(hubspot_settings, fake_hubspot, settings):
+    settings.HUBSPOT_OUTBOX_MAX_ATTEMPTS = 2
     fake_hubspot.faults.down()
     op = outbox.submit(Kind.CREATE_CONTACT, {"properties": {"email": "z@example.com"}}).operation
     assert op.status == "pending"

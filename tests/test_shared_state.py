@@ -91,7 +91,9 @@ NO_DATABASE = "sqlite:////nonexistent-dir/never.sqlite3"
 @needs_redis
 def test_rate_limiter_holds_two_processes_under_the_window(redis_cache):
     scope = f"race-{uuid.uuid4().hex[:8]}"
-    calls_per_10s = 20  # the limiter keeps SAFETY_MARGIN (90 %) of it: 18 calls per window
+    calls_per_10s = (
+        20  # the limiter keeps HUBSPOT_RATE_LIMIT_MARGIN (90 %) of it: 18 calls per window
+    )
     # Start just after a 10-second bucket turns over, so the 3-second run sits inside one bucket.
     while time.time() % 10 > 6:
         time.sleep(0.1)

@@ -35,6 +35,23 @@ def _shape(obj: dict) -> dict:
     return {"id": obj["id"], "properties": obj.get("properties", {})}
 
 
+def _listed(request, key: str, lister, **filters) -> Response:
+    """One page of a list or search, in the shape every list answer of the API has."""
+    page = lister(
+        limit=_limit(request),
+        after=request.query_params.get("after") or None,
+        query=request.query_params.get("q", ""),
+        **filters,
+    )
+    return Response(
+        {
+            "success": True,
+            key: [_shape(obj) for obj in page.results],
+            "paging": {"next": page.next_after},
+        }
+    )
+
+
 def _validated(serializer_class, request, *, partial=False):
     serializer = serializer_class(data=request.data, partial=partial)
     serializer.is_valid(raise_exception=True)
@@ -46,18 +63,7 @@ class ContactListView(APIView):
 
     @extend_schema(parameters=PAGING_PARAMS, summary="List or search HubSpot contacts")
     def get(self, request):
-        page = contacts.list_contacts(
-            limit=_limit(request),
-            after=request.query_params.get("after") or None,
-            query=request.query_params.get("q", ""),
-        )
-        return Response(
-            {
-                "success": True,
-                "contacts": [_shape(c) for c in page.results],
-                "paging": {"next": page.next_after},
-            }
-        )
+        return _listed(request, "contacts", contacts.list_contacts)
 
     @extend_schema(request=ContactInputSerializer, summary="Create a contact (no duplicates)")
     def post(self, request):
@@ -117,19 +123,12 @@ class TicketListView(APIView):
         summary="List or search HubSpot tickets",
     )
     def get(self, request):
-        page = tickets.list_tickets(
-            limit=_limit(request),
-            after=request.query_params.get("after") or None,
-            query=request.query_params.get("q", ""),
+        return _listed(
+            request,
+            "tickets",
+            tickets.list_tickets,
             stage=request.query_params.get("stage", ""),
             priority=request.query_params.get("priority", ""),
-        )
-        return Response(
-            {
-                "success": True,
-                "tickets": [_shape(t) for t in page.results],
-                "paging": {"next": page.next_after},
-            }
         )
 
     @extend_schema(request=TicketInputSerializer, summary="Create a ticket for a requester")

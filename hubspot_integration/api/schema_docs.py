@@ -27,7 +27,6 @@ def _shape(name: str, **fields) -> serializers.Serializer:
     return inline_serializer(name=name, fields={"success": serializers.BooleanField(), **fields})
 
 
-PAGING = _shape("Paging", next=serializers.CharField(allow_null=True))
 QUEUED = _shape(
     "QueuedResponse",
     queued=serializers.BooleanField(),

@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 from django.core.cache import cache
 
 from .. import errors
+from ..conf import app_settings
 from ..credentials import get_client
 from ..models import HubSpotSettings
 from .email_verification import verified_email
@@ -32,14 +33,6 @@ logger = logging.getLogger(__name__)
 
 REGION_PATTERN = re.compile(r"^[a-z]{2}\d{1,2}$")
 PORTAL_PATTERN = re.compile(r"^\d{1,20}$")
-# Below HubSpot's 12-hour token life, so a cached token is never handed out already expired.
-TOKEN_TTL = 11 * 3600
-# How long HubSpot's refusal keeps the widget anonymous before it is asked again (one log line).
-FAILURE_TTL = 15 * 60
-# A plan without the feature will not gain it within minutes: ask less often.
-FORBIDDEN_TTL = 6 * 3600
-# A page render must not wait on HubSpot's rate limiter: no room means an anonymous widget.
-RENDER_MAX_WAIT = 0.2
 
 
 # Set on the request by the template tag when the page carries an identification token.
@@ -70,6 +63,13 @@ def region(s: HubSpotSettings) -> str:
     return value if REGION_PATTERN.match(value) else "na1"
 
 
+def host_suffix(s: HubSpotSettings) -> str:
+    """What HubSpot's hosts carry for the account's region: na1's are unsuffixed
+    (js.hs-scripts.com, app.hubspot.com), the others' are js-eu1..., app-eu1..."""
+    r = region(s)
+    return "" if r == "na1" else f"-{r}"
+
+
 def script_url(s: HubSpotSettings) -> str:
     """`https://js.hs-scripts.com/<portal>.js` for na1, `js-<region>.hs-scripts.com` elsewhere."""
     portal = portal_id(s)
@@ -83,9 +83,7 @@ def script_url(s: HubSpotSettings) -> str:
         if script_host(override):
             return override
         logger.warning("Ignoring the tracking script URL override: it is not a plain https URL")
-    r = region(s)
-    host = "js.hs-scripts.com" if r == "na1" else f"js-{r}.hs-scripts.com"
-    return f"https://{host}/{portal}.js"
+    return f"https://js{host_suffix(s)}.hs-scripts.com/{portal}.js"
 
 
 def script_host(url: str) -> str:
@@ -100,10 +98,6 @@ def script_host(url: str) -> str:
     if not re.fullmatch(r"[a-z0-9.-]+", host):
         return ""  # an IPv6 literal or stray characters: never a CSP source of ours
     return f"{host}:{port}" if port else host
-
-
-def forms_region(s: HubSpotSettings) -> str:
-    return region(s)
 
 
 def chat_active(s: HubSpotSettings) -> bool:
@@ -147,7 +141,7 @@ def identification(user, s: HubSpotSettings | None = None) -> Identification:
     if cached is not None:
         return Identification(Identity(email, cached["token"]) if cached.get("token") else None)
     try:
-        token = get_client(s, max_wait=RENDER_MAX_WAIT).visitor_token(
+        token = get_client(s, max_wait=app_settings.CHAT_RENDER_MAX_WAIT).visitor_token(
             email,
             first_name=getattr(user, "first_name", "") or "",
             last_name=getattr(user, "last_name", "") or "",
@@ -162,7 +156,11 @@ def identification(user, s: HubSpotSettings | None = None) -> Identification:
                 err.kind,
             )
             return Identification(None, settled=False)
-        ttl = FORBIDDEN_TTL if isinstance(err, errors.ForbiddenError) else FAILURE_TTL
+        ttl = (
+            app_settings.CHAT_FORBIDDEN_TTL
+            if isinstance(err, errors.ForbiddenError)
+            else app_settings.CHAT_FAILURE_TTL
+        )
         cache.set(key, {"token": ""}, ttl)
         logger.warning(
             "Chat visitor identification failed for user %s (%s); the widget loads anonymously "
@@ -172,7 +170,7 @@ def identification(user, s: HubSpotSettings | None = None) -> Identification:
             ttl // 60,
         )
         return Identification(None)
-    cache.set(key, {"token": token}, TOKEN_TTL)
+    cache.set(key, {"token": token}, app_settings.CHAT_TOKEN_TTL)
     return Identification(Identity(email, token))
 
 

@@ -22,7 +22,6 @@ from ..oauth.status import introspect_scopes, oauth_status
 
 logger = logging.getLogger(__name__)
 
-SLOW_ROUND_TRIP_MS = 2000
 PROBE_EMAIL = "connection-check@skypanel.invalid"  # a visitor token for it changes nothing
 TIERS = {100: "Free or Starter", 190: "Professional or Enterprise", 250: "API capacity pack"}
 
@@ -398,7 +397,7 @@ def _daily_usage(client: HubSpotClient, headers: dict) -> tuple[int, int] | None
 
 
 def _round_trip_check(elapsed_ms: float) -> Check:
-    ok = elapsed_ms < SLOW_ROUND_TRIP_MS
+    ok = elapsed_ms < app_settings.CONNECTION_SLOW_MS
     text = f"Round trip {elapsed_ms:.0f} ms" + ("." if ok else " (slow).")
     return Check("round_trip", ok, text)
 

@@ -17,7 +17,6 @@ import hashlib
 import logging
 import smtplib
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.core import signing
@@ -28,17 +27,12 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from ..conf import app_settings
 from ..models import CustomerEmail
 
 logger = logging.getLogger(__name__)
 
 SALT = "hubspot_integration.email-verification"
-DEFAULT_MAX_AGE = 3 * 24 * 3600
-# The verified state is read on every signed-in page (the chat widget): from the shared cache,
-# dropped whenever a CustomerEmail row is saved or deleted (receivers.py).
-STATE_TTL = 3600
-# An address that already has an account hears about a sign-up attempt at most this often.
-NOTICE_INTERVAL = 15 * 60
 
 
 def normalize(email: str) -> str:
@@ -46,7 +40,7 @@ def normalize(email: str) -> str:
 
 
 def max_age() -> int:
-    return int(getattr(settings, "EMAIL_VERIFICATION_MAX_AGE", DEFAULT_MAX_AGE))
+    return app_settings.EMAIL_VERIFICATION_MAX_AGE
 
 
 # --- the verified state --------------------------------------------------------------------------
@@ -70,7 +64,7 @@ def verified_email(user) -> str:
             CustomerEmail.objects.filter(user_id=user.pk).values_list("email", flat=True).first()
             or ""
         )
-        cache.set(state_key(user.pk), stored, STATE_TTL)
+        cache.set(state_key(user.pk), stored, app_settings.EMAIL_VERIFICATION_STATE_TTL)
     result = email if normalize(stored) == email else ""
     user._hubspot_verified_email = (email, result)
     return result
@@ -149,7 +143,7 @@ def send_verification(request, user) -> bool:
 
 def send_signup_attempt_notice(request, user) -> bool:
     digest = hashlib.sha256(normalize(user.email).encode()).hexdigest()[:24]
-    if not cache.add(f"hubspot:signup-notice:{digest}", 1, NOTICE_INTERVAL):
+    if not cache.add(f"hubspot:signup-notice:{digest}", 1, app_settings.SIGNUP_NOTICE_INTERVAL):
         return False  # told recently: a sign-up form is not a way to flood someone's inbox
     context = {
         "user": user,

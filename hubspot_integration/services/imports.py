@@ -43,10 +43,6 @@ from .import_csv import ImportFileError, count_rows, open_text, read_header, row
 logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 100  # HubSpot's batch endpoints take at most 100 inputs
-MAX_ERRORS = 1000  # kept on the import row; the counts stay exact beyond it
-# Bulk work waits this long for room in the rate-limit window instead of being queued behind it
-# (a full window is 10 s; the interactive default of 2 s would queue most of a big import).
-BATCH_MAX_WAIT = 15.0
 
 Kind = OutboxOperation.Kind
 Status = ContactImport.Status
@@ -373,7 +369,7 @@ def _record(
         for name, value in counts.items():
             setattr(imp, f"{name}_count", getattr(imp, f"{name}_count") + value)
         kept = [e for e in (imp.errors or []) if drop_batch is None or e.get("batch") != drop_batch]
-        imp.errors = kept + list(errors)[: max(MAX_ERRORS - len(kept), 0)]
+        imp.errors = kept + list(errors)[: max(app_settings.IMPORT_MAX_ERRORS - len(kept), 0)]
         counted = imp.created_count + imp.updated_count + imp.rejected_count + imp.failed_count
         imp.processed_rows = min(counted, imp.total_rows)
         if imp.status == Status.RUNNING and counted >= imp.total_rows:
@@ -387,7 +383,7 @@ def _record(
 @outbox.handler(Kind.IMPORT_BATCH)
 def _upsert_batch(client, payload, operation):
     entries = payload["rows"]
-    client = get_client(max_wait=BATCH_MAX_WAIT)
+    client = get_client(max_wait=app_settings.IMPORT_BATCH_MAX_WAIT)
     answer = client.batch_upsert(
         "contacts",
         [{"id": e["email"], "properties": e["properties"]} for e in entries],

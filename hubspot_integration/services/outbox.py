@@ -23,14 +23,10 @@ from django.db.models import Q
 from django.utils import timezone
 
 from .. import errors
+from ..conf import app_settings
 from ..models import OutboxOperation
 
 logger = logging.getLogger(__name__)
-
-LEASE_SECONDS = 60
-MAX_ATTEMPTS = 12
-BACKOFF_BASE_SECONDS = 2.0
-BACKOFF_CAP_SECONDS = 15 * 60
 
 Status = OutboxOperation.Status
 
@@ -122,7 +118,10 @@ def schedule(operation_id: int, *, run_after=None) -> None:
 
 
 def backoff_seconds(attempts: int, retry_after: float | None = None) -> float:
-    delay = min(BACKOFF_BASE_SECONDS * (2 ** max(attempts - 1, 0)), BACKOFF_CAP_SECONDS)
+    delay = min(
+        app_settings.OUTBOX_BACKOFF_BASE_SECONDS * (2 ** max(attempts - 1, 0)),
+        app_settings.OUTBOX_BACKOFF_CAP_SECONDS,
+    )
     delay *= 0.8 + random.random() * 0.4  # jitter: a fleet of workers does not retry in step
     if retry_after:
         delay = max(delay, retry_after)
@@ -134,7 +133,10 @@ def claim(operation_id: int) -> OutboxOperation | None:
     claimable = Q(status=Status.PENDING) | Q(status=Status.RUNNING, locked_until__lt=now)
     updated = OutboxOperation.objects.filter(
         claimable, pk=operation_id, next_attempt_at__lte=now
-    ).update(status=Status.RUNNING, locked_until=now + timedelta(seconds=LEASE_SECONDS))
+    ).update(
+        status=Status.RUNNING,
+        locked_until=now + timedelta(seconds=app_settings.OUTBOX_LEASE_SECONDS),
+    )
     if not updated:
         return None
     operation = OutboxOperation.objects.get(pk=operation_id)
@@ -247,7 +249,7 @@ def _failed_attempt(operation: OutboxOperation, err: errors.HubSpotError) -> Out
     operation.last_error_kind = err.kind
     operation.correlation_id = err.correlation_id or operation.correlation_id
     operation.locked_until = None
-    if err.transient and operation.attempts < MAX_ATTEMPTS:
+    if err.transient and operation.attempts < app_settings.OUTBOX_MAX_ATTEMPTS:
         operation.status = Status.PENDING
         delay = backoff_seconds(operation.attempts, err.retry_after)
         operation.next_attempt_at = timezone.now() + timedelta(seconds=delay)

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from django.core.cache import cache
 
+from ..conf import app_settings
 from ..credentials import get_client
 from ..models import HubSpotSettings
-
-OWNERS_TTL = 300
 
 
 def owners(*, refresh: bool = False) -> list[dict]:
@@ -15,5 +14,5 @@ def owners(*, refresh: bool = False) -> list[dict]:
     if not refresh and (cached := cache.get(key)) is not None:
         return cached
     found = [o for o in get_client().owners(limit=100) if not o.get("archived")]
-    cache.set(key, found, OWNERS_TTL)
+    cache.set(key, found, app_settings.OWNERS_TTL)
     return found

@@ -28,8 +28,6 @@ from ..models import HubSpotSettings
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_TTL = 300
-
 
 @dataclass
 class Fetched:
@@ -66,7 +64,7 @@ def _last_good_key(s: HubSpotSettings, name: str) -> str:
 
 def ttl(s: HubSpotSettings | None = None) -> int:
     seconds = (s or HubSpotSettings.load()).dashboard_cache_seconds
-    return DEFAULT_TTL if seconds is None else int(seconds)
+    return app_settings.DASHBOARD_CACHE_SECONDS if seconds is None else int(seconds)
 
 
 def cached(

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from .. import errors
 from ..credentials import get_client
-from . import report_cache
+from . import pipelines, report_cache
 from .report_cache import Fetched
 
 ANALYTICS_SCOPE = "business-intelligence"
@@ -45,20 +45,10 @@ def _amount(raw) -> Decimal:
         return Decimal(0)
 
 
-def _ordered(pipelines: list[dict]) -> list[dict]:
-    live = sorted(
-        (p for p in pipelines if not p.get("archived")), key=lambda p: p.get("displayOrder", 0)
-    )
+def _ordered(found: list[dict]) -> list[dict]:
     return [
-        {
-            "id": p["id"],
-            "label": p.get("label", p["id"]),
-            "stages": sorted(
-                (st for st in p.get("stages") or [] if not st.get("archived")),
-                key=lambda st: st.get("displayOrder", 0),
-            ),
-        }
-        for p in live
+        {"id": p["id"], "label": p.get("label", p["id"]), "stages": p["stages"]}
+        for p in pipelines.ordered(found)
     ]
 
 
@@ -177,15 +167,14 @@ def tickets_by_status() -> Fetched:
     """Open and closed tickets, by the `ticketState` HubSpot gives each pipeline stage."""
 
     def fetch():
-        states: dict[str, list[str]] = {"OPEN": [], "CLOSED": []}
+        states: dict[str, list[str]] = {"open": [], "closed": []}
         for p in _pipelines("tickets"):
             for st in p["stages"]:
-                state = str((st.get("metadata") or {}).get("ticketState") or "OPEN").upper()
-                states.setdefault(state, []).append(st["id"])
+                states.setdefault(pipelines.ticket_state(st), []).append(st["id"])
         counts = {}
         for state, stage_ids in states.items():
             flt = [{"propertyName": "hs_pipeline_stage", "operator": "IN", "values": stage_ids}]
-            counts[state.lower()] = _total("tickets", [{"filters": flt}]) if stage_ids else 0
+            counts[state] = _total("tickets", [{"filters": flt}]) if stage_ids else 0
         return counts
 
     return report_cache.cached("tickets-by-status", fetch)

@@ -11,22 +11,21 @@ import logging
 import re
 
 from django.core.cache import cache
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from .. import errors
 from ..client_address import client_address
+from ..conf import app_settings
 from ..credentials import get_client
 from ..models import CustomerTicket, HubSpotSettings, OutboxOperation
-from . import email_verification, outbox, tickets
+from . import email_verification, outbox, pipelines, tickets
 
 logger = logging.getLogger(__name__)
 
 Kind = OutboxOperation.Kind
 
 HUTK_PATTERN = re.compile(r"^[0-9a-f]{32}$")
-FORM_FIELDS_TTL = 3600
 # The fields every HubSpot contact form is built from; used when the definition cannot be read.
 BASIC_FORM_FIELDS = {"email", "firstname", "lastname", "message"}
 
@@ -142,8 +141,7 @@ def stage_info(pipeline_id: str, stage_id: str) -> tuple[str, str, str]:
     for p in known:
         for st in p.get("stages") or []:
             if st["id"] == stage_id and (not pipeline_id or p["id"] == pipeline_id):
-                state = str((st.get("metadata") or {}).get("ticketState") or "OPEN").lower()
-                return p["id"], st["label"], state
+                return p["id"], st["label"], pipelines.ticket_state(st)
     return pipeline_id, stage_id, "open"
 
 
@@ -287,7 +285,7 @@ def _form_field_names(client, form_id: str) -> set[str]:
             raise
         # Without the `forms` scope the definition is unreadable: send the fields every form has.
         return set(BASIC_FORM_FIELDS)
-    cache.set(key, sorted(names or BASIC_FORM_FIELDS), FORM_FIELDS_TTL)
+    cache.set(key, sorted(names or BASIC_FORM_FIELDS), app_settings.FORM_FIELDS_TTL)
     return names or set(BASIC_FORM_FIELDS)
 
 
@@ -305,10 +303,3 @@ def _submit_form(client, payload, operation):
     }
     answer = client.submit_form(payload["portalId"], payload["formGuid"], body)
     return outbox.Result("", {"answer": answer})
-
-
-def validate_priority(value: str) -> str:
-    value = (value or "MEDIUM").upper()
-    if value not in tickets.PRIORITIES:
-        raise ValidationError("Choose a priority.")
-    return value

@@ -16,10 +16,12 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
 from .. import errors
+from ..conf import app_settings
 from ..credentials import get_client
 from ..models import HubSpotSettings, OutboxOperation
 from . import outbox
 from .contacts import Page, new_contact_id, record_url, upsert_contact_id
+from .pipelines import ordered as ordered_pipelines
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +41,6 @@ TICKET_PROPERTIES = [
     "createdate",
     "hs_lastmodifieddate",
 ]
-PIPELINES_TTL = 300
 
 
 class TicketsDisabled(errors.NotConfigured):
@@ -67,16 +68,8 @@ def pipelines(*, refresh: bool = False) -> list[dict]:
         cached = cache.get(key)
         if cached is not None:
             return cached
-    result = get_client().pipelines("tickets")
-    ordered = sorted(
-        (p for p in result if not p.get("archived")), key=lambda p: p.get("displayOrder", 0)
-    )
-    for p in ordered:
-        p["stages"] = sorted(
-            (st for st in p.get("stages") or [] if not st.get("archived")),
-            key=lambda st: st.get("displayOrder", 0),
-        )
-    cache.set(key, ordered, PIPELINES_TTL)
+    ordered = ordered_pipelines(get_client().pipelines("tickets"))
+    cache.set(key, ordered, app_settings.PIPELINES_TTL)
     return ordered
 
 

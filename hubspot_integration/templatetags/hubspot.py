@@ -13,6 +13,7 @@ from django.templatetags.static import static
 from django.utils.html import format_html, json_script
 from django.utils.safestring import mark_safe
 
+from ..conf import app_settings
 from ..models import HubSpotSettings
 from ..services import chat
 
@@ -47,7 +48,7 @@ def hubspot_tracking(context) -> str:
     entry = _markup_cache.get(key)
     if entry is None or entry[1] <= now:
         found = chat.identification(user, s) if visitor else chat.Identification(None)
-        expires = now + VISITOR_MEMO_SECONDS if visitor else math.inf
+        expires = now + app_settings.VISITOR_MEMO_SECONDS if visitor else math.inf
         entry = (_markup(s, found.identity, clear_identity), expires, found.identity is not None)
         # After a momentary failure the anonymous markup is not kept: the next page asks again.
         if found.settled:
@@ -63,8 +64,6 @@ def hubspot_tracking(context) -> str:
 # chat token, which the page shows that customer anyway; bounded so many customers cannot grow it
 # without limit.
 MARKUP_CACHE_SIZE = 512
-# Far below the token's life at HubSpot (12 h, cached 11 h): a memoised token is never stale.
-VISITOR_MEMO_SECONDS = 300
 _markup_cache: dict = {}
 
 
@@ -131,7 +130,7 @@ def hubspot_form(which: str) -> str:
         '<script src="{embed}" defer></script>'
         '<script src="{loader}" defer></script>',
         which=which,
-        region=chat.forms_region(s),
+        region=chat.region(s),
         portal=portal,
         form_id=form_id,
         embed=FORMS_EMBED_URL,

@@ -14,8 +14,6 @@ from django.core.cache import cache
 from ..client_address import client_address
 from ..conf import app_settings
 
-# A support request or contact message is a few kilobytes; anything far bigger is not a person.
-MAX_BODY_BYTES = 32 * 1024
 HONEYPOT_FIELD = "website"
 
 RATE_LIMITED_MESSAGE = (
@@ -58,7 +56,7 @@ def rate_limited(request, scope: str) -> bool:
 
 def too_large(request) -> bool:
     try:
-        return int(request.META.get("CONTENT_LENGTH") or 0) > MAX_BODY_BYTES
+        return int(request.META.get("CONTENT_LENGTH") or 0) > app_settings.PUBLIC_MAX_BODY_BYTES
     except ValueError:
         return True
 

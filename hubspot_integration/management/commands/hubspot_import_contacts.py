@@ -10,10 +10,9 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from ... import errors
+from ...conf import app_settings
 from ...services import imports
 from ...services.import_csv import count_rows
-
-SHOWN_ERRORS = 50
 
 
 class Command(BaseCommand):
@@ -71,9 +70,13 @@ class Command(BaseCommand):
         out = self.stdout
         if result.ignored_columns:
             out.write("Ignored columns: " + ", ".join(result.ignored_columns))
-        for error in result.errors[:SHOWN_ERRORS]:
+        for error in result.errors[: app_settings.IMPORT_SHOWN_ERRORS]:
             out.write(f"line {error['line']}: {error['reason']}")
-        more = result.rejected + result.failed - min(len(result.errors), SHOWN_ERRORS)
+        more = (
+            result.rejected
+            + result.failed
+            - min(len(result.errors), app_settings.IMPORT_SHOWN_ERRORS)
+        )
         if more > 0:
             out.write(f"... and {more} more (see import #{import_id} in the admin)")
         out.write(

@@ -107,3 +107,21 @@ def check_email_delivery(app_configs, **kwargs):
             id="hubspot.W003",
         )
     ]
+
+
+@register()
+def check_outbox_handlers(app_configs, **kwargs):
+    """An operation kind without a handler would only fail when its first row is attempted."""
+    from .services.outbox import unhandled_kinds
+
+    return [
+        Error(
+            f"The outbox kind {kind!r} has no registered handler: its operations would never "
+            "be sent to HubSpot.",
+            hint="List the handler in its service module's OUTBOX_HANDLERS and that module in "
+            "HubSpotIntegrationConfig.register_outbox_handlers().",
+            obj=kind,
+            id="hubspot.E010",
+        )
+        for kind in unhandled_kinds()
+    ]

@@ -384,7 +384,6 @@ def _record(
 
 
 # --- the outbox side ----------------------------------------------------------------------------
-@outbox.handler(Kind.IMPORT_BATCH)
 def _upsert_batch(client, payload, operation):
     entries = payload["rows"]
     client = get_client(max_wait=BATCH_MAX_WAIT)
@@ -397,6 +396,10 @@ def _upsert_batch(client, payload, operation):
     # An admin's retry of a batch already counted as failed: its rows move to their real outcome.
     data["replaces_failure"] = bool((operation.result or {}).get(COUNTED_FAILED))
     return outbox.Result("", data)
+
+
+# Installed by AppConfig.ready() (`outbox.register`): kind -> handler.
+OUTBOX_HANDLERS = {Kind.IMPORT_BATCH: _upsert_batch}
 
 
 def tally(entries: list[dict], answer: dict) -> dict:

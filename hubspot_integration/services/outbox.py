@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -34,7 +35,9 @@ BACKOFF_CAP_SECONDS = 15 * 60
 
 Status = OutboxOperation.Status
 
-# kind -> handler(client, payload, operation) -> Result. Registered by the service modules.
+# kind -> handler(client, payload, operation) -> Result. Each service module lists its own in
+# OUTBOX_HANDLERS; AppConfig.ready() registers them, and the system check hubspot.E010 names a
+# kind left without one (rather than its operations retrying as an internal error).
 HANDLERS: dict[str, Callable] = {}
 
 
@@ -75,12 +78,23 @@ class Outcome:
         return self.operation.last_error
 
 
-def handler(kind: str):
-    def register(fn):
-        HANDLERS[kind] = fn
-        return fn
+def register(kind: str, fn: Callable) -> None:
+    """Make `fn` the handler of `kind`; a second, different handler for a kind is a mistake."""
+    current = HANDLERS.get(kind)
+    if current is not None and current is not fn:
+        raise ImproperlyConfigured(
+            f"Outbox kind {kind!r} has two handlers: {_name(current)} and {_name(fn)}."
+        )
+    HANDLERS[kind] = fn
 
-    return register
+
+def unhandled_kinds() -> list[str]:
+    """The operation kinds no handler is registered for (the system check reports them)."""
+    return [kind for kind in OutboxOperation.Kind.values if kind not in HANDLERS]
+
+
+def _name(fn: Callable) -> str:
+    return f"{fn.__module__}.{fn.__qualname__}"
 
 
 def record(kind: str, payload: dict, *, user=None) -> OutboxOperation:

@@ -291,7 +291,6 @@ def _form_field_names(client, form_id: str) -> set[str]:
     return names or set(BASIC_FORM_FIELDS)
 
 
-@outbox.handler(Kind.SUBMIT_FORM)
 def _submit_form(client, payload, operation):
     known = _form_field_names(client, payload["formGuid"])
     values = dict(payload["values"])
@@ -305,6 +304,10 @@ def _submit_form(client, payload, operation):
     }
     answer = client.submit_form(payload["portalId"], payload["formGuid"], body)
     return outbox.Result("", {"answer": answer})
+
+
+# Installed by AppConfig.ready() (`outbox.register`): kind -> handler.
+OUTBOX_HANDLERS = {Kind.SUBMIT_FORM: _submit_form}
 
 
 def validate_priority(value: str) -> str:

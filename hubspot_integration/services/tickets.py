@@ -333,7 +333,6 @@ def names_missing_property(err: errors.HubSpotError, name: str) -> bool:
 
 
 # --- outbox handlers -----------------------------------------------------------------------------
-@outbox.handler(Kind.CREATE_TICKET)
 def _create(client, payload, operation):
     properties = dict(payload["properties"])
     if "hs_pipeline" not in properties:  # queued while HubSpot was down and nothing was cached
@@ -410,7 +409,10 @@ def _create_once(client, properties: dict, associations: list, operation) -> dic
         )
 
 
-@outbox.handler(Kind.UPDATE_TICKET)
 def _update(client, payload, operation):
     ticket = client.update_object("tickets", payload["id"], payload["properties"])
     return outbox.Result(ticket["id"], {"ticket": ticket})
+
+
+# Installed by AppConfig.ready() (`outbox.register`): kind -> handler.
+OUTBOX_HANDLERS = {Kind.CREATE_TICKET: _create, Kind.UPDATE_TICKET: _update}

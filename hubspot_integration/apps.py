@@ -19,6 +19,7 @@ class HubSpotIntegrationConfig(AppConfig):
         from . import checks, receivers  # noqa: F401
 
         self.register_outbox_handlers()
+        self.bind_queue_jobs()
         post_migrate.connect(_sync_groups, sender=self, dispatch_uid="hubspot_sync_groups")
 
     @staticmethod
@@ -30,3 +31,14 @@ class HubSpotIntegrationConfig(AppConfig):
         for service in (contacts, tickets, support, imports):
             for kind, handler in service.OUTBOX_HANDLERS.items():
                 outbox.register(kind, handler)
+
+    @staticmethod
+    def bind_queue_jobs():
+        """The tasks behind the jobs the services enqueue by name. tasks.py depends on the
+        services, so this is the one import of it; a job left unbound is hubspot.E011."""
+        from . import tasks
+        from .services import queue
+
+        queue.bind(queue.PROCESS_OPERATION, tasks.process_operation)
+        queue.bind(queue.PROCESS_WEBHOOK_EVENTS, tasks.process_webhook_events)
+        queue.bind(queue.RUN_CONTACT_IMPORT, tasks.run_contact_import)

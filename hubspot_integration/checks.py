@@ -125,3 +125,19 @@ def check_outbox_handlers(app_configs, **kwargs):
         )
         for kind in unhandled_kinds()
     ]
+
+
+@register()
+def check_queue_jobs(app_configs, **kwargs):
+    """A job with no task bound would be logged as "could not queue" on every enqueue."""
+    from .services.queue import unbound_jobs
+
+    return [
+        Error(
+            f"The queue job {job!r} has no task bound: its work would wait for the sweep.",
+            hint="Bind it in HubSpotIntegrationConfig.bind_queue_jobs().",
+            obj=job,
+            id="hubspot.E011",
+        )
+        for job in unbound_jobs()
+    ]

@@ -27,6 +27,7 @@ from django.views.decorators.http import require_POST
 
 from .client_address import client_address
 from .models import HubSpotSettings, WebhookEvent
+from .services import queue
 
 logger = logging.getLogger(__name__)
 
@@ -163,12 +164,9 @@ def receive(request):
 
 
 def _enqueue() -> None:
-    from .services.queue import enqueue
-    from .tasks import process_webhook_events
-
     # The rows are the truth: the sweep applies events left unapplied past a grace period.
-    enqueue(
-        process_webhook_events,
+    queue.enqueue(
+        queue.PROCESS_WEBHOOK_EVENTS,
         what="the new webhook events",
         fallback="the sweep will apply them within a minute or two",
     )

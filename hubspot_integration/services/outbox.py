@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from .. import errors
 from ..models import OutboxOperation
+from . import queue
 
 logger = logging.getLogger(__name__)
 
@@ -124,11 +125,8 @@ def attempt(operation: OutboxOperation) -> Outcome:
 def schedule(operation_id: int, *, run_after=None) -> None:
     """Hand the operation to the task queue. The outbox row, not the queue, is the truth: if this
     enqueue is lost, `process_due()` (run by the sweep) still finds the row when it is due."""
-    from ..tasks import process_operation
-    from .queue import enqueue
-
-    enqueue(
-        process_operation,
+    queue.enqueue(
+        queue.PROCESS_OPERATION,
         operation_id,
         what=f"outbox operation {operation_id}",
         run_after=run_after,

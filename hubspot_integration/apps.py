@@ -1,11 +1,4 @@
 from django.apps import AppConfig
-from django.db.models.signals import post_migrate
-
-
-def _sync_groups(sender, **kwargs):
-    from .roles import sync_groups
-
-    sync_groups(kwargs.get("apps"))
 
 
 class HubSpotIntegrationConfig(AppConfig):
@@ -14,13 +7,12 @@ class HubSpotIntegrationConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        # Imported for their side effects: system checks, signal receivers (customer tickets
-        # follow their outbox operations).
+        # `checks` is imported for its side effect: the system checks register themselves.
         from . import checks, receivers  # noqa: F401
 
+        receivers.connect(self)
         self.register_outbox_handlers()
         self.bind_queue_jobs()
-        post_migrate.connect(_sync_groups, sender=self, dispatch_uid="hubspot_sync_groups")
 
     @staticmethod
     def register_outbox_handlers():

@@ -1,14 +1,59 @@
-"""The project's HubSpot errors. `client.py` turns every SDK and transport error into one of these.
+"""The project's errors: one root, `PanelError`, and below it `HubSpotError` for what HubSpot
+answered (`client.py` turns every SDK and transport error into one of those).
 
-Each carries what a caller needs to decide and to tell a person: an HTTP status (0 when HubSpot was
-never reached), HubSpot's category and correlation ID, and whether retrying later may succeed.
+The root sits above `HubSpotError` because not every error is HubSpot's: an undecryptable secret,
+a file that is no CSV, a refused webhook delivery, an OAuth round trip gone wrong. Code that
+catches `HubSpotError` to say "HubSpot failed, try later" must not catch those.
+
+Every class carries, as class attributes, what callers decide by:
+- `status_code`: the HTTP status the panel answers with when the error ends a request (the API's
+  envelope). HubSpot's own status, when HubSpot was reached, is the instance's `status`.
+- `transient`: retrying later may succeed (the outbox keeps the operation pending, with backoff).
+- `caller_fault`: the request itself is wrong (its data, the object it names), not HubSpot or the
+  panel's setup: a queued write that failed so is refused with 400, otherwise 502.
+`kind` is data, never a decision: the name API clients read (`details.kind`) and the outbox stores
+(`last_error_kind`); `error_class(kind)` turns a stored one back into its class.
 Messages never contain the access token.
 """
 
+# kind -> the class that named it; filled as each class is defined.
+_BY_KIND: dict[str, type["PanelError"]] = {}
 
-class HubSpotError(Exception):
+
+class PanelError(Exception):
     kind = "error"
+    status_code = 500
     transient = False
+    caller_fault = False
+    default_message = "The panel could not do that."
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "kind" not in cls.__dict__:
+            return  # a subclass keeping its parent's kind is named by the parent
+        known = _BY_KIND.setdefault(cls.kind, cls)
+        if known is not cls and known.__qualname__ != cls.__qualname__:  # not a module reload
+            raise TypeError(
+                f"{cls.__qualname__} reuses the kind {cls.kind!r} of {known.__qualname__}"
+            )
+        _BY_KIND[cls.kind] = cls
+
+    def __init__(self, message: str | None = None):
+        self.message = message or self.default_message
+        super().__init__(self.message)
+
+    def as_dict(self) -> dict:
+        return {"kind": self.kind, "message": self.message}
+
+
+def error_class(kind: str) -> type[PanelError]:
+    """The class a stored `kind` names; `HubSpotError` for one no class claims (any more)."""
+    return _BY_KIND.get(kind, HubSpotError)
+
+
+class HubSpotError(PanelError):
+    kind = "error"
+    status_code = 502  # HubSpot failed the panel: a bad gateway, to the panel's own caller
     default_message = "HubSpot returned an error."
 
     def __init__(
@@ -21,13 +66,12 @@ class HubSpotError(Exception):
         details: list | None = None,
         retry_after: float | None = None,
     ):
-        self.message = message or self.default_message
         self.status = status
         self.category = category
         self.correlation_id = correlation_id
         self.details = details or []
         self.retry_after = retry_after
-        super().__init__(self.message)
+        super().__init__(message)
 
     def as_dict(self) -> dict:
         return {
@@ -45,6 +89,7 @@ class HubSpotError(Exception):
 
 class NotConfigured(HubSpotError):
     kind = "not_configured"
+    status_code = 409  # the panel is not set up for this yet; HubSpot did not fail
     default_message = "HubSpot is not configured: enter the portal ID and a HubSpot credential."
 
 
@@ -57,6 +102,7 @@ class ReconnectNeeded(AuthError):
     """HubSpot refused to refresh the OAuth connection: only an admin reconnecting fixes it."""
 
     kind = "reconnect"
+    status_code = 409  # an admin must reconnect; not HubSpot failing
     # Writes wait in the outbox (with backoff) until an admin reconnects, rather than failing.
     transient = True
     default_message = (
@@ -81,11 +127,15 @@ class ForbiddenError(HubSpotError):
 
 class NotFound(HubSpotError):
     kind = "not_found"
+    status_code = 404
+    caller_fault = True
     default_message = "HubSpot has no such object (404)."
 
 
 class Conflict(HubSpotError):
     kind = "conflict"
+    status_code = 409
+    caller_fault = True
     default_message = "The object already exists in HubSpot (409)."
 
     @property
@@ -100,11 +150,14 @@ class Conflict(HubSpotError):
 
 class ValidationFailed(HubSpotError):
     kind = "validation"
+    status_code = 400
+    caller_fault = True
     default_message = "HubSpot rejected the data (400)."
 
 
 class RateLimited(HubSpotError):
     kind = "rate_limited"
+    status_code = 503
     transient = True
     default_message = "HubSpot's rate limit was reached (429); the call can be retried shortly."
 
@@ -117,6 +170,7 @@ class Unavailable(HubSpotError):
     """HubSpot could not be reached or answered with a server error: worth retrying later."""
 
     kind = "unavailable"
+    status_code = 503
     transient = True
     default_message = "HubSpot is unavailable right now."
 

@@ -78,6 +78,11 @@ class Outcome:
     def error(self) -> str:
         return self.operation.last_error
 
+    @property
+    def error_class(self) -> type[errors.PanelError]:
+        """The class of the error that ended (or last held up) the operation, from its kind."""
+        return errors.error_class(self.operation.last_error_kind)
+
 
 def register(kind: str, fn: Callable) -> None:
     """Make `fn` the handler of `kind`; a second, different handler for a kind is a mistake."""

@@ -32,6 +32,9 @@ BASIC_FORM_FIELDS = {"email", "firstname", "lastname", "message"}
 
 
 class SupportUnavailable(errors.NotConfigured):
+    """Support is switched off, or its contact form not chosen: the panel's setup, answered as
+    `NotConfigured` (409), not as HubSpot failing."""
+
     kind = "support_unavailable"
     default_message = "Support requests cannot be sent right now."
 

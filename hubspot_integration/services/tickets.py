@@ -44,6 +44,7 @@ PIPELINES_TTL = 300
 
 class TicketsDisabled(errors.NotConfigured):
     kind = "tickets_disabled"
+    status_code = 403  # an admin switched them off: a refusal, whoever asks
     default_message = "Tickets are switched off in the HubSpot settings."
 
 

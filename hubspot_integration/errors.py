@@ -11,10 +11,17 @@ Every class carries, as class attributes, what callers decide by:
 - `transient`: retrying later may succeed (the outbox keeps the operation pending, with backoff).
 - `caller_fault`: the request itself is wrong (its data, the object it names), not HubSpot or the
   panel's setup: a queued write that failed so is refused with 400, otherwise 502.
+Where a Django exception means the same, the class is that too, as django-anymail's errors are
+(`NotConfigured` is an `ImproperlyConfigured`, `NotFound` an `Http404`, `TicketsDisabled` a
+`PermissionDenied`), so Django and code that only knows Django's exceptions treat them right.
+
 `kind` is data, never a decision: the name API clients read (`details.kind`) and the outbox stores
 (`last_error_kind`); `error_class(kind)` turns a stored one back into its class.
 Messages never contain the access token.
 """
+
+from django.core.exceptions import ImproperlyConfigured
+from django.http import Http404
 
 # kind -> the class that named it; filled as each class is defined.
 _BY_KIND: dict[str, type["PanelError"]] = {}
@@ -87,13 +94,14 @@ class HubSpotError(PanelError):
         return f"{self.message}{suffix}"
 
 
-class NotConfigured(HubSpotError):
+class NotConfigured(HubSpotError, ImproperlyConfigured):
     kind = "not_configured"
     status_code = 409  # the panel is not set up for this yet; HubSpot did not fail
     default_message = "HubSpot is not configured: enter the portal ID and a HubSpot credential."
 
 
 class AuthError(HubSpotError):
+    # Not a PermissionDenied: HubSpot refused the panel's credential, not the caller (502).
     kind = "auth"
     default_message = "HubSpot refused the credential (401): it is wrong, revoked or expired."
 
@@ -125,7 +133,7 @@ class ForbiddenError(HubSpotError):
         return sorted(set(scopes))
 
 
-class NotFound(HubSpotError):
+class NotFound(HubSpotError, Http404):
     kind = "not_found"
     status_code = 404
     caller_fault = True
@@ -149,6 +157,7 @@ class Conflict(HubSpotError):
 
 
 class ValidationFailed(HubSpotError):
+    # Not Django's ValidationError: that one is a form's, with its own message list and codes.
     kind = "validation"
     status_code = 400
     caller_fault = True

@@ -2,8 +2,9 @@
 
 Each class carries its HTTP status (`status_code`, what the API answers when the error ends a
 request), whether a retry may succeed (`transient`, what the outbox does with the operation it
-ended) and whether the request itself is at fault (`caller_fault`, how a failed write is refused).
-`kind` is only a name, read by API clients in `details.kind`.
+ended) and whether the request itself is at fault (`caller_fault`, how a failed write is refused),
+and is the matching Django exception where one fits. `kind` is only a name, read by API clients
+in `details.kind`.
 """
 
 from __future__ import annotations
@@ -11,6 +12,11 @@ from __future__ import annotations
 import logging
 
 import pytest
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.handlers.exception import response_for_exception
+from django.http import Http404
+from django.test import RequestFactory
 from rest_framework.permissions import AllowAny
 from rest_framework.test import APIRequestFactory
 from rest_framework.views import APIView
@@ -147,6 +153,46 @@ def test_a_real_endpoint_answers_by_class(hubspot_staff, hubspot_settings):
     response = client_for(hubspot_staff).get("/api/admin/settings/hubspot/tickets")
     assert response.status_code == 403
     assert response.json()["details"]["kind"] == "tickets_disabled"
+
+
+# --- the Django exception each one also is ----------------------------------------------------
+@pytest.mark.parametrize(
+    "cls, django_exception",
+    [
+        (errors.NotConfigured, ImproperlyConfigured),
+        (tickets.TicketsDisabled, ImproperlyConfigured),
+        (tickets.TicketsDisabled, PermissionDenied),
+        (support.SupportUnavailable, ImproperlyConfigured),
+        (errors.NotFound, Http404),
+    ],
+    ids=lambda value: value.__qualname__,
+)
+def test_each_error_is_the_matching_django_exception(cls, django_exception):
+    with pytest.raises(django_exception) as caught:
+        raise cls("why, for a person")
+    assert str(caught.value).startswith("why, for a person")
+
+
+@pytest.mark.parametrize(
+    "cls", [errors.AuthError, errors.ReconnectNeeded, errors.ForbiddenError], ids=name
+)
+def test_hubspot_refusing_the_panels_credential_is_not_the_callers_permission_denied(cls):
+    assert not issubclass(cls, PermissionDenied)
+    assert cls.status_code != 403
+
+
+def test_hubspot_rejecting_data_is_not_a_forms_validation_error():
+    assert not issubclass(errors.ValidationFailed, DjangoValidationError)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "error, status",
+    [(tickets.TicketsDisabled(), 403), (errors.NotFound(), 404)],
+    ids=lambda value: type(value).__qualname__ if isinstance(value, Exception) else str(value),
+)
+def test_django_itself_answers_an_error_that_escapes_a_page_as_its_django_exception(error, status):
+    assert response_for_exception(RequestFactory().get("/"), error).status_code == status
 
 
 # --- the outbox decides by class --------------------------------------------------------------

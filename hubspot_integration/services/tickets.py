@@ -12,7 +12,7 @@ import json
 import logging
 
 from django.core.cache import cache
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_email
 
 from .. import errors
@@ -42,7 +42,7 @@ TICKET_PROPERTIES = [
 PIPELINES_TTL = 300
 
 
-class TicketsDisabled(errors.NotConfigured):
+class TicketsDisabled(errors.NotConfigured, PermissionDenied):
     kind = "tickets_disabled"
     status_code = 403  # an admin switched them off: a refusal, whoever asks
     default_message = "Tickets are switched off in the HubSpot settings."

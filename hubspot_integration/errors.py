@@ -1,9 +1,10 @@
 """The project's errors: one root, `PanelError`, and below it `HubSpotError` for what HubSpot
 answered (`client.py` turns every SDK and transport error into one of those).
 
-The root sits above `HubSpotError` because not every error is HubSpot's: an undecryptable secret,
-a file that is no CSV, a refused webhook delivery, an OAuth round trip gone wrong. Code that
-catches `HubSpotError` to say "HubSpot failed, try later" must not catch those.
+The root sits above `HubSpotError` because not every error is HubSpot's: an undecryptable secret
+(`crypto.DecryptionError`), a file that is no CSV (`import_csv.ImportFileError`), a refused webhook
+delivery (`webhooks.Refused`), an OAuth round trip gone wrong. Code that catches `HubSpotError` to
+say "HubSpot failed, try later" must not catch those.
 
 Every class carries, as class attributes, what callers decide by:
 - `status_code`: the HTTP status the panel answers with when the error ends a request (the API's
@@ -12,8 +13,9 @@ Every class carries, as class attributes, what callers decide by:
 - `caller_fault`: the request itself is wrong (its data, the object it names), not HubSpot or the
   panel's setup: a queued write that failed so is refused with 400, otherwise 502.
 Where a Django exception means the same, the class is that too, as django-anymail's errors are
-(`NotConfigured` is an `ImproperlyConfigured`, `NotFound` an `Http404`, `TicketsDisabled` a
-`PermissionDenied`), so Django and code that only knows Django's exceptions treat them right.
+(`NotConfigured` is an `ImproperlyConfigured`, `NotFound` an `Http404`; `TicketsDisabled` a
+`PermissionDenied`, a bad webhook delivery a `SuspiciousOperation`), so Django and code that only
+knows Django's exceptions treat them right.
 
 `kind` is data, never a decision: the name API clients read (`details.kind`) and the outbox stores
 (`last_error_kind`); `error_class(kind)` turns a stored one back into its class.

@@ -12,7 +12,11 @@ from __future__ import annotations
 import logging
 
 import pytest
-from django.core.exceptions import ImproperlyConfigured, PermissionDenied
+from django.core.exceptions import (
+    ImproperlyConfigured,
+    PermissionDenied,
+    SuspiciousOperation,
+)
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.handlers.exception import response_for_exception
 from django.http import Http404
@@ -21,10 +25,11 @@ from rest_framework.permissions import AllowAny
 from rest_framework.test import APIRequestFactory
 from rest_framework.views import APIView
 
-from hubspot_integration import errors
+from hubspot_integration import crypto, errors, webhooks
 from hubspot_integration.api.outcomes import outcome_response
 from hubspot_integration.models import OutboxOperation
-from hubspot_integration.services import outbox, support, tickets
+from hubspot_integration.oauth import flow
+from hubspot_integration.services import import_csv, imports, outbox, support, tickets
 from tests.conftest import client_for
 
 Kind = OutboxOperation.Kind
@@ -44,6 +49,15 @@ STATUS = {
     errors.ValidationFailed: 400,
     errors.RateLimited: 503,
     errors.Unavailable: 503,
+    crypto.DecryptionError: 500,
+    import_csv.ImportFileError: 400,
+    imports.Superseded: 409,
+    flow.ConnectError: 400,
+    webhooks.Refused: 400,
+    webhooks.NoSecret: 503,
+    webhooks.BadSignature: 401,
+    webhooks.Replayed: 409,
+    webhooks.BadBody: 400,
 }
 CLASSES = sorted(STATUS, key=lambda cls: cls.__qualname__)
 HUBSPOT_CLASSES = [cls for cls in CLASSES if issubclass(cls, errors.HubSpotError)]
@@ -67,6 +81,24 @@ def test_every_error_class_is_under_the_one_root_and_in_the_table():
     # A new error class must say here which status it answers with.
     assert app_error_classes() == set(STATUS)
     assert issubclass(errors.HubSpotError, errors.PanelError)
+
+
+@pytest.mark.parametrize(
+    "cls",
+    [
+        crypto.DecryptionError,
+        import_csv.ImportFileError,
+        imports.Superseded,
+        flow.ConnectError,
+        webhooks.Refused,
+    ],
+    ids=name,
+)
+def test_errors_that_are_not_hubspots_are_not_caught_as_hubspot_failing(cls):
+    # `except errors.HubSpotError` means "HubSpot failed, say so or retry later".
+    assert not issubclass(cls, errors.HubSpotError)
+    with pytest.raises(errors.PanelError):
+        raise cls()
 
 
 @pytest.mark.parametrize("cls", CLASSES, ids=name)
@@ -164,6 +196,11 @@ def test_a_real_endpoint_answers_by_class(hubspot_staff, hubspot_settings):
         (tickets.TicketsDisabled, PermissionDenied),
         (support.SupportUnavailable, ImproperlyConfigured),
         (errors.NotFound, Http404),
+        (crypto.DecryptionError, ImproperlyConfigured),
+        (webhooks.NoSecret, ImproperlyConfigured),
+        (webhooks.BadSignature, SuspiciousOperation),
+        (webhooks.Replayed, SuspiciousOperation),
+        (webhooks.BadBody, SuspiciousOperation),
     ],
     ids=lambda value: value.__qualname__,
 )
@@ -188,7 +225,7 @@ def test_hubspot_rejecting_data_is_not_a_forms_validation_error():
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     "error, status",
-    [(tickets.TicketsDisabled(), 403), (errors.NotFound(), 404)],
+    [(tickets.TicketsDisabled(), 403), (errors.NotFound(), 404), (webhooks.BadSignature(), 400)],
     ids=lambda value: type(value).__qualname__ if isinstance(value, Exception) else str(value),
 )
 def test_django_itself_answers_an_error_that_escapes_a_page_as_its_django_exception(error, status):
@@ -224,7 +261,12 @@ def test_the_outbox_retries_or_fails_an_operation_by_its_errors_class(
 
 def test_only_hubspot_refusing_the_change_itself_is_the_callers_fault():
     faulted = {cls for cls in CLASSES if cls.caller_fault}
-    assert faulted == {errors.NotFound, errors.Conflict, errors.ValidationFailed}
+    assert faulted == {
+        errors.NotFound,
+        errors.Conflict,
+        errors.ValidationFailed,
+        import_csv.ImportFileError,
+    }
 
 
 @pytest.mark.django_db
@@ -233,3 +275,14 @@ def test_a_transient_error_on_the_last_attempt_fails_the_operation(hubspot_setti
     outcome = fail_with(monkeypatch, errors.Unavailable())
     assert outcome.operation.status == "failed"
     assert outcome_response(outcome, "contact").status_code == 502
+
+
+@pytest.mark.django_db
+def test_an_error_that_is_not_hubspots_keeps_the_operation_as_an_internal_error(
+    hubspot_settings, monkeypatch
+):
+    # Nothing is lost: the row waits, loudly, for whoever fixes the panel (a restored key).
+    outcome = fail_with(monkeypatch, crypto.DecryptionError())
+    assert outcome.operation.status == "pending"
+    assert outcome.operation.last_error == "Internal error: DecryptionError"
+    assert outcome.error_class is errors.Unavailable

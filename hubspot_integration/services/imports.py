@@ -62,8 +62,12 @@ __all__ = [
 ]
 
 
-class Superseded(Exception):
+class Superseded(errors.PanelError):
     """Another run took the import over (this one was thought dead): stop reading."""
+
+    kind = "import_superseded"
+    status_code = 409
+    default_message = "Another run took the import over."
 
 
 @dataclass

@@ -23,8 +23,9 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from .. import errors
+from .. import credentials, errors
 from ..models import OutboxOperation
+from ..signals import operation_failed, operation_succeeded
 from . import queue
 
 logger = logging.getLogger(__name__)
@@ -165,11 +166,9 @@ def process(operation_id: int) -> OutboxOperation:
     operation = claim(operation_id)
     if operation is None:
         return OutboxOperation.objects.get(pk=operation_id)
-    from ..credentials import get_client
-
     try:
         fn = HANDLERS[operation.kind]
-        client = get_client(max_wait=2.0)
+        client = credentials.get_client(max_wait=2.0)
         result = fn(client, operation.payload, operation)
     except errors.HubSpotError as err:
         return _failed_attempt(operation, err)
@@ -227,8 +226,6 @@ def discard(operation: OutboxOperation) -> bool:
                 status=Status.DISCARDED
             )
         )
-    from ..signals import operation_failed
-
     # A discarded pending row ends here: listeners (an import's counts) must learn it failed.
     operation.refresh_from_db()
     operation_failed.send(sender=OutboxOperation, operation=operation)
@@ -253,8 +250,6 @@ def _succeeded(operation: OutboxOperation, result: Result) -> OutboxOperation:
             "updated_at",
         ]
     )
-    from ..signals import operation_succeeded
-
     operation_succeeded.send(sender=OutboxOperation, operation=operation)
     return operation
 
@@ -295,7 +290,5 @@ def _failed_attempt(operation: OutboxOperation, err: errors.HubSpotError) -> Out
     if operation.status == Status.PENDING:
         schedule(operation.pk, run_after=operation.next_attempt_at)
     else:
-        from ..signals import operation_failed
-
         operation_failed.send(sender=OutboxOperation, operation=operation)
     return operation

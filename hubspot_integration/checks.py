@@ -108,3 +108,37 @@ def check_email_delivery(app_configs, **kwargs):
             id="hubspot.W003",
         )
     ]
+
+
+@register()
+def check_outbox_handlers(app_configs, **kwargs):
+    """An operation kind without a handler would only fail when its first row is attempted."""
+    from .services.outbox import unhandled_kinds
+
+    return [
+        Error(
+            f"The outbox kind {kind!r} has no registered handler: its operations would never "
+            "be sent to HubSpot.",
+            hint="List the handler in its service module's OUTBOX_HANDLERS and that module in "
+            "HubSpotIntegrationConfig.register_outbox_handlers().",
+            obj=kind,
+            id="hubspot.E010",
+        )
+        for kind in unhandled_kinds()
+    ]
+
+
+@register()
+def check_queue_jobs(app_configs, **kwargs):
+    """A job with no task bound would be logged as "could not queue" on every enqueue."""
+    from .services.queue import unbound_jobs
+
+    return [
+        Error(
+            f"The queue job {job!r} has no task bound: its work would wait for the sweep.",
+            hint="Bind it in HubSpotIntegrationConfig.bind_queue_jobs().",
+            obj=job,
+            id="hubspot.E011",
+        )
+        for job in unbound_jobs()
+    ]

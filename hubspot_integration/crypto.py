@@ -11,13 +11,18 @@ from django.core.exceptions import ImproperlyConfigured
 from django.views.decorators.debug import sensitive_variables
 
 from .conf import app_settings
+from .errors import PanelError
 
 
-class DecryptionError(Exception):
+class DecryptionError(PanelError, ImproperlyConfigured):
     """A stored secret cannot be decrypted with any configured key.
 
     The message never contains the ciphertext or a key: only where the value lives and what to do.
+    The keys are configuration, hence ImproperlyConfigured; a 500, and not a HubSpotError.
     """
+
+    kind = "decryption"
+    default_message = "A stored secret cannot be decrypted with the configured keys."
 
 
 @lru_cache(maxsize=4)

@@ -22,8 +22,6 @@ from csp.constants import NONCE
 from csp.middleware import CSPMiddleware, PolicyParts
 from csp.utils import default_config
 from django.conf import settings
-from django.core.signals import setting_changed
-from django.dispatch import receiver
 
 from .conf import app_settings
 
@@ -164,8 +162,8 @@ def _packed(values) -> tuple:
 _policy_memo: dict[tuple, FrozenPolicy | None] = {}
 
 
-@receiver(setting_changed)
-def _forget_policies(*, setting: str, **kwargs) -> None:
+def forget_policies(*, setting: str, **kwargs) -> None:
+    """Connected to `setting_changed` (receivers.py)."""
     # The base policy and HUBSPOT_CSP_EXTRA come from Django settings, which tests override.
     if setting in ("CONTENT_SECURITY_POLICY", "HUBSPOT_CSP_EXTRA"):
         _policy_memo.clear()

@@ -1,14 +1,68 @@
-"""The project's HubSpot errors. `client.py` turns every SDK and transport error into one of these.
+"""The project's errors: one root, `PanelError`, and below it `HubSpotError` for what HubSpot
+answered (`client.py` turns every SDK and transport error into one of those).
 
-Each carries what a caller needs to decide and to tell a person: an HTTP status (0 when HubSpot was
-never reached), HubSpot's category and correlation ID, and whether retrying later may succeed.
+The root sits above `HubSpotError` because not every error is HubSpot's: an undecryptable secret
+(`crypto.DecryptionError`), a file that is no CSV (`import_csv.ImportFileError`), a refused webhook
+delivery (`webhooks.Refused`), an OAuth round trip gone wrong. Code that catches `HubSpotError` to
+say "HubSpot failed, try later" must not catch those.
+
+Every class carries, as class attributes, what callers decide by:
+- `status_code`: the HTTP status the panel answers with when the error ends a request (the API's
+  envelope). HubSpot's own status, when HubSpot was reached, is the instance's `status`.
+- `transient`: retrying later may succeed (the outbox keeps the operation pending, with backoff).
+- `caller_fault`: the request itself is wrong (its data, the object it names), not HubSpot or the
+  panel's setup: a queued write that failed so is refused with 400, otherwise 502.
+Where a Django exception means the same, the class is that too, as django-anymail's errors are
+(`NotConfigured` is an `ImproperlyConfigured`, `NotFound` an `Http404`; `TicketsDisabled` a
+`PermissionDenied`, a bad webhook delivery a `SuspiciousOperation`), so Django and code that only
+knows Django's exceptions treat them right.
+
+`kind` is data, never a decision: the name API clients read (`details.kind`) and the outbox stores
+(`last_error_kind`); `error_class(kind)` turns a stored one back into its class.
 Messages never contain the access token.
 """
 
+from django.core.exceptions import ImproperlyConfigured
+from django.http import Http404
 
-class HubSpotError(Exception):
+# kind -> the class that named it; filled as each class is defined.
+_BY_KIND: dict[str, type["PanelError"]] = {}
+
+
+class PanelError(Exception):
     kind = "error"
+    status_code = 500
     transient = False
+    caller_fault = False
+    default_message = "The panel could not do that."
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "kind" not in cls.__dict__:
+            return  # a subclass keeping its parent's kind is named by the parent
+        known = _BY_KIND.setdefault(cls.kind, cls)
+        if known is not cls and known.__qualname__ != cls.__qualname__:  # not a module reload
+            raise TypeError(
+                f"{cls.__qualname__} reuses the kind {cls.kind!r} of {known.__qualname__}"
+            )
+        _BY_KIND[cls.kind] = cls
+
+    def __init__(self, message: str | None = None):
+        self.message = message or self.default_message
+        super().__init__(self.message)
+
+    def as_dict(self) -> dict:
+        return {"kind": self.kind, "message": self.message}
+
+
+def error_class(kind: str) -> type[PanelError]:
+    """The class a stored `kind` names; `HubSpotError` for one no class claims (any more)."""
+    return _BY_KIND.get(kind, HubSpotError)
+
+
+class HubSpotError(PanelError):
+    kind = "error"
+    status_code = 502  # HubSpot failed the panel: a bad gateway, to the panel's own caller
     default_message = "HubSpot returned an error."
 
     def __init__(
@@ -21,13 +75,12 @@ class HubSpotError(Exception):
         details: list | None = None,
         retry_after: float | None = None,
     ):
-        self.message = message or self.default_message
         self.status = status
         self.category = category
         self.correlation_id = correlation_id
         self.details = details or []
         self.retry_after = retry_after
-        super().__init__(self.message)
+        super().__init__(message)
 
     def as_dict(self) -> dict:
         return {
@@ -43,8 +96,9 @@ class HubSpotError(Exception):
         return f"{self.message}{suffix}"
 
 
-class NotConfigured(HubSpotError):
+class NotConfigured(HubSpotError, ImproperlyConfigured):
     kind = "not_configured"
+    status_code = 409  # the panel is not set up for this yet; HubSpot did not fail
     default_message = "HubSpot is not configured: enter the portal ID and a HubSpot credential."
 
 
@@ -61,6 +115,7 @@ class SecretUndecryptable(NotConfigured):
 
 
 class AuthError(HubSpotError):
+    # Not a PermissionDenied: HubSpot refused the panel's credential, not the caller (502).
     kind = "auth"
     default_message = "HubSpot refused the credential (401): it is wrong, revoked or expired."
 
@@ -69,6 +124,7 @@ class ReconnectNeeded(AuthError):
     """HubSpot refused to refresh the OAuth connection: only an admin reconnecting fixes it."""
 
     kind = "reconnect"
+    status_code = 409  # an admin must reconnect; not HubSpot failing
     # Writes wait in the outbox (with backoff) until an admin reconnects, rather than failing.
     transient = True
     default_message = (
@@ -91,13 +147,17 @@ class ForbiddenError(HubSpotError):
         return sorted(set(scopes))
 
 
-class NotFound(HubSpotError):
+class NotFound(HubSpotError, Http404):
     kind = "not_found"
+    status_code = 404
+    caller_fault = True
     default_message = "HubSpot has no such object (404)."
 
 
 class Conflict(HubSpotError):
     kind = "conflict"
+    status_code = 409
+    caller_fault = True
     default_message = "The object already exists in HubSpot (409)."
 
     @property
@@ -111,12 +171,16 @@ class Conflict(HubSpotError):
 
 
 class ValidationFailed(HubSpotError):
+    # Not Django's ValidationError: that one is a form's, with its own message list and codes.
     kind = "validation"
+    status_code = 400
+    caller_fault = True
     default_message = "HubSpot rejected the data (400)."
 
 
 class RateLimited(HubSpotError):
     kind = "rate_limited"
+    status_code = 503
     transient = True
     default_message = "HubSpot's rate limit was reached (429); the call can be retried shortly."
 
@@ -129,6 +193,7 @@ class Unavailable(HubSpotError):
     """HubSpot could not be reached or answered with a server error: worth retrying later."""
 
     kind = "unavailable"
+    status_code = 503
     transient = True
     default_message = "HubSpot is unavailable right now."
 

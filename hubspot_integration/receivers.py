@@ -1,19 +1,45 @@
-"""Keeps the local record of a customer's ticket in step with its outbox operation, and the
-cached verified state of a customer's email in step with its row."""
+"""Every signal receiver of the app, connected in one place: `connect()`, from AppConfig.ready().
+
+The outbox announces what became of an operation (`signals.py`) and knows nothing of who listens:
+a customer's ticket follows its operation, an import's counts follow its batches. The cached
+verified state of a customer's email follows its row; the HubSpot groups follow migrations; the
+memoised CSP follows the settings tests override.
+"""
 
 from django.core.cache import cache
-from django.db.models.signals import post_delete, post_save
-from django.dispatch import receiver
+from django.core.signals import setting_changed
+from django.db.models.signals import post_delete, post_migrate, post_save
 from django.utils import timezone
 
+from . import csp
 from .models import CustomerEmail, CustomerTicket, OutboxOperation
-from .services import email_verification, support
-from .signals import operation_succeeded
+from .roles import sync_groups
+from .services import email_verification, imports, support
+from .signals import operation_failed, operation_succeeded
+
+Kind = OutboxOperation.Kind
 
 
-@receiver(operation_succeeded, dispatch_uid="hubspot_customer_ticket_created")
+def connect(app_config) -> None:
+    operation_succeeded.connect(
+        fill_customer_ticket, dispatch_uid="hubspot_customer_ticket_created"
+    )
+    operation_succeeded.connect(count_import_batch, dispatch_uid="hubspot-import-succeeded")
+    operation_failed.connect(count_failed_import_batch, dispatch_uid="hubspot-import-failed")
+    for signal, uid in ((post_save, "saved"), (post_delete, "deleted")):
+        signal.connect(
+            forget_verified_state,
+            sender=CustomerEmail,
+            dispatch_uid=f"hubspot_customer_email_{uid}",
+        )
+    post_migrate.connect(
+        sync_groups_after_migrate, sender=app_config, dispatch_uid="hubspot_sync_groups"
+    )
+    setting_changed.connect(csp.forget_policies, dispatch_uid="hubspot_csp_forget_policies")
+
+
 def fill_customer_ticket(sender, operation, **kwargs):
-    if operation.kind != OutboxOperation.Kind.CREATE_TICKET:
+    if operation.kind != Kind.CREATE_TICKET:
         return
     properties = ((operation.result or {}).get("ticket") or {}).get("properties") or {}
     pipeline = properties.get("hs_pipeline", "")
@@ -28,8 +54,20 @@ def fill_customer_ticket(sender, operation, **kwargs):
         ticket.save()
 
 
-@receiver(post_save, sender=CustomerEmail, dispatch_uid="hubspot_customer_email_saved")
-@receiver(post_delete, sender=CustomerEmail, dispatch_uid="hubspot_customer_email_deleted")
+def count_import_batch(sender, operation, **kwargs):
+    if operation.kind == Kind.IMPORT_BATCH:
+        imports.batch_succeeded(operation)
+
+
+def count_failed_import_batch(sender, operation, **kwargs):
+    if operation.kind == Kind.IMPORT_BATCH:
+        imports.batch_failed(operation)
+
+
 def forget_verified_state(sender, instance, **kwargs):
     # Every process reads the verified state through the shared cache: drop it at once.
     cache.delete(email_verification.state_key(instance.user_id))
+
+
+def sync_groups_after_migrate(sender, **kwargs):
+    sync_groups(kwargs.get("apps"))

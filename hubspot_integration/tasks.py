@@ -1,8 +1,14 @@
-"""Background work, on django-tasks (the database backend by default, RQ when configured)."""
+"""Background work, on django-tasks (the database backend by default, RQ when configured).
+
+These depend on the services, and nothing depends on them: the services enqueue a job by name
+(`services/queue.py`) and AppConfig.ready() binds each name to its task here.
+"""
 
 from django_tasks import task
 
-from .services import outbox
+from . import errors
+from .models import ContactImport, CustomerTicket
+from .services import imports, outbox, support, webhook_events
 
 
 @task()
@@ -20,17 +26,12 @@ def drain_outbox(limit: int = 500) -> int:
 @task()
 def process_webhook_events(limit: int = 500) -> int:
     """Apply every webhook event not applied yet (all of them, so a lost enqueue loses nothing)."""
-    from .services import webhook_events
-
     return webhook_events.apply_pending(limit=limit)
 
 
 @task()
 def sync_customer_tickets(ticket_ids: list[int] | None = None) -> dict:
     """Staff's "sync now": pull the current state of the customers' tickets from HubSpot."""
-    from .models import CustomerTicket
-    from .services import support
-
     tickets = CustomerTicket.objects.exclude(status="deleted")
     if ticket_ids:
         tickets = tickets.filter(pk__in=ticket_ids)
@@ -40,10 +41,6 @@ def sync_customer_tickets(ticket_ids: list[int] | None = None) -> dict:
 @task()
 def run_contact_import(import_id: int) -> str:
     """Stream an uploaded CSV into HubSpot; progress is read from the ContactImport row."""
-    from . import errors
-    from .models import ContactImport
-    from .services import imports
-
     contact_import = ContactImport.objects.get(pk=import_id)
     try:
         imports.run_import(contact_import)

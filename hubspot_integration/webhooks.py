@@ -19,16 +19,19 @@ import time
 from urllib.parse import unquote
 
 from django.core.cache import cache
+from django.core.exceptions import ImproperlyConfigured, SuspiciousOperation
 from django.db import IntegrityError, transaction
 from django.http import HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_POST
 
+from . import errors
 from .client_address import client_address
 from .conf import app_settings
 from .fields import Undecryptable
 from .models import HubSpotSettings, WebhookEvent
+from .services import queue
 
 logger = logging.getLogger(__name__)
 
@@ -67,55 +70,82 @@ def expected_signature(secret: str, method: str, uri: str, body: bytes, timestam
     return base64.b64encode(digest).decode()
 
 
-class Refused(Exception):
-    def __init__(self, status: int, reason: str):
-        self.status = status
-        self.reason = reason
-        super().__init__(reason)
+class Refused(errors.PanelError):
+    """A delivery the receiver will not take; its class says with which status."""
+
+    kind = "webhook_refused"
+    status_code = 400
+    default_message = "webhook refused"
+
+    @property
+    def reason(self) -> str:
+        return self.message
+
+
+class NoSecret(Refused, ImproperlyConfigured):
+    kind = "webhook_not_configured"
+    status_code = 503  # the panel cannot check any delivery yet; HubSpot retries later
+    default_message = "no webhook secret is configured"
+
+
+class BadSignature(Refused, SuspiciousOperation):
+    kind = "webhook_signature"
+    status_code = 401
+    default_message = "signature mismatch"
+
+
+class Replayed(Refused, SuspiciousOperation):
+    kind = "webhook_replayed"
+    status_code = 409
+    default_message = "replayed delivery"
+
+
+class BadBody(Refused, SuspiciousOperation):
+    kind = "webhook_body"
+    status_code = 400
+    default_message = "body is not a list of events"
 
 
 @sensitive_variables("secret", "signature", "expected")
 def verify(request, secret: str, *, now_ms: int | None = None) -> None:
-    """Raise Refused unless the request carries a fresh, valid, first-seen v3 signature."""
+    """Raise a Refused unless the request carries a fresh, valid, first-seen v3 signature."""
     if isinstance(secret, Undecryptable):
         # 503, not 401: HubSpot retries the delivery, which succeeds once the key is restored.
-        raise Refused(
-            503, "the stored webhook secret cannot be decrypted (HUBSPOT_ENCRYPTION_KEYS)"
-        )
+        raise NoSecret("the stored webhook secret cannot be decrypted (HUBSPOT_ENCRYPTION_KEYS)")
     if not secret:
-        raise Refused(503, "no webhook secret is configured")
+        raise NoSecret()
     signature = request.headers.get("X-HubSpot-Signature-v3", "")
     timestamp = request.headers.get("X-HubSpot-Request-Timestamp", "")
     if not signature or not timestamp:
-        raise Refused(401, "missing signature or timestamp")
+        raise BadSignature("missing signature or timestamp")
     if not TIMESTAMP.fullmatch(timestamp):
-        raise Refused(401, "the timestamp is not a number of milliseconds")
+        raise BadSignature("the timestamp is not a number of milliseconds")
     now_ms = now_ms if now_ms is not None else int(time.time() * 1000)
     if abs(now_ms - int(timestamp)) > MAX_AGE_MS:
-        raise Refused(401, "stale timestamp")
+        raise BadSignature("stale timestamp")
     expected = expected_signature(
         secret, request.method, request.build_absolute_uri(), request.body, timestamp
     )
     if not hmac.compare_digest(expected.encode(), signature.encode()):
-        raise Refused(401, "signature mismatch")
+        raise BadSignature("signature mismatch")
     # The same signed delivery sent again inside the 5-minute window is a replay: HubSpot's own
     # retries are new requests with a new timestamp, hence a new signature.
     seen_key = "hubspot:webhook:seen:" + hashlib.sha256(signature.encode()).hexdigest()
     if not cache.add(seen_key, 1, timeout=MAX_AGE_MS // 1000 * 2):
-        raise Refused(409, "replayed delivery")
+        raise Replayed("replayed delivery")
 
 
 def _events(body: bytes) -> list[dict]:
     try:
         data = json.loads(body or b"[]")
     except ValueError:
-        raise Refused(400, "body is not JSON") from None
+        raise BadBody("body is not JSON") from None
     except RecursionError:
-        raise Refused(400, "body is nested too deeply") from None
+        raise BadBody("body is nested too deeply") from None
     if isinstance(data, dict):
         data = [data]
     if not isinstance(data, list) or not all(isinstance(e, dict) for e in data):
-        raise Refused(400, "body is not a list of events")
+        raise BadBody("body is not a list of events")
     return data
 
 
@@ -163,7 +193,7 @@ def receive(request):
             refusal.reason,
         )
         return JsonResponse(
-            {"success": False, "message": "Webhook refused."}, status=refusal.status
+            {"success": False, "message": "Webhook refused."}, status=refusal.status_code
         )
     new_ids = record_events(events)
     if new_ids:
@@ -172,12 +202,9 @@ def receive(request):
 
 
 def _enqueue() -> None:
-    from .services.queue import enqueue
-    from .tasks import process_webhook_events
-
     # The rows are the truth: the sweep applies events left unapplied past a grace period.
-    enqueue(
-        process_webhook_events,
+    queue.enqueue(
+        queue.PROCESS_WEBHOOK_EVENTS,
         what="the new webhook events",
         fallback="the sweep will apply them within a minute or two",
     )

@@ -105,3 +105,31 @@ def test_the_sweep_command(hubspot_settings, fake_hubspot):
     contact_op("sweep@example.com")
     call_command("hubspot_outbox")
     assert OutboxOperation.objects.get().status == "succeeded"
+
+
+# --- handlers, registered in AppConfig.ready() ------------------------------------------------
+def test_every_kind_has_its_handler_after_start_up():
+    from hubspot_integration.checks import check_outbox_handlers
+
+    assert set(outbox.HANDLERS) >= set(Kind.values)
+    assert outbox.unhandled_kinds() == []
+    assert check_outbox_handlers(None) == []
+
+
+def test_a_kind_without_a_handler_stops_the_start_up_check(monkeypatch):
+    from django.core.management import call_command
+    from django.core.management.base import SystemCheckError
+
+    monkeypatch.delitem(outbox.HANDLERS, Kind.SUBMIT_FORM)
+    with pytest.raises(SystemCheckError, match=r"hubspot\.E010.*'submit_form'"):
+        call_command("check")
+
+
+def test_a_second_handler_for_a_kind_is_refused():
+    from django.core.exceptions import ImproperlyConfigured
+
+    current = outbox.HANDLERS[Kind.CREATE_CONTACT]
+    outbox.register(Kind.CREATE_CONTACT, current)  # the same one again (ready() twice) is fine
+    with pytest.raises(ImproperlyConfigured, match="two handlers"):
+        outbox.register(Kind.CREATE_CONTACT, lambda client, payload, operation: None)
+    assert outbox.HANDLERS[Kind.CREATE_CONTACT] is current

@@ -168,12 +168,13 @@ def test_two_processes_racing_process_due_never_run_a_row_twice(tmp_path):
         credentials.get_client = lambda *a, **k: None  # no HubSpot: the handler is the probe
         log = open(sys.argv[1], "a")
 
-        @outbox.handler("race_test")
         def handle(client, payload, operation):
             log.write(f"{operation.pk}\\n")
             log.flush()
             time.sleep(0.002)  # widen the window in which a second claim could slip in
             return outbox.Result(str(operation.pk))
+
+        outbox.register("race_test", handle)
 
         time.sleep(max(float(sys.argv[2]) - time.time(), 0))
         while outbox.process_due(limit=25):

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from hubspot_integration.conf import app_settings
 from hubspot_integration.models import ContactImport, CustomerTicket, OutboxOperation, WebhookEvent
-from hubspot_integration.services import imports, outbox
+from hubspot_integration.services import imports, outbox, queue
 from hubspot_integration.services.sweep import sweep
 from tests.fake_hubspot import TICKET_PIPELINE_ID
 from tests.helpers import client_for
@@ -53,6 +53,37 @@ def enqueue_warnings(caplog) -> list[str]:
 
 def ago(seconds: float):
     return timezone.now() - timedelta(seconds=seconds)
+
+
+# --- the jobs, bound to their tasks at start-up ------------------------------------------------
+def test_every_job_is_bound_to_its_task_at_start_up():
+    from hubspot_integration import tasks
+    from hubspot_integration.checks import check_queue_jobs
+
+    assert queue.unbound_jobs() == [] and check_queue_jobs(None) == []
+    # Task results a dead worker left running are recognised by this path: it must not move.
+    path = queue.task_path(queue.RUN_CONTACT_IMPORT)
+    assert path == tasks.run_contact_import.module_path
+    assert path == "hubspot_integration.tasks.run_contact_import"
+
+
+def test_a_job_left_unbound_stops_the_start_up_check(monkeypatch, caplog):
+    from django.core.management.base import SystemCheckError
+
+    monkeypatch.delitem(queue._tasks, queue.PROCESS_WEBHOOK_EVENTS)
+    with pytest.raises(SystemCheckError, match=r"hubspot\.E011.*'process_webhook_events'"):
+        call_command("check")
+    # Were it started anyway, the enqueue is refused like a queue that is down: logged, no raise.
+    assert not queue.enqueue(queue.PROCESS_WEBHOOK_EVENTS, what="the new webhook events")
+    [warning] = enqueue_warnings(caplog)
+    assert "Could not queue the new webhook events" in warning
+
+
+def test_only_the_known_jobs_can_be_bound():
+    from django.core.exceptions import ImproperlyConfigured
+
+    with pytest.raises(ImproperlyConfigured, match="Unknown job 'nope'"):
+        queue.bind("nope", object())
 
 
 # --- outbox ----------------------------------------------------------------------------------

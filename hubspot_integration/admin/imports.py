@@ -17,7 +17,7 @@ from django.urls import reverse
 
 from ..conf import app_settings
 from ..models import ContactImport
-from ..services import imports
+from ..services import imports, queue
 from ..services.import_csv import HEADER_EXAMPLE, ImportFileError, check_file
 from .pages import OnePermissionMixin, admin_page
 
@@ -140,13 +140,10 @@ class ContactImportAdmin(OnePermissionMixin, admin.ModelAdmin):
         )
 
     def _enqueue(self, request, contact_import: ContactImport) -> None:
-        from ..services.queue import enqueue
-        from ..tasks import run_contact_import
-
         # The file is stored with the import: the sweep starts an import nobody has picked up.
         minutes = max(1, round(app_settings.IMPORT_LEASE_SECONDS / 60))
-        if not enqueue(
-            run_contact_import,
+        if not queue.enqueue(
+            queue.RUN_CONTACT_IMPORT,
             contact_import.pk,
             what=f"contact import {contact_import.pk}",
             fallback=f"the sweep will start it within {minutes} minute(s)",

@@ -8,24 +8,9 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from .. import errors as hubspot_errors
+from .. import errors as panel_errors
 
 logger = logging.getLogger(__name__)
-
-# HubSpot's failures as the API's caller should see them: a bad request is theirs, an outage ours.
-HUBSPOT_STATUS = {
-    "not_configured": status.HTTP_409_CONFLICT,
-    "undecryptable": status.HTTP_409_CONFLICT,  # an admin must restore the key or re-enter it
-    "tickets_disabled": status.HTTP_403_FORBIDDEN,
-    "auth": status.HTTP_502_BAD_GATEWAY,
-    "reconnect": status.HTTP_409_CONFLICT,  # an admin must reconnect; not HubSpot failing
-    "forbidden": status.HTTP_502_BAD_GATEWAY,
-    "not_found": status.HTTP_404_NOT_FOUND,
-    "conflict": status.HTTP_409_CONFLICT,
-    "validation": status.HTTP_400_BAD_REQUEST,
-    "rate_limited": status.HTTP_503_SERVICE_UNAVAILABLE,
-    "unavailable": status.HTTP_503_SERVICE_UNAVAILABLE,
-}
 
 
 def envelope(message: str, details=None, *, code: int) -> Response:
@@ -44,13 +29,31 @@ def _message_for(exc: exceptions.APIException, data) -> str:
     return str(exc.detail) if hasattr(exc, "detail") else "Request failed."
 
 
+def unexpected(context, *, code: int = 500) -> Response:
+    """An error that is no fault of the caller's nor HubSpot's: logged with its traceback (the
+    caller of this is in an `except`), answered without it."""
+    logger.exception("Unhandled error in %s", context.get("view").__class__.__name__)
+    return envelope("The server hit an unexpected error; it has been logged.", code=code)
+
+
+def panel_error_response(exc: panel_errors.PanelError, context) -> Response:
+    """The status is the error class's own (`status_code`): a bad request is the caller's, an
+    outage HubSpot's. The panel's own 5xx (an undecryptable secret) is logged, and its message,
+    written for whoever runs the panel, is not the caller's to read."""
+    if exc.status_code >= 500 and not isinstance(exc, panel_errors.HubSpotError):
+        return unexpected(context, code=exc.status_code)
+    response = envelope(str(exc), exc.as_dict(), code=exc.status_code)
+    retry_after = getattr(exc, "retry_after", None)
+    if retry_after:
+        response["Retry-After"] = str(int(retry_after) + 1)
+    return response
+
+
 def exception_handler(exc, context):
-    if isinstance(exc, hubspot_errors.HubSpotError):
-        code = HUBSPOT_STATUS.get(exc.kind, status.HTTP_502_BAD_GATEWAY)
-        response = envelope(str(exc), exc.as_dict(), code=code)
-        if exc.retry_after:
-            response["Retry-After"] = str(int(exc.retry_after) + 1)
-        return response
+    # First: a PanelError may also be a Django exception (Http404, PermissionDenied,
+    # SuspiciousOperation), which the branches below would answer without its own status.
+    if isinstance(exc, panel_errors.PanelError):
+        return panel_error_response(exc, context)
 
     if isinstance(exc, RequestDataTooBig):
         return envelope(
@@ -61,9 +64,7 @@ def exception_handler(exc, context):
 
     response = drf_exception_handler(exc, context)
     if response is None:
-        # An unexpected error: log it with its traceback, answer without one.
-        logger.exception("Unhandled error in %s", context.get("view").__class__.__name__)
-        return envelope("The server hit an unexpected error; it has been logged.", code=500)
+        return unexpected(context)
     data = response.data
     details = data if isinstance(exc, exceptions.ValidationError) else {}
     if isinstance(exc, exceptions.Throttled) and exc.wait:

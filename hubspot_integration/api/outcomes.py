@@ -30,10 +30,12 @@ def outcome_response(outcome: Outcome, key: str, *, created_status=status.HTTP_2
             },
             status=status.HTTP_202_ACCEPTED,
         )
+    # A change refused for what it is (its data, the object it names) is the caller's to fix;
+    # whatever else ended it (the credential, the setup, HubSpot down for good) is not.
     return envelope(
         f"HubSpot refused the change: {outcome.error}",
         {"operation": outcome.operation.pk, "kind": outcome.operation.last_error_kind},
         code=status.HTTP_400_BAD_REQUEST
-        if outcome.operation.last_error_kind in ("validation", "not_found", "conflict")
+        if outcome.error_class.caller_fault
         else status.HTTP_502_BAD_GATEWAY,
     )

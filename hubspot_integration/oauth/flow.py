@@ -71,8 +71,12 @@ _CLEARED = {
 }
 
 
-class ConnectError(Exception):
+class ConnectError(errors.PanelError):
     """The round trip failed; the message is for the admin and holds no secret."""
+
+    kind = "oauth_connect"
+    status_code = 400
+    default_message = "The Connect with HubSpot round trip failed."
 
 
 @dataclass

@@ -145,7 +145,6 @@ def new_contact_id(client, properties: dict) -> str | None:
 
 
 # --- outbox handlers -------------------------------------------------------------------------------
-@outbox.handler(Kind.CREATE_CONTACT)
 def _create(client, payload, operation):
     properties = payload["properties"]
     try:
@@ -163,16 +162,22 @@ def _create(client, payload, operation):
         return outbox.Result(contact["id"], {"contact": contact, "existing": not created_by_us})
 
 
-@outbox.handler(Kind.UPDATE_CONTACT)
 def _update(client, payload, operation):
     contact = client.update_object("contacts", payload["id"], payload["properties"])
     return outbox.Result(contact["id"], {"contact": contact})
 
 
-@outbox.handler(Kind.ARCHIVE_CONTACT)
 def _archive(client, payload, operation):
     try:
         client.archive_object("contacts", payload["id"])
     except errors.NotFound:
         pass  # already gone: a retried archive after a lost answer lands here
     return outbox.Result(payload["id"], {"archived": True})
+
+
+# Installed by AppConfig.ready() (`outbox.register`): kind -> handler.
+OUTBOX_HANDLERS = {
+    Kind.CREATE_CONTACT: _create,
+    Kind.UPDATE_CONTACT: _update,
+    Kind.ARCHIVE_CONTACT: _archive,
+}

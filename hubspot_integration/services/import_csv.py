@@ -19,6 +19,7 @@ from pathlib import Path
 
 from django.core.exceptions import ValidationError
 
+from .. import errors
 from ..conf import app_settings
 from .contacts import normalize
 
@@ -43,8 +44,13 @@ DELIMITERS = ",;\t"
 HEADER_EXAMPLE = "email,firstname,lastname,company,phone"
 
 
-class ImportFileError(Exception):
+class ImportFileError(errors.PanelError):
     """The file as a whole cannot be imported; the message says why, for a person."""
+
+    kind = "import_file"
+    status_code = 400
+    caller_fault = True
+    default_message = "The file cannot be imported."
 
 
 @dataclass

@@ -36,7 +36,6 @@ from .. import errors
 from ..conf import app_settings
 from ..credentials import get_client
 from ..models import ContactImport, OutboxOperation
-from ..signals import operation_failed, operation_succeeded
 from . import outbox
 from .import_csv import ImportFileError, count_rows, open_text, read_header, rows
 
@@ -59,8 +58,12 @@ __all__ = [
 ]
 
 
-class Superseded(Exception):
+class Superseded(errors.PanelError):
     """Another run took the import over (this one was thought dead): stop reading."""
+
+    kind = "import_superseded"
+    status_code = 409
+    default_message = "Another run took the import over."
 
 
 @dataclass
@@ -380,7 +383,6 @@ def _record(
 
 
 # --- the outbox side ----------------------------------------------------------------------------
-@outbox.handler(Kind.IMPORT_BATCH)
 def _upsert_batch(client, payload, operation):
     entries = payload["rows"]
     client = get_client(max_wait=app_settings.IMPORT_BATCH_MAX_WAIT)
@@ -393,6 +395,10 @@ def _upsert_batch(client, payload, operation):
     # An admin's retry of a batch already counted as failed: its rows move to their real outcome.
     data["replaces_failure"] = bool((operation.result or {}).get(COUNTED_FAILED))
     return outbox.Result("", data)
+
+
+# Installed by AppConfig.ready() (`outbox.register`): kind -> handler.
+OUTBOX_HANDLERS = {Kind.IMPORT_BATCH: _upsert_batch}
 
 
 def tally(entries: list[dict], answer: dict) -> dict:
@@ -434,9 +440,8 @@ def _lines(payload: dict) -> list[int]:
     return [line for entry in payload.get("rows", []) for line in entry["lines"]]
 
 
-def _on_succeeded(sender, operation, **kwargs):
-    if operation.kind != Kind.IMPORT_BATCH:
-        return
+def batch_succeeded(operation: OutboxOperation) -> None:
+    """Count a batch HubSpot took (receivers.py calls it when its operation succeeds)."""
     data = operation.result or {}
     undo = len(_lines(operation.payload)) if data.get("replaces_failure") else 0
     _record(
@@ -449,9 +454,8 @@ def _on_succeeded(sender, operation, **kwargs):
     )
 
 
-def _on_failed(sender, operation, **kwargs):
-    if operation.kind != Kind.IMPORT_BATCH:
-        return
+def batch_failed(operation: OutboxOperation) -> None:
+    """Count a batch's rows as failed (receivers.py calls it when its operation fails for good)."""
     lines = _lines(operation.payload)
     reason = f"not imported: {operation.last_error}"
     _record(
@@ -461,7 +465,3 @@ def _on_failed(sender, operation, **kwargs):
     )
     # Remembered on the operation, so an admin's later successful retry can undo the count.
     OutboxOperation.objects.filter(pk=operation.pk).update(result={COUNTED_FAILED: True})
-
-
-operation_succeeded.connect(_on_succeeded, dispatch_uid="hubspot-import-succeeded")
-operation_failed.connect(_on_failed, dispatch_uid="hubspot-import-failed")

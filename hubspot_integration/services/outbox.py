@@ -18,19 +18,24 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from .. import errors
+from .. import credentials, errors
 from ..conf import app_settings
 from ..models import OutboxOperation
+from ..signals import operation_failed, operation_succeeded
+from . import queue
 
 logger = logging.getLogger(__name__)
 
 Status = OutboxOperation.Status
 
-# kind -> handler(client, payload, operation) -> Result. Registered by the service modules.
+# kind -> handler(client, payload, operation) -> Result. Each service module lists its own in
+# OUTBOX_HANDLERS; AppConfig.ready() registers them, and the system check hubspot.E010 names a
+# kind left without one (rather than its operations retrying as an internal error).
 HANDLERS: dict[str, Callable] = {}
 
 
@@ -70,13 +75,29 @@ class Outcome:
     def error(self) -> str:
         return self.operation.last_error
 
+    @property
+    def error_class(self) -> type[errors.PanelError]:
+        """The class of the error that ended (or last held up) the operation, from its kind."""
+        return errors.error_class(self.operation.last_error_kind)
 
-def handler(kind: str):
-    def register(fn):
-        HANDLERS[kind] = fn
-        return fn
 
-    return register
+def register(kind: str, fn: Callable) -> None:
+    """Make `fn` the handler of `kind`; a second, different handler for a kind is a mistake."""
+    current = HANDLERS.get(kind)
+    if current is not None and current is not fn:
+        raise ImproperlyConfigured(
+            f"Outbox kind {kind!r} has two handlers: {_name(current)} and {_name(fn)}."
+        )
+    HANDLERS[kind] = fn
+
+
+def unhandled_kinds() -> list[str]:
+    """The operation kinds no handler is registered for (the system check reports them)."""
+    return [kind for kind in OutboxOperation.Kind.values if kind not in HANDLERS]
+
+
+def _name(fn: Callable) -> str:
+    return f"{fn.__module__}.{fn.__qualname__}"
 
 
 def record(kind: str, payload: dict, *, user=None) -> OutboxOperation:
@@ -106,11 +127,8 @@ def attempt(operation: OutboxOperation) -> Outcome:
 def schedule(operation_id: int, *, run_after=None) -> None:
     """Hand the operation to the task queue. The outbox row, not the queue, is the truth: if this
     enqueue is lost, `process_due()` (run by the sweep) still finds the row when it is due."""
-    from ..tasks import process_operation
-    from .queue import enqueue
-
-    enqueue(
-        process_operation,
+    queue.enqueue(
+        queue.PROCESS_OPERATION,
         operation_id,
         what=f"outbox operation {operation_id}",
         run_after=run_after,
@@ -150,11 +168,9 @@ def process(operation_id: int) -> OutboxOperation:
     operation = claim(operation_id)
     if operation is None:
         return OutboxOperation.objects.get(pk=operation_id)
-    from ..credentials import get_client
-
     try:
         fn = HANDLERS[operation.kind]
-        client = get_client(max_wait=2.0)
+        client = credentials.get_client(max_wait=2.0)
         result = fn(client, operation.payload, operation)
     except errors.HubSpotError as err:
         return _failed_attempt(operation, err)
@@ -212,8 +228,6 @@ def discard(operation: OutboxOperation) -> bool:
                 status=Status.DISCARDED
             )
         )
-    from ..signals import operation_failed
-
     # A discarded pending row ends here: listeners (an import's counts) must learn it failed.
     operation.refresh_from_db()
     operation_failed.send(sender=OutboxOperation, operation=operation)
@@ -238,8 +252,6 @@ def _succeeded(operation: OutboxOperation, result: Result) -> OutboxOperation:
             "updated_at",
         ]
     )
-    from ..signals import operation_succeeded
-
     operation_succeeded.send(sender=OutboxOperation, operation=operation)
     return operation
 
@@ -280,7 +292,5 @@ def _failed_attempt(operation: OutboxOperation, err: errors.HubSpotError) -> Out
     if operation.status == Status.PENDING:
         schedule(operation.pk, run_after=operation.next_attempt_at)
     else:
-        from ..signals import operation_failed
-
         operation_failed.send(sender=OutboxOperation, operation=operation)
     return operation

@@ -31,6 +31,9 @@ BASIC_FORM_FIELDS = {"email", "firstname", "lastname", "message"}
 
 
 class SupportUnavailable(errors.NotConfigured):
+    """Support is switched off, or its contact form not chosen: the panel's setup, answered as
+    `NotConfigured` (409), not as HubSpot failing."""
+
     kind = "support_unavailable"
     default_message = "Support requests cannot be sent right now."
 
@@ -289,7 +292,6 @@ def _form_field_names(client, form_id: str) -> set[str]:
     return names or set(BASIC_FORM_FIELDS)
 
 
-@outbox.handler(Kind.SUBMIT_FORM)
 def _submit_form(client, payload, operation):
     known = _form_field_names(client, payload["formGuid"])
     values = dict(payload["values"])
@@ -303,3 +305,7 @@ def _submit_form(client, payload, operation):
     }
     answer = client.submit_form(payload["portalId"], payload["formGuid"], body)
     return outbox.Result("", {"answer": answer})
+
+
+# Installed by AppConfig.ready() (`outbox.register`): kind -> handler.
+OUTBOX_HANDLERS = {Kind.SUBMIT_FORM: _submit_form}

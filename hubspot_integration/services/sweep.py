@@ -26,11 +26,9 @@ from datetime import timedelta
 from django.utils import timezone
 
 from ..conf import app_settings
-from . import imports, outbox, webhook_events
+from . import imports, outbox, queue, webhook_events
 
 logger = logging.getLogger(__name__)
-
-IMPORT_TASK = "hubspot_integration.tasks.run_contact_import"
 
 
 @dataclass
@@ -100,9 +98,10 @@ def _reap_database(backend) -> int:
         status=TaskResultStatus.RUNNING,
         started_at__lt=now - timedelta(seconds=lease),
     )
+    import_task = queue.task_path(queue.RUN_CONTACT_IMPORT)
     reaped = 0
     for result in stale.only("id", "task_path", "args_kwargs", "worker_ids"):
-        if result.task_path == IMPORT_TASK and _import_alive(result.args_kwargs):
+        if result.task_path == import_task and _import_alive(result.args_kwargs):
             continue  # a long import whose reader still checks in
         note = (
             f"The worker {', '.join(result.worker_ids) or '?'} stopped while running this task "

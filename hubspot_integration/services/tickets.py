@@ -12,7 +12,7 @@ import json
 import logging
 
 from django.core.cache import cache
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_email
 
 from .. import errors
@@ -43,8 +43,9 @@ TICKET_PROPERTIES = [
 ]
 
 
-class TicketsDisabled(errors.NotConfigured):
+class TicketsDisabled(errors.NotConfigured, PermissionDenied):
     kind = "tickets_disabled"
+    status_code = 403  # an admin switched them off: a refusal, whoever asks
     default_message = "Tickets are switched off in the HubSpot settings."
 
 
@@ -356,7 +357,6 @@ def names_missing_property(err: errors.HubSpotError, name: str) -> bool:
 
 
 # --- outbox handlers -----------------------------------------------------------------------------
-@outbox.handler(Kind.CREATE_TICKET)
 def _create(client, payload, operation):
     properties = dict(payload["properties"])
     if "hs_pipeline" not in properties:  # queued while HubSpot was down and nothing was cached
@@ -433,7 +433,10 @@ def _create_once(client, properties: dict, associations: list, operation) -> dic
         )
 
 
-@outbox.handler(Kind.UPDATE_TICKET)
 def _update(client, payload, operation):
     ticket = client.update_object("tickets", payload["id"], payload["properties"])
     return outbox.Result(ticket["id"], {"ticket": ticket})
+
+
+# Installed by AppConfig.ready() (`outbox.register`): kind -> handler.
+OUTBOX_HANDLERS = {Kind.CREATE_TICKET: _create, Kind.UPDATE_TICKET: _update}

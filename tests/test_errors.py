@@ -30,7 +30,7 @@ from hubspot_integration.api.outcomes import outcome_response
 from hubspot_integration.models import OutboxOperation
 from hubspot_integration.oauth import flow
 from hubspot_integration.services import import_csv, imports, outbox, support, tickets
-from tests.conftest import client_for
+from tests.helpers import client_for
 
 Kind = OutboxOperation.Kind
 UNEXPECTED = "The server hit an unexpected error; it has been logged."
@@ -39,6 +39,7 @@ UNEXPECTED = "The server hit an unexpected error; it has been logged."
 STATUS = {
     errors.HubSpotError: 502,
     errors.NotConfigured: 409,
+    errors.SecretUndecryptable: 409,
     tickets.TicketsDisabled: 403,
     support.SupportUnavailable: 409,
     errors.AuthError: 502,
@@ -270,8 +271,10 @@ def test_only_hubspot_refusing_the_change_itself_is_the_callers_fault():
 
 
 @pytest.mark.django_db
-def test_a_transient_error_on_the_last_attempt_fails_the_operation(hubspot_settings, monkeypatch):
-    monkeypatch.setattr(outbox, "MAX_ATTEMPTS", 1)
+def test_a_transient_error_on_the_last_attempt_fails_the_operation(
+    hubspot_settings, monkeypatch, settings
+):
+    settings.HUBSPOT_OUTBOX_MAX_ATTEMPTS = 1
     outcome = fail_with(monkeypatch, errors.Unavailable())
     assert outcome.operation.status == "failed"
     assert outcome_response(outcome, "contact").status_code == 502

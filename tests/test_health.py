@@ -29,7 +29,10 @@ class TestBackends:
         assert status.as_dict() == {"ok": False, "message": "The database cannot be reached."}
 
     def test_database_ok(self):
-        assert health.DatabaseCheck().run().as_dict() == {"ok": True, "message": "sqlite answers."}
+        from django.db import connection
+
+        expected = {"ok": True, "message": f"{connection.vendor} answers."}
+        assert health.DatabaseCheck().run().as_dict() == expected
 
     def test_cache_that_forgets_fails(self, settings):
         settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}

@@ -18,9 +18,13 @@ _MAX_REMEMBERED = 64
 # client secrets): their formats are not documented, so patterns alone cannot find them.
 _known: dict[str, None] = {}
 _known_lock = threading.Lock()
+# What redact() walks, longest first so a secret that contains another is replaced whole. Rebuilt
+# only when a new secret arrives (rarely), not on every log record.
+_ordered: tuple[str, ...] = ()
 
 
 def remember_secret(value: str) -> None:
+    global _ordered
     if not value or len(value) < _MIN_SECRET_LENGTH:
         return
     with _known_lock:
@@ -29,16 +33,11 @@ def remember_secret(value: str) -> None:
         if len(_known) >= _MAX_REMEMBERED:
             _known.pop(next(iter(_known)))
         _known[value] = None
-
-
-def _known_secrets() -> list[str]:
-    with _known_lock:
-        # Longest first: a secret that contains another is replaced whole.
-        return sorted(_known, key=len, reverse=True)
+        _ordered = tuple(sorted(_known, key=len, reverse=True))
 
 
 def redact(text: str) -> str:
-    for secret in _known_secrets():
+    for secret in _ordered:
         if secret in text:
             text = text.replace(secret, REDACTED)
     for pattern in _PATTERNS:

@@ -17,12 +17,17 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from hubspot_integration.conf import app_settings
-from hubspot_integration.models import ContactImport, CustomerTicket, OutboxOperation, WebhookEvent
+from hubspot_integration.models import ContactImport, OutboxOperation, WebhookEvent
 from hubspot_integration.services import imports, outbox, queue
 from hubspot_integration.services.sweep import sweep
-from tests.fake_hubspot import TICKET_PIPELINE_ID
 from tests.helpers import client_for
-from tests.test_webhooks import SECRET, deliver, stage_event
+from tests.test_webhooks import (  # noqa: F401 (secret and ticket are fixtures)
+    SECRET,
+    deliver,
+    secret,
+    stage_event,
+    ticket,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -138,25 +143,13 @@ def test_due_rows_and_expired_leases_under_both_command_names(hubspot_settings, 
 
 
 # --- webhook events ------------------------------------------------------------------------------
-@pytest.fixture
-def ticket(hubspot_settings, customer):
-    hubspot_settings.webhook_secret = SECRET
-    hubspot_settings.tickets_enabled = True
-    hubspot_settings.save()
-    return CustomerTicket.objects.create(
-        user=customer,
-        email=customer.email,
-        subject="Site down",
-        hubspot_id="555",
-        pipeline=TICKET_PIPELINE_ID,
-        stage="81234568",
-        stage_label="New",
-        status="open",
-    )
-
-
 def test_webhook_events_left_unapplied_are_applied_after_the_grace_period(
-    ticket, fake_hubspot, queue_down, settings, caplog, django_capture_on_commit_callbacks
+    ticket,  # noqa: F811 (the fixture imported from test_webhooks)
+    fake_hubspot,
+    queue_down,
+    settings,
+    caplog,
+    django_capture_on_commit_callbacks,
 ):
     from django.test import Client
 

@@ -137,6 +137,19 @@ class AppSettings:
         return int(self._get("TASK_LEASE_SECONDS", 30 * 60))
 
     @property
+    def RETENTION_BATCH_SIZE(self) -> int:
+        """Rows the retention purge deletes in one statement (by a list of primary keys, one
+        short transaction each), so no delete holds a lock on a busy table for long."""
+        return int(self._get("RETENTION_BATCH_SIZE", 500))
+
+    @property
+    def RETENTION_MAX_PER_PASS(self) -> int:
+        """Rows of each kind the retention purge looks at in one sweep pass: a large backlog
+        (retention first switched on, or shortened) is worked off over several passes instead
+        of holding up the sweep's other work."""
+        return int(self._get("RETENTION_MAX_PER_PASS", 5000))
+
+    @property
     def ENCRYPTION_KEYS(self) -> list[str]:
         """Fernet keys for the secrets stored in the database, newest first: the first encrypts,
         every one decrypts, so a rotation keeps the old keys after the new one until

@@ -2,7 +2,7 @@
 
 from django import forms
 
-from .models import CredentialType, HubSpotSettings, mask_secret
+from .models import RETENTION_FIELDS, CredentialType, HubSpotSettings, mask_secret
 
 
 def clean_token_value(value: str) -> str:
@@ -78,12 +78,18 @@ class HubSpotSettingsForm(forms.ModelForm):
             "wait_for_consent",
             "rate_limit_per_10s",
             "dashboard_cache_seconds",
+            *RETENTION_FIELDS,
         ]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if "credential_type" in self.fields:
             self.fields["credential_type"].help_text = CREDENTIAL_HELP
+        for name in RETENTION_FIELDS:
+            if name in self.fields:
+                # Omitted from a POST (scripts older than retention), the stored days stay: the
+                # model field's default rule in construct_instance keeps the instance's value.
+                self.fields[name].required = False
         unreadable = self.instance.undecryptable_fields
         if "access_token" in unreadable:
             self.fields["new_token"].help_text = (
@@ -120,6 +126,13 @@ class HubSpotSettingsForm(forms.ModelForm):
         cleaned = super().clean()
         if cleaned.get("new_token") and cleaned.get("clear_token"):
             self.add_error("clear_token", "Either enter a new token or clear it, not both.")
+        for name in RETENTION_FIELDS:
+            field = self.fields.get(name)
+            sent = field and not field.widget.value_omitted_from_data(
+                self.data, self.files, self.add_prefix(name)
+            )
+            if sent and cleaned.get(name) is None and name not in self.errors:
+                self.add_error(name, "Enter a number of days; 0 keeps them forever.")
         return cleaned
 
     def _post_clean(self):

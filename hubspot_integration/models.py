@@ -6,7 +6,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings as django_settings
 from django.core.exceptions import ValidationError
-from django.core.validators import RegexValidator
+from django.core.validators import MaxValueValidator, RegexValidator
 from django.db import models
 from django.utils import timezone
 
@@ -103,6 +103,18 @@ def validate_script_url_override(value: str, *, portal_id: str, actor, stored: s
         )
 
 
+MAX_RETENTION_DAYS = MaxValueValidator(
+    36500, "Enter at most 36,500 days (100 years), or 0 to keep forever."
+)
+RETENTION_FIELDS = (
+    "retention_outbox_days",
+    "retention_webhook_event_days",
+    "retention_csv_file_days",
+    "retention_import_report_days",
+    "retention_audit_days",
+)
+
+
 def new_idempotency_key() -> str:
     return uuid.uuid4().hex
 
@@ -196,6 +208,42 @@ class HubSpotSettings(SingletonModel):
         help_text="Used until HubSpot's own X-HubSpot-RateLimit-Max header tells the panel.",
     )
     dashboard_cache_seconds = models.PositiveIntegerField("dashboard cache (seconds)", default=300)
+    # Retention (services/retention.py, run by the sweep): days each kind of record is kept once
+    # it is finished; 0 keeps it forever. Capped at 100 years so a cut-off date always exists.
+    retention_outbox_days = models.PositiveIntegerField(
+        "keep finished outbox writes (days)",
+        default=90,
+        validators=[MAX_RETENTION_DAYS],
+        help_text="Succeeded and discarded writes, counted from when they finished. Pending, "
+        "running and failed writes are never purged. 0 keeps them forever.",
+    )
+    retention_webhook_event_days = models.PositiveIntegerField(
+        "keep webhook events (days)",
+        default=30,
+        validators=[MAX_RETENTION_DAYS],
+        help_text="Applied events, counted from when they were applied; an event not yet applied "
+        "is never purged. 0 keeps them forever.",
+    )
+    retention_csv_file_days = models.PositiveIntegerField(
+        "keep uploaded CSV files (days)",
+        default=7,
+        validators=[MAX_RETENTION_DAYS],
+        help_text="The uploaded file of a finished import is deleted from storage; the import's "
+        "summary stays. 0 keeps the files forever.",
+    )
+    retention_import_report_days = models.PositiveIntegerField(
+        "keep import reports (days)",
+        default=90,
+        validators=[MAX_RETENTION_DAYS],
+        help_text="A finished import's record (its summary and row errors). Queued and running "
+        "imports are never purged. 0 keeps them forever.",
+    )
+    retention_audit_days = models.PositiveIntegerField(
+        "keep settings audit entries (days)",
+        default=365,
+        validators=[MAX_RETENTION_DAYS],
+        help_text="0 keeps the audit log forever.",
+    )
     last_check_at = models.DateTimeField("last connection check", null=True, blank=True)
     last_check_ok = models.BooleanField("last check passed", null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -10,7 +10,7 @@ from django.urls import path, reverse
 
 from ..crm_forms import readable_pipelines, with_pipeline_choices
 from ..forms import HubSpotSettingsForm
-from ..models import HubSpotSettings
+from ..models import RETENTION_FIELDS, HubSpotSettings
 from ..oauth import flow
 from ..oauth import views as oauth_views
 from ..services.connection import check_connection
@@ -73,6 +73,17 @@ class HubSpotSettingsAdmin(SingletonModelAdmin):
         ),
         ("Webhooks", {"fields": ["new_webhook_secret", "clear_webhook_secret"]}),
         ("Limits and caching", {"fields": ["rate_limit_per_10s", "dashboard_cache_seconds"]}),
+        (
+            "Retention",
+            {
+                "fields": list(RETENTION_FIELDS),
+                "description": (
+                    "How many days finished records are kept before the sweep purges them "
+                    "(0 keeps a kind forever). A pending, running or failed write, an event not "
+                    "yet applied and an import still queued or running are never purged."
+                ),
+            },
+        ),
         (
             "Found by the connection check",
             {"fields": ["data_hosting_region", "ui_domain", "last_check_at", "last_check_ok"]},

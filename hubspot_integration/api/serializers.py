@@ -30,6 +30,11 @@ FIELD_MAP = {
     "waitForConsent": "wait_for_consent",
     "rateLimitPer10s": "rate_limit_per_10s",
     "dashboardCacheSeconds": "dashboard_cache_seconds",
+    "retentionOutboxDays": "retention_outbox_days",
+    "retentionWebhookEventDays": "retention_webhook_event_days",
+    "retentionCsvFileDays": "retention_csv_file_days",
+    "retentionImportReportDays": "retention_import_report_days",
+    "retentionAuditDays": "retention_audit_days",
 }
 # Every secret by its API name (the OAuth tokens are set by connecting, never through the API).
 SECRET_TO_API = {
@@ -58,6 +63,19 @@ def _token(value):
         return clean_token_value(value)
     except DjangoValidationError as err:
         raise serializers.ValidationError(list(err.messages)) from None
+
+
+def _retention_days(what: str) -> serializers.IntegerField:
+    return serializers.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=36500,
+        error_messages={
+            "min_value": "Enter a number of days: 0 (keep forever) or more.",
+            "max_value": "Enter at most 36,500 days (100 years), or 0 to keep forever.",
+        },
+        help_text=f"{what}: days kept before the sweep purges them; 0 keeps them forever.",
+    )
 
 
 class SettingsSerializer(serializers.Serializer):
@@ -111,6 +129,11 @@ class SettingsSerializer(serializers.Serializer):
     waitForConsent = serializers.BooleanField(required=False)
     rateLimitPer10s = serializers.ChoiceField(required=False, choices=RateLimitTier.choices)
     dashboardCacheSeconds = serializers.IntegerField(required=False, min_value=0, max_value=86400)
+    retentionOutboxDays = _retention_days("Succeeded and discarded writes to HubSpot")
+    retentionWebhookEventDays = _retention_days("Webhook events already applied")
+    retentionCsvFileDays = _retention_days("A finished import's uploaded CSV file (not its record)")
+    retentionImportReportDays = _retention_days("A finished import's record and row errors")
+    retentionAuditDays = _retention_days("Settings audit entries")
 
     # Read-only facts.
     hasApiKey = serializers.BooleanField(read_only=True)

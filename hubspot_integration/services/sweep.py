@@ -10,7 +10,9 @@ finds every kind:
   never started, or a worker that died mid-file): read on from their checkpoint;
 - task results a dead worker left "running": the database backend's rows older than
   `HUBSPOT_TASK_LEASE_SECONDS` are marked failed, and RQ's started-job registries are cleaned
-  (RQ moves abandoned jobs to failed). Their work itself is found again from the rows above.
+  (RQ moves abandoned jobs to failed). Their work itself is found again from the rows above;
+- retention: finished records older than the days the settings keep them are purged, a bounded
+  amount per pass (services/retention.py).
 
 Each step stands alone: one failing is logged and the others still run. Run it with
 `manage.py hubspot_sweep --loop` (`hubspot_outbox` is the same command under its old name); it
@@ -26,7 +28,7 @@ from datetime import timedelta
 from django.utils import timezone
 
 from ..conf import app_settings
-from . import imports, outbox, queue, webhook_events
+from . import imports, outbox, queue, retention, webhook_events
 
 logger = logging.getLogger(__name__)
 
@@ -37,10 +39,11 @@ class Swept:
     webhook_events: int = 0
     imports: int = 0
     task_results: int = 0
+    purged: int = 0
 
     @property
     def total(self) -> int:
-        return self.outbox + self.webhook_events + self.imports + self.task_results
+        return self.outbox + self.webhook_events + self.imports + self.task_results + self.purged
 
     def __str__(self) -> str:
         return ", ".join(f"{name.replace('_', ' ')} {n}" for name, n in asdict(self).items())
@@ -61,6 +64,9 @@ def sweep(*, limit: int = 100) -> Swept:
         "webhook events", webhook_events.apply_pending, limit=limit, received_before=grace
     )
     done.imports = _step("imports", imports.resume_stalled)
+    # Last: due work comes before housekeeping. Counted in the total, so a `--loop` sweep goes
+    # straight on to the next batch of a backlog instead of waiting its interval.
+    done.purged = _step("retention", lambda: retention.purge().total)
     return done
 
 

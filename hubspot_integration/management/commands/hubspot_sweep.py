@@ -2,8 +2,9 @@
 
 The task queue delivers work at once and retries at their backoff; this sweep is the safety net
 that makes the rows, not the queue, the source of truth. It sends due outbox operations (and those a
-dead worker held), applies webhook events left unapplied, reads on imports whose worker died, and
-marks task results a dead worker left "running" (services/sweep.py). One is enough; more are safe.
+dead worker held), applies webhook events left unapplied, reads on imports whose worker died,
+marks task results a dead worker left "running", and purges finished records past their retention
+days (services/sweep.py). One is enough; more are safe.
 """
 
 import time
@@ -17,7 +18,8 @@ from ...services.sweep import sweep
 class Command(BaseCommand):
     help = (
         "Do the HubSpot background work that is due: outbox operations, webhook events, stalled "
-        "imports, abandoned task results (once, or every --interval seconds with --loop)."
+        "imports, abandoned task results, retention purge (once, or every --interval seconds "
+        "with --loop)."
     )
 
     def add_arguments(self, parser):
@@ -34,7 +36,7 @@ class Command(BaseCommand):
                 self.stdout.write(
                     f"processed {done.outbox}; {pending} pending "
                     f"(webhook events {done.webhook_events}, imports {done.imports}, "
-                    f"abandoned tasks {done.task_results})"
+                    f"abandoned tasks {done.task_results}, purged {done.purged})"
                 )
             if not options["loop"]:
                 return

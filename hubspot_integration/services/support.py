@@ -49,7 +49,7 @@ def _local_payload(data: dict) -> dict:
         "pipeline": "",
         "stage": "",
     }
-    tickets.map_priority(payload["priority"], tickets.PRIORITIES)
+    tickets.map_priority(payload["priority"], tickets.Priority.values)
     return payload
 
 
@@ -144,7 +144,7 @@ def stage_info(pipeline_id: str, stage_id: str) -> tuple[str, str, str]:
     for p in known:
         for st in p.get("stages") or []:
             if st["id"] == stage_id and (not pipeline_id or p["id"] == pipeline_id):
-                return p["id"], st["label"], pipelines.ticket_state(st)
+                return p["id"], st["label"], pipelines.stage_state(st)
     return pipeline_id, stage_id, "open"
 
 

@@ -9,6 +9,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from .. import errors
+from ..form_errors import add_service_errors
 from ..models import HubSpotSettings
 from ..services import email_verification, support
 from . import abuse
@@ -36,10 +37,7 @@ def support_request(request):
                     form.cleaned_data, user=request.user
                 )
             except ValidationError as err:
-                for field, problems in getattr(
-                    err, "message_dict", {"__all__": err.messages}
-                ).items():
-                    form.add_error(field if field in form.fields else None, problems)
+                add_service_errors(form, err)
             except errors.HubSpotError as err:
                 logger.warning("Support request refused: %s", err)
                 messages.error(request, "Sorry, support requests cannot be sent right now.")

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_http_methods
 from .. import errors
 from ..form_errors import add_service_errors
 from ..models import HubSpotSettings
-from ..services import email_verification, support
+from ..services import email_verification, support_requests
 from . import abuse
 from .forms import SupportRequestForm
 
@@ -33,7 +33,7 @@ def support_request(request):
             status = 429
         elif form.is_valid():
             try:
-                ticket, outcome = support.submit_support_request(
+                ticket, outcome = support_requests.submit_support_request(
                     form.cleaned_data, user=request.user
                 )
             except ValidationError as err:
@@ -66,4 +66,6 @@ def support_received(request):
 
 @login_required
 def my_tickets(request):
-    return render(request, "support/tickets.html", {"tickets": support.tickets_of(request.user)})
+    return render(
+        request, "support/tickets.html", {"tickets": support_requests.tickets_of(request.user)}
+    )

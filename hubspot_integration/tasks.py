@@ -32,7 +32,7 @@ def process_webhook_events(limit: int = 500) -> int:
 @task()
 def sync_customer_tickets(ticket_ids: list[int] | None = None) -> dict:
     """Staff's "sync now": pull the current state of the customers' tickets from HubSpot."""
-    tickets = CustomerTicket.objects.exclude(status="deleted")
+    tickets = CustomerTicket.objects.exclude(status=CustomerTicket.Status.DELETED)
     if ticket_ids:
         tickets = tickets.filter(pk__in=ticket_ids)
     return ticket_sync.sync_tickets(tickets)

@@ -13,7 +13,6 @@ file sizes, to show that streaming keeps memory flat.
 from __future__ import annotations
 
 import argparse
-import multiprocessing
 import os
 import sys
 import tempfile
@@ -24,53 +23,28 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.fake_hubspot import FAKE_PORTAL_ID, FAKE_TOKEN, FakeHubSpot  # noqa: E402
+from scripts.stack import FakeProcess  # noqa: E402
+from tests.fake_hubspot import FAKE_PORTAL_ID, FAKE_TOKEN  # noqa: E402
 
 UPSERT = "/crm/objects/2026-09/contacts/batch/upsert"
 WINDOW_MAX, WINDOW_SECONDS = 100, 10.0
 
 
-class FakeProcess:
-    """The fake HubSpot in a child process: its records and request log are not counted in the
-    import's memory, and its work does not compete with the import for the GIL."""
-
-    def __init__(self):
-        ctx = multiprocessing.get_context("fork")  # before Django is set up: nothing to inherit
-        self._conn, child = ctx.Pipe()
-        self._process = ctx.Process(target=self._serve, args=(child,), daemon=True)
-        self._process.start()
-        self.url = self._conn.recv()
-
-    @staticmethod
-    def _serve(conn):
-        with FakeHubSpot() as fake:
-            conn.send(fake.url)
-            while True:
-                command = conn.recv()
-                if command == "stop":
-                    return
-                if command == "reset":
-                    fake.reset()
-                    fake.rate_limit(max_per_window=WINDOW_MAX, window_seconds=WINDOW_SECONDS)
-                    conn.send(None)
-                elif command == "figures":
-                    statuses = [r.status for r in fake.requests]
-                    conn.send(
-                        {
-                            "batch_calls": fake.count("POST", UPSERT),
-                            "all_calls": len(statuses),
-                            "429s": statuses.count(429),
-                            "contacts": len(fake.objects("contacts")),
-                        }
-                    )
-
-    def ask(self, command):
-        self._conn.send(command)
-        return None if command == "stop" else self._conn.recv()
-
-    def stop(self):
-        self.ask("stop")
-        self._process.join(5)
+def control(fake, command):
+    """The bench's commands to the fake in its child process (`FakeProcess.ask`)."""
+    if command == "reset":
+        fake.reset()
+        fake.rate_limit(max_per_window=WINDOW_MAX, window_seconds=WINDOW_SECONDS)
+        return None
+    if command == "figures":
+        statuses = [r.status for r in fake.requests]
+        return {
+            "batch_calls": fake.count("POST", UPSERT),
+            "all_calls": len(statuses),
+            "429s": statuses.count(429),
+            "contacts": len(fake.objects("contacts")),
+        }
+    raise ValueError(f"unknown command {command!r}")
 
 
 def setup_django(workdir: Path, fake_url: str) -> None:
@@ -163,7 +137,7 @@ def main() -> int:
     parser.add_argument("--batch-size", type=int, default=100)
     args = parser.parse_args()
 
-    fake = FakeProcess()
+    fake = FakeProcess(seed=False, control=control)
     try:
         with tempfile.TemporaryDirectory() as tmp:
             workdir = Path(tmp)

@@ -20,9 +20,9 @@ class HubSpotIntegrationConfig(AppConfig):
     def register_outbox_handlers():
         """Every outbox kind's handler, from the service that owns the kind; a kind left out is
         reported at start-up by the system check hubspot.E010."""
-        from .services import contacts, imports, outbox, support, tickets
+        from .services import contact_messages, contacts, imports, outbox, tickets
 
-        for service in (contacts, tickets, support, imports):
+        for service in (contacts, tickets, contact_messages, imports):
             for kind, handler in service.OUTBOX_HANDLERS.items():
                 outbox.register(kind, handler)
 

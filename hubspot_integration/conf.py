@@ -212,8 +212,8 @@ class AppSettings:
 
     @property
     def PIPELINES_TTL(self) -> int:
-        """Seconds the ticket pipelines are cached: shared by every page that shows a stage, and
-        changed rarely in HubSpot."""
+        """Seconds HubSpot's pipelines (tickets', and the dashboard's deals') are cached: shared
+        by every page that shows a stage, and changed rarely in HubSpot."""
         return int(self._get("PIPELINES_TTL", 300))
 
     @property

@@ -7,7 +7,7 @@ from django import forms
 from . import errors
 from .models import HubSpotSettings
 from .services import contacts, tickets
-from .services.tickets import CATEGORIES, PRIORITIES
+from .services.tickets import CATEGORIES, Priority
 
 
 class ContactForm(forms.Form):
@@ -54,14 +54,15 @@ def stage_in_pipeline(known: list[dict], pipeline_id: str, stage_id: str) -> boo
     return any(st["id"] == stage_id for p in known if p["id"] == pipeline_id for st in p["stages"])
 
 
-PRIORITY_CHOICES = [(p, p.capitalize()) for p in PRIORITIES]
 CATEGORY_CHOICES = [("", "---------")] + [(c, c.replace("_", " ").capitalize()) for c in CATEGORIES]
 
 
 class TicketCreateForm(forms.Form):
     subject = forms.CharField(label="Subject", max_length=255)
     content = forms.CharField(label="Description", widget=forms.Textarea, required=False)
-    priority = forms.ChoiceField(label="Priority", choices=PRIORITY_CHOICES, initial="MEDIUM")
+    priority = forms.ChoiceField(
+        label="Priority", choices=Priority.choices, initial=Priority.MEDIUM
+    )
     category = forms.ChoiceField(label="Category", choices=CATEGORY_CHOICES, required=False)
     pipeline = forms.ChoiceField(label="Pipeline", required=False)
     stage = forms.ChoiceField(label="Stage", required=False)
@@ -90,7 +91,7 @@ class TicketCreateForm(forms.Form):
 
 class TicketUpdateForm(forms.Form):
     stage = forms.ChoiceField(label="Stage")
-    priority = forms.ChoiceField(label="Priority", choices=PRIORITY_CHOICES)
+    priority = forms.ChoiceField(label="Priority", choices=Priority.choices)
     owner = forms.ChoiceField(label="Owner", required=False)
 
     def __init__(

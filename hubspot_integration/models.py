@@ -525,6 +525,13 @@ class ContactImport(models.Model):
 class CustomerTicket(models.Model):
     """The panel's own record of a ticket a customer sent, kept current by webhooks."""
 
+    class Status(models.TextChoices):
+        SUBMITTED = "submitted", "Submitted"  # recorded; HubSpot may not have it yet
+        # The `ticketState` of its stage in HubSpot (services/pipelines.py: `stage_state`).
+        OPEN = "open", "Open"
+        CLOSED = "closed", "Closed"
+        DELETED = "deleted", "Deleted in HubSpot"
+
     user = models.ForeignKey(
         django_settings.AUTH_USER_MODEL,
         null=True,
@@ -539,7 +546,7 @@ class CustomerTicket(models.Model):
     pipeline = models.CharField(max_length=64, blank=True)
     stage = models.CharField(max_length=64, blank=True)
     stage_label = models.CharField(max_length=120, blank=True)
-    status = models.CharField(max_length=32, default="submitted")
+    status = models.CharField(max_length=32, choices=Status.choices, default=Status.SUBMITTED)
     operation = models.OneToOneField(
         OutboxOperation, null=True, blank=True, on_delete=models.SET_NULL, related_name="ticket"
     )

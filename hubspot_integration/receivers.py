@@ -14,7 +14,7 @@ from django.utils import timezone
 from . import csp
 from .models import CustomerEmail, CustomerTicket, OutboxOperation
 from .roles import sync_groups
-from .services import email_verification, imports, support
+from .services import email_verification, imports, ticket_sync
 from .signals import operation_failed, operation_succeeded
 
 Kind = OutboxOperation.Kind
@@ -49,7 +49,7 @@ def fill_customer_ticket(sender, operation, **kwargs):
         ticket.hubspot_id = operation.hubspot_object_id
         ticket.pipeline = pipeline or ticket.pipeline
         ticket.stage = stage or ticket.stage
-        _, ticket.stage_label, ticket.status = support.stage_info(ticket.pipeline, ticket.stage)
+        _, ticket.stage_label, ticket.status = ticket_sync.stage_info(ticket.pipeline, ticket.stage)
         ticket.updated_at = timezone.now()
         ticket.save()
 

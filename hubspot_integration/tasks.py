@@ -8,7 +8,7 @@ from django_tasks import task
 
 from . import errors
 from .models import ContactImport, CustomerTicket
-from .services import imports, outbox, support, webhook_events
+from .services import imports, outbox, ticket_sync, webhook_events
 
 
 @task()
@@ -32,10 +32,10 @@ def process_webhook_events(limit: int = 500) -> int:
 @task()
 def sync_customer_tickets(ticket_ids: list[int] | None = None) -> dict:
     """Staff's "sync now": pull the current state of the customers' tickets from HubSpot."""
-    tickets = CustomerTicket.objects.exclude(status="deleted")
+    tickets = CustomerTicket.objects.exclude(status=CustomerTicket.Status.DELETED)
     if ticket_ids:
         tickets = tickets.filter(pk__in=ticket_ids)
-    return support.sync_tickets(tickets)
+    return ticket_sync.sync_tickets(tickets)
 
 
 @task()

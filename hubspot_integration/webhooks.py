@@ -9,7 +9,6 @@ Applying the events to the local tickets happens in a background task (tasks.py)
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import json
@@ -32,6 +31,7 @@ from .conf import app_settings
 from .fields import Undecryptable
 from .models import HubSpotSettings, WebhookEvent
 from .services import queue
+from .webhook_signature import sign_v3
 
 logger = logging.getLogger(__name__)
 
@@ -63,11 +63,9 @@ def signed_uri(uri: str) -> str:
     return uri
 
 
-@sensitive_variables("secret", "digest")
+@sensitive_variables("secret")
 def expected_signature(secret: str, method: str, uri: str, body: bytes, timestamp: str) -> str:
-    source = method.encode() + signed_uri(uri).encode() + body + timestamp.encode()
-    digest = hmac.new(secret.encode(), source, hashlib.sha256).digest()
-    return base64.b64encode(digest).decode()
+    return sign_v3(secret, method, signed_uri(uri), body, timestamp)
 
 
 class Refused(errors.PanelError):

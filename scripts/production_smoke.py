@@ -24,9 +24,6 @@ database dropped and the Redis databases flushed at the end. Bounded by SMOKE_TI
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import json
 import os
 import re
@@ -38,6 +35,7 @@ from pathlib import Path
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from hubspot_integration.webhook_signature import sign_v3  # noqa: E402
 from scripts.stack import FakeProcess, Stack, install_time_limit  # noqa: E402
 from tests.fake_hubspot import FAKE_PORTAL_ID, FAKE_SERVICE_KEY  # noqa: E402
 
@@ -109,11 +107,6 @@ class Browser:
             "/admin/login/?next=/admin/",
             data={"csrfmiddlewaretoken": token, "username": username, "password": password},
         )
-
-
-def webhook_signature(secret: str, method: str, uri: str, body: bytes, timestamp: str) -> str:
-    message = method.encode() + uri.encode() + body + timestamp.encode()
-    return base64.b64encode(hmac.new(secret.encode(), message, hashlib.sha256).digest()).decode()
 
 
 def find_route(stack: Stack, module_prefix: str) -> str | None:
@@ -356,7 +349,7 @@ def step_webhook(stack: Stack, ticket_id: str) -> None:
     headers = {
         "Content-Type": "application/json",
         "X-HubSpot-Request-Timestamp": timestamp,
-        "X-HubSpot-Signature-v3": webhook_signature(WEBHOOK_SECRET, "POST", uri, body, timestamp),
+        "X-HubSpot-Signature-v3": sign_v3(WEBHOOK_SECRET, "POST", uri, body, timestamp),
         "X-HubSpot-Signature-Version": "v3",
     }
     bad = b.post(route, data=body, headers={**headers, "X-HubSpot-Signature-v3": "AAAA"})

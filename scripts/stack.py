@@ -7,6 +7,7 @@ after a grace period), drops the throwaway database and flushes the Redis databa
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import secrets
 import signal
@@ -14,10 +15,10 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,6 +28,9 @@ PY = os.environ.get("PYTHON") or (
 PG_ADMIN_URL = os.environ.get("SMOKE_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_HOST = os.environ.get("SMOKE_REDIS_HOST", "127.0.0.1")
 REDIS_PORT = int(os.environ.get("SMOKE_REDIS_PORT", "6379"))
+
+sys.path.insert(0, str(ROOT))
+from tests.fake_hubspot import FakeHubSpot  # noqa: E402
 
 
 def free_port() -> int:
@@ -241,32 +245,43 @@ class Stack:
 
 
 class FakeProcess:
-    """The fake HubSpot as its own process (`python -m tests.fake_hubspot`)."""
+    """The fake HubSpot in a child process: its records and request log stay out of the caller's
+    memory, and its work does not compete with the caller for the GIL.
 
-    def __init__(self, *, seed: bool = True):
-        argv = [PY, "-m", "tests.fake_hubspot", "--port", "0"] + (["--seed"] if seed else [])
-        self.proc = subprocess.Popen(  # noqa: S603 - our own argv
-            argv,
-            cwd=ROOT,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            start_new_session=True,
-        )
-        first = self.proc.stdout.readline().strip()
-        if "http://" not in first:
-            raise RuntimeError(f"fake HubSpot did not start: {first}")
-        self.url = first[first.index("http://") :]
-        # Keep reading its output so a chatty fake never blocks on a full pipe.
-        threading.Thread(target=self.proc.stdout.read, daemon=True).start()
+    `control(fake, command)` runs in the child for each `ask(command)` and its return value is
+    the answer: the bench resets the fake and reads its counts this way."""
+
+    def __init__(self, *, seed: bool = True, control: Callable | None = None):
+        # Forked before the caller sets Django up, so the child inherits nothing of it.
+        ctx = multiprocessing.get_context("fork")
+        self._conn, child = ctx.Pipe()
+        self._process = ctx.Process(target=_serve_fake, args=(child, seed, control), daemon=True)
+        self._process.start()
+        self.url = self._conn.recv()
+
+    def ask(self, command):
+        self._conn.send(command)
+        return None if command == "stop" else self._conn.recv()
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
+        if self._process.is_alive():
             try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.ask("stop")
+            except (BrokenPipeError, EOFError, OSError):
+                pass  # the child is already gone
+            self._process.join(10)
+        if self._process.is_alive():
+            self._process.kill()
+            self._process.join(5)
+
+
+def _serve_fake(conn, seed: bool, control: Callable | None) -> None:
+    with FakeHubSpot() as fake:
+        if seed:
+            fake.seed_demo()
+        conn.send(fake.url)
+        while (command := conn.recv()) != "stop":
+            conn.send(control(fake, command) if control else None)
 
 
 def install_time_limit(limit: int, message: str) -> None:

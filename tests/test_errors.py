@@ -29,7 +29,7 @@ from hubspot_integration import crypto, errors, webhooks
 from hubspot_integration.api.outcomes import outcome_response
 from hubspot_integration.models import OutboxOperation
 from hubspot_integration.oauth import flow
-from hubspot_integration.services import import_csv, imports, outbox, support, tickets
+from hubspot_integration.services import import_csv, imports, outbox, support_requests, tickets
 from tests.helpers import client_for
 
 Kind = OutboxOperation.Kind
@@ -41,7 +41,7 @@ STATUS = {
     errors.NotConfigured: 409,
     errors.SecretUndecryptable: 409,
     tickets.TicketsDisabled: 403,
-    support.SupportUnavailable: 409,
+    support_requests.SupportUnavailable: 409,
     errors.AuthError: 502,
     errors.ReconnectNeeded: 409,
     errors.ForbiddenError: 502,
@@ -155,7 +155,7 @@ def test_the_api_answers_each_error_with_its_class_status(cls, caplog):
 
 def test_support_unavailable_answers_as_not_configured_not_as_hubspot_failing():
     # It had no entry in the kind table and fell through to 502 ("HubSpot failed").
-    error = support.SupportUnavailable("The contact form is not set up.")
+    error = support_requests.SupportUnavailable("The contact form is not set up.")
     response = answer(error)
     assert response.status_code == 409
     assert response.data["message"] == "The contact form is not set up."
@@ -195,7 +195,7 @@ def test_a_real_endpoint_answers_by_class(hubspot_staff, hubspot_settings):
         (errors.NotConfigured, ImproperlyConfigured),
         (tickets.TicketsDisabled, ImproperlyConfigured),
         (tickets.TicketsDisabled, PermissionDenied),
-        (support.SupportUnavailable, ImproperlyConfigured),
+        (support_requests.SupportUnavailable, ImproperlyConfigured),
         (errors.NotFound, Http404),
         (crypto.DecryptionError, ImproperlyConfigured),
         (webhooks.NoSecret, ImproperlyConfigured),

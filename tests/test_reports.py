@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 from rest_framework.authtoken.models import Token
 
-from hubspot_integration.services import reports
+from hubspot_integration.services import pipelines, reports, tickets
 from tests.fake_hubspot import CONTACT_FORM_ID, FAKE_TOKEN, NEWSLETTER_FORM_ID
 from tests.helpers import client_for
 
@@ -162,6 +162,29 @@ def test_second_load_is_cached_and_refresh_asks_again(seeded):
     reports.refresh()
     reports.dashboard()
     assert seeded.count() > calls
+
+
+def test_the_dashboard_and_the_ticket_pages_read_the_same_cached_pipelines(seeded):
+    reports.dashboard()
+    calls = seeded.count()
+    assert [p["id"] for p in tickets.pipelines()] == [p["id"] for p in seeded.pipelines("tickets")]
+    assert seeded.count() == calls  # the dashboard's read filled the ticket pages' cache
+    reports.refresh()
+    assert pipelines.cached("tickets") is None and pipelines.cached("deals") is None
+
+
+@pytest.mark.parametrize(
+    "metadata, state",
+    [
+        ({"ticketState": "OPEN"}, "open"),
+        ({"ticketState": "CLOSED"}, "closed"),
+        ({"isClosed": "true", "probability": "1.0"}, "closed"),
+        ({"isClosed": "false"}, "open"),
+        ({}, "open"),
+    ],
+)
+def test_a_stage_is_open_or_closed_by_what_hubspot_says_of_it(metadata, state):
+    assert pipelines.stage_state({"id": "1", "metadata": metadata}) == state
 
 
 def test_settings_change_invalidates(seeded, hubspot_settings):

@@ -1,8 +1,5 @@
 """The signed webhook receiver: v3 signatures, freshness, replays, redeliveries, and their effect."""
 
-import base64
-import hashlib
-import hmac
 import json
 import time
 
@@ -11,6 +8,7 @@ from django.test import Client
 
 from hubspot_integration.models import CustomerTicket, WebhookEvent
 from hubspot_integration.tasks import process_webhook_events, sync_customer_tickets
+from hubspot_integration.webhook_signature import sign_v3
 from tests.fake_hubspot import TICKET_PIPELINE_ID
 from tests.helpers import client_for
 
@@ -19,8 +17,7 @@ URL = "/hubspot/webhooks/"
 
 
 def sign(method, uri, body: bytes, timestamp, secret=SECRET):
-    source = method.encode() + uri.encode() + body + str(timestamp).encode()
-    return base64.b64encode(hmac.new(secret.encode(), source, hashlib.sha256).digest()).decode()
+    return sign_v3(secret, method, uri, body, timestamp)
 
 
 def deliver(

@@ -4,7 +4,7 @@ from django.contrib import admin, messages
 
 from .. import errors
 from ..models import CustomerTicket
-from ..services import support
+from ..services import ticket_sync
 
 
 @admin.register(CustomerTicket)
@@ -27,7 +27,7 @@ class CustomerTicketAdmin(admin.ModelAdmin):
     @admin.action(description="Sync now from HubSpot", permissions=["manage_tickets"])
     def sync_now(self, request, queryset):
         try:
-            result = support.sync_tickets(queryset)
+            result = ticket_sync.sync_tickets(queryset)
         except errors.HubSpotError as err:
             self.message_user(request, f"Could not sync from HubSpot: {err}", messages.ERROR)
             return

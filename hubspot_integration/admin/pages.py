@@ -17,6 +17,7 @@ from django.urls import path, reverse
 from django.utils.dateparse import parse_datetime
 from django.utils.html import format_html
 
+from ..form_errors import add_service_errors  # noqa: F401 - the admin pages import it here
 from ..services.outbox import Outcome
 
 QUEUED_MESSAGE = "Queued: will be sent to HubSpot when it is reachable."
@@ -144,10 +145,3 @@ def report_outcome(request, outcome: Outcome, *, done: str, link: str = "") -> b
         return True
     messages.error(request, f"HubSpot refused the change: {outcome.error}")
     return False
-
-
-def add_service_errors(form, err) -> None:
-    """A service's ValidationError onto the form, on the field it names when the form has it."""
-    for field, problems in getattr(err, "message_dict", {"__all__": err.messages}).items():
-        for problem in problems:
-            form.add_error(field if field in form.fields else None, problem)

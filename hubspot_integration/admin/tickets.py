@@ -6,13 +6,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 
 from .. import errors
-from ..crm_forms import (
-    PRIORITY_CHOICES,
-    TicketCreateForm,
-    TicketUpdateForm,
-    owner_label,
-    stage_choices,
-)
+from ..crm_forms import TicketCreateForm, TicketUpdateForm, owner_label, stage_choices
 from ..models import HubSpotSettings, HubSpotTicket
 from ..services import contacts, owners, tickets
 from .pages import (
@@ -122,7 +116,7 @@ class HubSpotTicketAdmin(HubSpotPageAdmin):
                 "stage": stage,
                 "priority": priority,
                 "stage_choices": stage_choices(known or []),
-                "priority_choices": PRIORITY_CHOICES,
+                "priority_choices": tickets.Priority.choices,
                 "page_number": pager.number,
                 "next_url": pager.next_url(next_after),
                 "previous_url": pager.previous_url(),

@@ -2,7 +2,7 @@
 
 from rest_framework import serializers
 
-from ..services.tickets import CATEGORIES, PRIORITIES
+from ..services.tickets import CATEGORIES, Priority
 
 
 class ContactInputSerializer(serializers.Serializer):
@@ -26,7 +26,7 @@ class TicketInputSerializer(serializers.Serializer):
     subject = serializers.CharField(max_length=255)
     content = serializers.CharField(required=False, allow_blank=True, max_length=10000)
     email = serializers.EmailField(max_length=254)
-    priority = CaseInsensitiveChoice(choices=PRIORITIES, required=False, default="MEDIUM")
+    priority = CaseInsensitiveChoice(choices=Priority.values, required=False, default="MEDIUM")
     category = CaseInsensitiveChoice(choices=CATEGORIES, required=False, allow_blank=True)
     pipeline = serializers.CharField(required=False, allow_blank=True, max_length=64)
     stage = serializers.CharField(required=False, allow_blank=True, max_length=64)
@@ -35,7 +35,7 @@ class TicketInputSerializer(serializers.Serializer):
 class TicketPatchSerializer(serializers.Serializer):
     subject = serializers.CharField(required=False, max_length=255)
     content = serializers.CharField(required=False, allow_blank=True, max_length=10000)
-    priority = CaseInsensitiveChoice(choices=PRIORITIES, required=False)
+    priority = CaseInsensitiveChoice(choices=Priority.values, required=False)
     pipeline = serializers.CharField(required=False, allow_blank=True, max_length=64)
     stage = serializers.CharField(required=False, allow_blank=True, max_length=64)
     owner = serializers.CharField(required=False, allow_blank=True, max_length=32)

@@ -45,13 +45,6 @@ def _amount(raw) -> Decimal:
         return Decimal(0)
 
 
-def _ordered(found: list[dict]) -> list[dict]:
-    return [
-        {"id": p["id"], "label": p.get("label", p["id"]), "stages": p["stages"]}
-        for p in pipelines.ordered(found)
-    ]
-
-
 def _total(object_type: str, filter_groups: list | None = None) -> int:
     page = _client().search_objects(object_type, filter_groups=filter_groups, limit=1)
     return int(page.get("total") or 0)
@@ -59,11 +52,8 @@ def _total(object_type: str, filter_groups: list | None = None) -> int:
 
 # --- shared pieces (cached on their own so two cards do not fetch them twice) --------------------
 def _pipelines(object_type: str) -> list[dict]:
-    return report_cache.cached(
-        f"pipelines:{object_type}",
-        lambda: _ordered(_client().pipelines(object_type)),
-        keep_last_good=False,
-    ).data
+    # The same cached pipelines the ticket pages read; the dashboard's own client waits its turn.
+    return pipelines.read(object_type, client=_client())
 
 
 def _deal_stats() -> Fetched:
@@ -103,7 +93,7 @@ def summary() -> Fetched:
             f"{p['id']}/{st['id']}"
             for p in _pipelines("deals")
             for st in p["stages"]
-            if str((st.get("metadata") or {}).get("isClosed", "false")).lower() == "true"
+            if pipelines.stage_state(st) == "closed"
         }
         open_value = sum(
             (v for k, (_, v) in stats["by_stage"].items() if k not in closed), Decimal(0)
@@ -133,7 +123,7 @@ def deal_pipeline() -> Fetched:
                 stages.append(
                     {
                         "pipeline": p["id"],
-                        "pipeline_label": p["label"],
+                        "pipeline_label": p.get("label", p["id"]),
                         "stage": st["id"],
                         "label": st.get("label", st["id"]),
                         "deal_count": n,
@@ -170,7 +160,7 @@ def tickets_by_status() -> Fetched:
         states: dict[str, list[str]] = {"open": [], "closed": []}
         for p in _pipelines("tickets"):
             for st in p["stages"]:
-                states.setdefault(pipelines.ticket_state(st), []).append(st["id"])
+                states.setdefault(pipelines.stage_state(st), []).append(st["id"])
         counts = {}
         for state, stage_ids in states.items():
             flt = [{"propertyName": "hs_pipeline_stage", "operator": "IN", "values": stage_ids}]
@@ -276,6 +266,9 @@ def _scope_note(err: errors.HubSpotError, what: str) -> str:
 
 def refresh() -> None:
     report_cache.invalidate()
+    # "Refresh" asks HubSpot again for everything on the dashboard, its pipelines included.
+    for object_type in ("deals", "tickets"):
+        pipelines.forget(object_type)
 
 
 # --- the dashboard: every card, each surviving the others' errors --------------------------------

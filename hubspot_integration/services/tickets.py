@@ -14,21 +14,34 @@ import logging
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_email
+from django.db import models
 
 from .. import errors
-from ..conf import app_settings
 from ..credentials import get_client
 from ..models import HubSpotSettings, OutboxOperation
 from . import outbox
 from .contacts import Page, new_contact_id, record_url, upsert_contact_id
-from .pipelines import ordered as ordered_pipelines
+from .pipelines import cached as cached_of
+from .pipelines import read as read_pipelines
 
 logger = logging.getLogger(__name__)
 
 Kind = OutboxOperation.Kind
 
 REQUEST_KEY_PROPERTY = "skypanel_request_key"
-PRIORITIES = ["LOW", "MEDIUM", "HIGH", "URGENT"]
+
+
+class Priority(models.TextChoices):
+    """HubSpot's `hs_ticket_priority` values: the one list every form and serializer offers."""
+
+    LOW = "LOW", "Low"
+    MEDIUM = "MEDIUM", "Medium"
+    HIGH = "HIGH", "High"
+    URGENT = "URGENT", "Urgent"
+
+
+# Every account has these; URGENT is newer, and older accounts stop at HIGH (`map_priority`).
+BASIC_PRIORITIES = [p.value for p in Priority if p != Priority.URGENT]
 CATEGORIES = ["PRODUCT_ISSUE", "BILLING_ISSUE", "FEATURE_REQUEST", "GENERAL_INQUIRY"]
 TICKET_PROPERTIES = [
     "subject",
@@ -57,25 +70,13 @@ def ensure_enabled(s: HubSpotSettings | None = None) -> HubSpotSettings:
 
 
 # --- pipelines and priorities --------------------------------------------------------------------
-def _pipelines_key(s: HubSpotSettings) -> str:
-    return f"hubspot:pipelines:tickets:{s.portal_id}"
-
-
 def pipelines(*, refresh: bool = False) -> list[dict]:
     """Ticket pipelines with their stages in HubSpot's order, cached for a few minutes."""
-    s = HubSpotSettings.load()
-    key = _pipelines_key(s)
-    if not refresh:
-        cached = cache.get(key)
-        if cached is not None:
-            return cached
-    ordered = ordered_pipelines(get_client().pipelines("tickets"))
-    cache.set(key, ordered, app_settings.PIPELINES_TTL)
-    return ordered
+    return read_pipelines("tickets", refresh=refresh)
 
 
 def cached_pipelines() -> list[dict] | None:
-    return cache.get(_pipelines_key(HubSpotSettings.load()))
+    return cached_of("tickets")
 
 
 def stage_label(pipeline_id: str, stage_id: str, known: list[dict] | None = None) -> str:
@@ -143,19 +144,19 @@ def priority_options(*, refresh: bool = False) -> list[str]:
     except errors.HubSpotError as err:
         if not err.transient:
             raise
-        return ["LOW", "MEDIUM", "HIGH"]  # every account has these; don't cache the guess
+        return list(BASIC_PRIORITIES)  # a guess every account meets: not cached
     cache.set(key, values, 3600)
     return values
 
 
 def map_priority(value: str, options: list[str]) -> str:
-    wanted = (value or "MEDIUM").strip().upper()
-    if wanted not in PRIORITIES:
-        raise ValidationError({"priority": f"Choose one of {', '.join(PRIORITIES)}."})
+    wanted = (value or Priority.MEDIUM).strip().upper()
+    if wanted not in Priority.values:
+        raise ValidationError({"priority": f"Choose one of {', '.join(Priority.values)}."})
     if wanted in options:
         return wanted
-    if wanted == "URGENT" and "HIGH" in options:
-        return "HIGH"  # older accounts stop at HIGH
+    if wanted == Priority.URGENT and Priority.HIGH in options:
+        return Priority.HIGH.value  # older accounts stop at HIGH
     raise ValidationError({"priority": f"This HubSpot account does not offer {wanted}."})
 
 
@@ -246,7 +247,7 @@ def build_create_payload(data: dict) -> dict:
     if options is not None:
         properties["hs_ticket_priority"] = map_priority(priority, options)
     else:
-        map_priority(priority, PRIORITIES)  # validate now, map when HubSpot answers
+        map_priority(priority, Priority.values)  # validate now, map when HubSpot answers
     payload = {"properties": properties, "email": email, "priority": priority.upper()}
     for field in ("firstname", "lastname"):
         if data.get(field):

@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from ..models import WebhookEvent
-from . import support
+from . import ticket_sync
 
 logger = logging.getLogger(__name__)
 
@@ -30,11 +30,11 @@ def apply(event: dict) -> int:
         return 0
     at = _occurred_at(event)
     if kind == "ticket.propertyChange" and event.get("propertyName") in TRACKED_PROPERTIES:
-        return support.apply_ticket_change(
+        return ticket_sync.apply_ticket_change(
             object_id, event["propertyName"], str(event.get("propertyValue") or ""), at=at
         )
     if kind == "ticket.deletion":
-        return support.mark_deleted(object_id, at=at)
+        return ticket_sync.mark_deleted(object_id, at=at)
     return 0  # other subscriptions are recorded, not applied
 
 

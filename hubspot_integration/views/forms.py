@@ -4,9 +4,11 @@ from django import forms
 from django.contrib.auth.forms import UserCreationForm
 from django.contrib.auth.models import User
 
+from ..services.tickets import Priority
 from .abuse import HONEYPOT_FIELD
 
-PRIORITY_CHOICES = [("LOW", "Low"), ("MEDIUM", "Medium"), ("HIGH", "High")]
+# Customers are not offered URGENT: staff decide what is urgent when they triage the ticket.
+CUSTOMER_PRIORITIES = [(p.value, p.label) for p in Priority if p != Priority.URGENT]
 
 
 class HoneypotMixin(forms.Form):
@@ -21,7 +23,7 @@ class HoneypotMixin(forms.Form):
 class SupportRequestForm(HoneypotMixin):
     subject = forms.CharField(max_length=200)
     description = forms.CharField(max_length=5000, widget=forms.Textarea(attrs={"rows": 6}))
-    priority = forms.ChoiceField(choices=PRIORITY_CHOICES, initial="MEDIUM")
+    priority = forms.ChoiceField(choices=CUSTOMER_PRIORITIES, initial=Priority.MEDIUM)
     email = forms.EmailField(max_length=254)
 
     field_order = ["subject", "description", "priority", "email", HONEYPOT_FIELD]

@@ -7,7 +7,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from .. import errors
-from ..services import support
+from ..services import contact_messages
 from . import abuse
 from .forms import ContactForm
 
@@ -20,7 +20,7 @@ def home(request):
 
 @require_http_methods(["GET", "POST"])
 def contact(request):
-    available = support.contact_form_available()
+    available = contact_messages.contact_form_available()
     initial = {}
     if request.user.is_authenticated:
         initial = {"email": request.user.email, "name": request.user.get_full_name()}
@@ -32,9 +32,9 @@ def contact(request):
             messages.error(request, refusal)
             return render(request, "contact.html", {"form": form, "available": True}, status=429)
         if form.is_valid():
-            context = support.submission_context(request, page_name="Contact")
+            context = contact_messages.submission_context(request, page_name="Contact")
             try:
-                support.submit_contact_message(
+                contact_messages.submit_contact_message(
                     form.cleaned_data, context=context, user=request.user
                 )
             except errors.HubSpotError as err:

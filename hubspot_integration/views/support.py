@@ -9,8 +9,9 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from .. import errors
+from ..form_errors import add_service_errors
 from ..models import HubSpotSettings
-from ..services import email_verification, support
+from ..services import email_verification, support_requests
 from . import abuse
 from .forms import SupportRequestForm
 
@@ -32,14 +33,11 @@ def support_request(request):
             status = 429
         elif form.is_valid():
             try:
-                ticket, outcome = support.submit_support_request(
+                ticket, outcome = support_requests.submit_support_request(
                     form.cleaned_data, user=request.user
                 )
             except ValidationError as err:
-                for field, problems in getattr(
-                    err, "message_dict", {"__all__": err.messages}
-                ).items():
-                    form.add_error(field if field in form.fields else None, problems)
+                add_service_errors(form, err)
             except errors.HubSpotError as err:
                 logger.warning("Support request refused: %s", err)
                 messages.error(request, "Sorry, support requests cannot be sent right now.")
@@ -68,4 +66,6 @@ def support_received(request):
 
 @login_required
 def my_tickets(request):
-    return render(request, "support/tickets.html", {"tickets": support.tickets_of(request.user)})
+    return render(
+        request, "support/tickets.html", {"tickets": support_requests.tickets_of(request.user)}
+    )

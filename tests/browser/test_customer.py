@@ -4,9 +4,6 @@ HubSpot's tracking script is served by a stub (routed by Playwright) that record
 one would see: the hsConversationsSettings present when it ran, and calls to its widget API.
 """
 
-import base64
-import hashlib
-import hmac
 import json
 import time
 from datetime import timedelta
@@ -17,6 +14,7 @@ from django.utils import timezone
 from hubspot_integration.models import CustomerTicket, OutboxOperation
 from hubspot_integration.services import outbox
 from hubspot_integration.tasks import process_webhook_events
+from hubspot_integration.webhook_signature import sign_v3
 from tests.fake_hubspot import FAKE_PORTAL_ID
 from tests.helpers import PASSWORD
 
@@ -211,14 +209,13 @@ def test_my_tickets_shows_a_stage_change_sent_by_a_signed_webhook(
     )
     uri = f"{live_server.url}/hubspot/webhooks/"
     timestamp = str(int(time.time() * 1000))
-    source = ("POST" + uri + body + timestamp).encode()
-    signature = base64.b64encode(hmac.new(SECRET.encode(), source, hashlib.sha256).digest())
+    signature = sign_v3(SECRET, "POST", uri, body.encode(), timestamp)
     response = page.request.post(
         uri,
         data=body,
         headers={
             "Content-Type": "application/json",
-            "X-HubSpot-Signature-v3": signature.decode(),
+            "X-HubSpot-Signature-v3": signature,
             "X-HubSpot-Request-Timestamp": timestamp,
         },
     )

@@ -38,10 +38,7 @@ def main(argv=None):
     fake = FakeHubSpot(args.host, args.port).start()
     try:
         if args.seed:
-            fake.seed_contacts(200)
-            fake.seed_companies(30)
-            fake.seed_deals(60)
-            fake.seed_tickets(40)
+            fake.seed_demo()
         print(f"Fake HubSpot listening on {fake.url}", flush=True)
         print(f"  private-app token: {FAKE_TOKEN}")
         print(f"  service key:       {FAKE_SERVICE_KEY}")

@@ -787,6 +787,13 @@ class FakeHubSpot:
     def seed_tickets(self, n, **kwargs):
         return seed.seed_tickets(self.state, n, **kwargs)
 
+    def seed_demo(self):
+        """The demo account `python -m tests.fake_hubspot --seed` and the smoke test serve."""
+        self.seed_contacts(200)
+        self.seed_companies(30)
+        self.seed_deals(60)
+        self.seed_tickets(40)
+
     # --- request handling ------------------------------------------------------------------------
 
     def _track(self, conn, add):

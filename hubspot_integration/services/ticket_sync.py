@@ -1,0 +1,102 @@
+"""HubSpot's state of a ticket applied to the panel's CustomerTicket rows (webhooks, "sync now").
+
+Customers see their tickets' stage from these rows, never from a live HubSpot call.
+"""
+
+from __future__ import annotations
+
+from django.utils import timezone
+
+from .. import errors
+from ..credentials import get_client
+from ..models import CustomerTicket
+from . import pipelines, tickets
+
+
+def stage_info(pipeline_id: str, stage_id: str) -> tuple[str, str, str]:
+    """(pipeline, label, open/closed) for a stage, from the cached pipelines or a fresh read
+    (cached for minutes, so a stream of webhook events costs one HubSpot call at most)."""
+    try:
+        known = tickets.pipelines()
+    except errors.HubSpotError:
+        known = tickets.cached_pipelines() or []
+    for p in known:
+        for st in p.get("stages") or []:
+            if st["id"] == stage_id and (not pipeline_id or p["id"] == pipeline_id):
+                return p["id"], st["label"], pipelines.stage_state(st)
+    return pipeline_id, stage_id, CustomerTicket.Status.OPEN
+
+
+def apply_stage(ticket: CustomerTicket, stage_id: str, *, pipeline_id: str = "") -> None:
+    pipeline, label, state = stage_info(pipeline_id or ticket.pipeline, stage_id)
+    ticket.pipeline = pipeline or ticket.pipeline
+    ticket.stage = stage_id
+    ticket.stage_label = label
+    ticket.status = state
+
+
+def apply_ticket_change(hubspot_id: str, name: str, value: str, *, at=None) -> int:
+    """A property change HubSpot reported; returns how many local tickets it touched."""
+    at = at or timezone.now()
+    changed = 0
+    for ticket in CustomerTicket.objects.filter(hubspot_id=hubspot_id):
+        # HubSpot's times are whole milliseconds: compare at that precision.
+        last = ticket.updated_at.replace(microsecond=ticket.updated_at.microsecond // 1000 * 1000)
+        if ticket.status == CustomerTicket.Status.DELETED or last > at:
+            continue  # an older event arriving late must not undo a newer one
+        if name == "hs_pipeline_stage":
+            apply_stage(ticket, value)
+        elif name == "hs_pipeline":
+            ticket.pipeline = value
+        elif name == "hs_ticket_priority":
+            ticket.priority = value
+        else:
+            continue
+        ticket.updated_at = at
+        ticket.save()
+        changed += 1
+    return changed
+
+
+def mark_deleted(hubspot_id: str, *, at=None) -> int:
+    return CustomerTicket.objects.filter(hubspot_id=hubspot_id).update(
+        status=CustomerTicket.Status.DELETED, updated_at=at or timezone.now()
+    )
+
+
+def sync_tickets(queryset) -> dict:
+    """Staff's "sync now": read the current state of these tickets from HubSpot and store it."""
+    by_id: dict[str, list[CustomerTicket]] = {}
+    for ticket in queryset.exclude(hubspot_id=""):
+        by_id.setdefault(ticket.hubspot_id, []).append(ticket)
+    if not by_id:
+        return {"updated": 0, "deleted": 0}
+    client = get_client()
+    found = {}
+    ids = list(by_id)
+    for start in range(0, len(ids), 100):  # HubSpot's batch size
+        for obj in client.batch_read(
+            "tickets",
+            ids[start : start + 100],
+            properties=["hs_pipeline", "hs_pipeline_stage", "hs_ticket_priority", "subject"],
+        ):
+            found[str(obj["id"])] = obj["properties"]
+    updated = deleted = 0
+    now = timezone.now()
+    for hubspot_id, rows in by_id.items():
+        props = found.get(hubspot_id)
+        for ticket in rows:
+            if props is None:
+                ticket.status = CustomerTicket.Status.DELETED
+                deleted += 1
+            else:
+                apply_stage(
+                    ticket,
+                    props.get("hs_pipeline_stage") or "",
+                    pipeline_id=props.get("hs_pipeline") or "",
+                )
+                ticket.priority = props.get("hs_ticket_priority") or ticket.priority
+                updated += 1
+            ticket.updated_at = now
+            ticket.save()
+    return {"updated": updated, "deleted": deleted}

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("hubspot_integration", "0007_admin_pages_own_models"),
+        ("hubspot_integration", "0008_retention"),
     ]
 
     operations = [

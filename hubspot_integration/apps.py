@@ -20,9 +20,10 @@ class HubSpotIntegrationConfig(AppConfig):
     def register_outbox_handlers():
         """Every outbox kind's handler, from the service that owns the kind; a kind left out is
         reported at start-up by the system check hubspot.E010."""
-        from .services import contacts, imports, outbox, support, tickets
+        from .crm import registry
+        from .services import imports, outbox, support, tickets
 
-        for service in (contacts, tickets, support, imports):
+        for service in (*registry.modules("service"), tickets, support, imports):
             for kind, handler in service.OUTBOX_HANDLERS.items():
                 outbox.register(kind, handler)
 

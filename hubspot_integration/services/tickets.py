@@ -17,10 +17,10 @@ from django.core.validators import validate_email
 
 from .. import errors
 from ..conf import app_settings
+from ..contacts.service import Page, new_contact_id, record_url, upsert_contact_id
 from ..credentials import get_client
 from ..models import HubSpotSettings, OutboxOperation
 from . import outbox
-from .contacts import Page, new_contact_id, record_url, upsert_contact_id
 from .pipelines import ordered as ordered_pipelines
 
 logger = logging.getLogger(__name__)

@@ -20,9 +20,10 @@ class HubSpotIntegrationConfig(AppConfig):
     def register_outbox_handlers():
         """Every outbox kind's handler, from the service that owns the kind; a kind left out is
         reported at start-up by the system check hubspot.E010."""
-        from .services import contact_messages, contacts, imports, outbox, tickets
+        from .crm import registry
+        from .services import contact_messages, imports, outbox, tickets
 
-        for service in (contacts, tickets, contact_messages, imports):
+        for service in (*registry.modules("service"), tickets, contact_messages, imports):
             for kind, handler in service.OUTBOX_HANDLERS.items():
                 outbox.register(kind, handler)
 

@@ -1,4 +1,4 @@
-"""Forms of the contacts and tickets admin pages. Choices come from HubSpot, handed in by the view."""
+"""Forms of the tickets admin pages. Choices come from HubSpot, handed in by the view."""
 
 from __future__ import annotations
 
@@ -6,29 +6,8 @@ from django import forms
 
 from . import errors
 from .models import HubSpotSettings
-from .services import contacts, tickets
+from .services import tickets
 from .services.tickets import CATEGORIES, Priority
-
-
-class ContactForm(forms.Form):
-    email = forms.EmailField(label="Email", max_length=254)
-    firstname = forms.CharField(label="First name", max_length=100, required=False)
-    lastname = forms.CharField(label="Last name", max_length=100, required=False)
-    company = forms.CharField(label="Company", max_length=200, required=False)
-    phone = forms.CharField(label="Phone", max_length=40, required=False)
-
-    def clean_email(self):
-        return self.cleaned_data["email"].strip().lower()  # as HubSpot stores it
-
-    @classmethod
-    def from_contact(cls, contact: dict) -> ContactForm:
-        props = contact.get("properties") or {}
-        return cls(initial={name: props.get(name) or "" for name in contacts.EDITABLE})
-
-    def properties(self, *, drop_blank: bool = False) -> dict:
-        # On create a blank field means "not given"; on edit it means "clear it in HubSpot".
-        data = {name: self.cleaned_data.get(name, "") for name in contacts.EDITABLE}
-        return {k: v for k, v in data.items() if v} if drop_blank else data
 
 
 def pipeline_choices(known: list[dict]) -> list:

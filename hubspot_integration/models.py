@@ -11,6 +11,8 @@ from django.db import models
 from django.utils import timezone
 
 from .actor import current_actor, is_superuser
+from .crm import registry as crm_registry
+from .crm.models import AdminPage
 from .fields import EncryptedTextField, Undecryptable
 from .singleton import SingletonModel
 
@@ -448,7 +450,11 @@ class OutboxOperation(models.Model):
         IMPORT_BATCH = "import_batch", "Import batch"
         SUBMIT_FORM = "submit_form", "Submit form"
 
-    kind = models.CharField(max_length=32, choices=Kind.choices)
+    # The kinds above, and the writes of every registered object type (create_company, ...).
+    KIND_CHOICES = list(
+        dict(Kind.choices + crm_registry.outbox_kind_choices()).items()  # one entry per kind
+    )
+    kind = models.CharField(max_length=32, choices=KIND_CHOICES)
     status = models.CharField(
         max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True
     )
@@ -599,37 +605,12 @@ class WebhookEvent(models.Model):
 
 
 # Admin pages that show HubSpot data, not rows: models without a table of their own give them an
-# entry in the admin index and a URL namespace; their ModelAdmins replace every view and check the
-# HubSpot permissions (held by HubSpotSettings, so the groups keep them).
-class AdminPage(models.Model):
-    class Meta:
-        abstract = True
-        managed = False
-        default_permissions = ()
-
-
-class HubSpotContact(AdminPage):
-    class Meta(AdminPage.Meta):
-        verbose_name = "HubSpot contact"
-        verbose_name_plural = "HubSpot contacts"
-
-    def __str__(self) -> str:
-        return str(self._meta.verbose_name)
-
-
-class HubSpotTicket(AdminPage):
-    class Meta(AdminPage.Meta):
-        verbose_name = "HubSpot ticket"
-        verbose_name_plural = "HubSpot tickets"
-
-    def __str__(self) -> str:
-        return str(self._meta.verbose_name)
-
-
+# entry in the admin index and a URL namespace; their ModelAdmins replace every view. Each object
+# type's page model lives in its package (`crm.registry.PACKAGES`), loaded at the end of this module.
 class CrmDashboard(AdminPage):
     class Meta(AdminPage.Meta):
         verbose_name = "CRM dashboard"
         verbose_name_plural = "CRM dashboard"
 
-    def __str__(self) -> str:
-        return str(self._meta.verbose_name)
+
+crm_registry.modules("models")  # each object type's page model, e.g. contacts.models.HubSpotContact

@@ -4,13 +4,15 @@ One list here serves the data migration and the post-migrate sync, so a permissi
 release reaches existing groups on the next `migrate`.
 """
 
+from .crm import registry
+
 STAFF_GROUP = "HubSpot staff"
 ADMIN_GROUP = "HubSpot admins"
 
 STAFF_PERMISSIONS = [
-    "hubspot_integration.manage_contacts",
+    # Every object type's pages (manage_contacts, manage_tickets, manage_companies, ...).
+    *(declared.permission for declared in registry.object_types()),
     "hubspot_integration.import_contacts",
-    "hubspot_integration.manage_tickets",
     "hubspot_integration.view_crm_dashboard",
     "hubspot_integration.view_outboxoperation",
     "hubspot_integration.view_contactimport",

@@ -6,8 +6,9 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from hubspot_integration.contacts import service as contacts
 from hubspot_integration.models import OutboxOperation
-from hubspot_integration.services import contacts, outbox
+from hubspot_integration.services import outbox
 
 pytestmark = pytest.mark.django_db
 

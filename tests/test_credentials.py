@@ -260,7 +260,7 @@ def test_an_oauth_connection_needing_reconnect_answers_409_not_502(hubspot_setti
 
 
 def test_writes_wait_in_the_outbox_until_reconnected(hubspot_settings, fake_hubspot):
-    from hubspot_integration.services import contacts
+    from hubspot_integration.contacts import service as contacts
 
     _broken_oauth(hubspot_settings)
     created = contacts.create_contact({"email": "wait@example.com", "firstname": "Wai"})

@@ -6,8 +6,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from hubspot_integration.contacts import service as contacts
 from hubspot_integration.models import OutboxOperation
-from hubspot_integration.services import contacts, outbox, tickets
+from hubspot_integration.services import outbox, tickets
 
 pytestmark = pytest.mark.django_db
 

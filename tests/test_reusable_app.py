@@ -41,7 +41,9 @@ def test_the_app_static_files_are_found_in_the_app():
 def test_the_admin_pages_hang_off_models_of_their_own(db):
     from django.db import connection
 
-    from hubspot_integration.models import CrmDashboard, HubSpotContact, HubSpotTicket
+    from hubspot_integration.contacts.models import HubSpotContact
+    from hubspot_integration.models import CrmDashboard
+    from hubspot_integration.tickets.models import HubSpotTicket
 
     tables = connection.introspection.table_names()
     for model in (HubSpotContact, HubSpotTicket, CrmDashboard):

@@ -273,6 +273,14 @@ HUBSPOT_STAFF = [
     # -- the CRM dashboard (view_crm_dashboard) -------------------------------------------------
     row(f"{HS}_crmdashboard_changelist", "GET",      LOGIN, LOGIN, LOGIN, 403,   200,   200,   200),
     row(f"{HS}_crmdashboard_refresh", "POST",        LOGIN, LOGIN, LOGIN, 403,   AWAY,  AWAY,  AWAY),
+    # -- companies (manage_companies) -----------------------------------------------------------
+    row(f"{HS}_hubspotcompany_changelist", "GET",    LOGIN, LOGIN, LOGIN, 403,   200,   200,   200),
+    row(f"{HS}_hubspotcompany_add", "GET",           LOGIN, LOGIN, LOGIN, 403,   200,   200,   200),
+    row(f"{HS}_hubspotcompany_add", "POST",          LOGIN, LOGIN, LOGIN, 403,   200,   200,   200,   data={}),
+    row(f"{HS}_hubspotcompany_change", "GET",        LOGIN, LOGIN, LOGIN, 403,   200,   200,   200,   args={"object_id": "{company}"}),
+    row(f"{HS}_hubspotcompany_change", "POST",       LOGIN, LOGIN, LOGIN, 403,   200,   200,   200,   args={"object_id": "{company}"}, data={}),
+    # The confirmation page (its POST archives at once, so it is left to test_companies).
+    row(f"{HS}_hubspotcompany_delete", "GET",        LOGIN, LOGIN, LOGIN, 403,   200,   200,   200,   args={"object_id": "{company}"}),
     # -- contact imports (import_contacts; deleting one is the superuser's) ---------------------
     row(f"{HS}_contactimport_changelist", "GET",     LOGIN, LOGIN, LOGIN, 403,   200,   200,   200),
     row(f"{HS}_contactimport_add", "GET",            LOGIN, LOGIN, LOGIN, 403,   200,   200,   200),
@@ -325,6 +333,11 @@ API = [
     api("hubspot_api:contacts", "POST",              401,   403,   403,   403,   400,   400,   400,   data={}),
     api("hubspot_api:contact", "GET",                401,   403,   403,   403,   200,   200,   200,   args={"contact_id": "{contact}"}),
     api("hubspot_api:contact", "PATCH",              401,   403,   403,   403,   400,   400,   400,   args={"contact_id": "{contact}"}, data={"email": "not-an-address"}),
+    api("hubspot_api:companies", "GET",              401,   403,   403,   403,   200,   200,   200),
+    api("hubspot_api:companies", "POST",             401,   403,   403,   403,   400,   400,   400,   data={}),
+    api("hubspot_api:company", "GET",                401,   403,   403,   403,   200,   200,   200,   args={"company_id": "{company}"}),
+    api("hubspot_api:company", "PATCH",              401,   403,   403,   403,   400,   400,   400,   args={"company_id": "{company}"}, data={"domain": "not a domain"}),
+    api("hubspot_api:company", "DELETE",             401,   403,   403,   403,   200,   200,   200,   args={"company_id": "{doomed_company}"}),
     # A contact seeded to be archived (a fresh one in each role's test).
     api("hubspot_api:contact", "DELETE",             401,   403,   403,   403,   200,   200,   200,   args={"contact_id": "{doomed_contact}"}),
     api("hubspot_api:tickets", "GET",                401,   403,   403,   403,   200,   200,   200),
@@ -532,6 +545,12 @@ def world(
         "contacts", {"email": "mia@example.com", "firstname": "Mia"}
     )
     doomed = fake_hubspot.create_object("contacts", {"email": "gone@example.com"})
+    company = fake_hubspot.create_object(
+        "companies",
+        {"name": "Acme", "domain": "acme.example"},
+        associations={"contacts": [contact["id"]]},
+    )
+    doomed_company = fake_hubspot.create_object("companies", {"name": "Gone Ltd"})
     pipeline = fake_hubspot.pipelines("tickets")[0]
     ticket = fake_hubspot.create_object(
         "tickets",
@@ -560,6 +579,8 @@ def world(
         "tokens": tokens,
         "contact": contact["id"],
         "doomed_contact": doomed["id"],
+        "company": company["id"],
+        "doomed_company": doomed_company["id"],
         "ticket": ticket["id"],
         "import_pk": contact_import.pk,
         "operation_pk": operation.pk,

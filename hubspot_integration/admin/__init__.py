@@ -1,13 +1,16 @@
-"""The HubSpot pages of the Django admin, one module each."""
+"""The HubSpot pages of the Django admin, one module each; each object type's pages come from its
+package (`crm.registry.PACKAGES`)."""
 
+from ..crm import registry
 from . import (  # noqa: F401
     audit,
-    contacts,
     customer_tickets,
     dashboard,
-    imports,  # noqa: F401
+    imports,
     outbox,
     settings,
     tickets,
     users,
 )
+
+registry.modules("admin")

@@ -1,5 +1,5 @@
-"""What the contacts and tickets admin pages share: one permission, admin-looking pages, cursor
-paging, and telling the user the truth about a write.
+"""What the HubSpot admin pages share: one permission, admin-looking pages, cursor paging, and
+telling the user the truth about a write.
 
 These pages show HubSpot's data, not rows: their ModelAdmins sit on models without a table
 (`models.AdminPage`) only to get an entry in the admin index and a URL namespace, and replace
@@ -72,7 +72,7 @@ class HubSpotPageAdmin(OnePermissionMixin, admin.ModelAdmin):
         opts = self.model._meta
         return reverse(f"admin:{opts.app_label}_{opts.model_name}_{name}", args=args)
 
-    def render(self, request, template: str, context: dict, *, status: int = 200):
+    def render(self, request, template: str | list[str], context: dict, *, status: int = 200):
         opts = self.model._meta
         full = {
             **self.admin_site.each_context(request),
@@ -81,8 +81,9 @@ class HubSpotPageAdmin(OnePermissionMixin, admin.ModelAdmin):
             "changelist_url": self.url("changelist"),
             **context,
         }
+        names = [template] if isinstance(template, str) else template  # first found wins
         return TemplateResponse(
-            request, f"admin/hubspot_integration/{template}", full, status=status
+            request, [f"admin/hubspot_integration/{name}" for name in names], full, status=status
         )
 
 

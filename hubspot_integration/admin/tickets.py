@@ -6,9 +6,11 @@ from django.core.exceptions import ValidationError
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 
 from .. import errors
+from ..contacts import service as contacts
 from ..crm_forms import TicketCreateForm, TicketUpdateForm, owner_label, stage_choices
-from ..models import HubSpotSettings, HubSpotTicket
-from ..services import contacts, owners, tickets
+from ..models import HubSpotSettings
+from ..services import owners, tickets
+from ..tickets.models import HubSpotTicket
 from .pages import (
     CursorPager,
     HubSpotPageAdmin,

@@ -1,20 +1,8 @@
-"""Request bodies of the contacts and tickets endpoints (validated again by the services)."""
+"""Request bodies of the tickets endpoints (validated again by the services)."""
 
 from rest_framework import serializers
 
 from ..services.tickets import CATEGORIES, Priority
-
-
-class ContactInputSerializer(serializers.Serializer):
-    email = serializers.EmailField(max_length=254)
-    firstname = serializers.CharField(required=False, allow_blank=True, max_length=100)
-    lastname = serializers.CharField(required=False, allow_blank=True, max_length=100)
-    company = serializers.CharField(required=False, allow_blank=True, max_length=200)
-    phone = serializers.CharField(required=False, allow_blank=True, max_length=40)
-
-
-class ContactPatchSerializer(ContactInputSerializer):
-    email = serializers.EmailField(required=False, max_length=254)
 
 
 class CaseInsensitiveChoice(serializers.ChoiceField):

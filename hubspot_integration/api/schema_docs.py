@@ -10,13 +10,8 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_view
 from rest_framework import serializers
 
-from .crm_serializers import (
-    ContactInputSerializer,
-    ContactPatchSerializer,
-    CrmObjectSerializer,
-    TicketInputSerializer,
-    TicketPatchSerializer,
-)
+from ..crm import registry
+from .crm_serializers import CrmObjectSerializer, TicketInputSerializer, TicketPatchSerializer
 from .schema import envelope
 from .serializers import SettingsSerializer
 
@@ -33,10 +28,6 @@ QUEUED = _shape(
     operation=serializers.IntegerField(),
     message=serializers.CharField(),
 )
-CONTACT_EXAMPLE = {
-    "id": "101",
-    "properties": {"email": "ann@example.com", "firstname": "Ann", "lastname": "Lee"},
-}
 TICKET_EXAMPLE = {
     "id": "301",
     "properties": {"subject": "Cannot log in", "hs_pipeline_stage": "81234568"},
@@ -134,64 +125,99 @@ class TestConnectionDocs(_Docs):
     }
 
 
-class ContactListDocs(_Docs):
-    target_class = "hubspot_integration.api.crm_views.ContactListView"
-    decorators = {
+ARCHIVED = _shape("ArchivedResponse", archived=serializers.BooleanField())
+
+
+def _object_type_docs(object_type, module) -> None:
+    """The docs of an object type's two endpoints (`crm/api.py`), registered as view extensions
+    like the hand-written ones: one definition for every type the registry lists."""
+    name, singular = object_type.name, object_type.singular
+    title = singular.title().replace("_", "")
+    example = {"id": "101", "properties": dict(object_type.example)}
+    list_class, detail_class = (
+        module.urlpatterns[0].callback.cls,
+        module.urlpatterns[1].callback.cls,
+    )
+    created = {
+        201: _object_response(f"{title}CreatedResponse", singular, created=True),
+        202: QUEUED,
+    }
+    if getattr(list_class, "offers_existing", False):
+        created[200] = _object_response(f"{title}ExistsResponse", singular, created=True)
+    list_docs = {
         "get": extend_schema(
-            operation_id="contacts_list",
-            responses=_list_response("ContactListResponse", "contacts"),
+            operation_id=f"{name}_list",
+            responses=_list_response(f"{title}ListResponse", name),
             examples=[
-                _example(
-                    "Contacts",
-                    {"success": True, "contacts": [CONTACT_EXAMPLE], "paging": {"next": "102"}},
-                )
+                _example(title, {"success": True, name: [example], "paging": {"next": "102"}})
             ],
         ),
         "post": extend_schema(
-            request=ContactInputSerializer,
-            responses={
-                200: _object_response("ContactExistsResponse", "contact", created=True),
-                201: _object_response("ContactCreatedResponse", "contact", created=True),
-                202: QUEUED,
-            },
+            request=list_class.input_serializer,
+            responses=created,
             examples=[
+                _example(f"New {object_type.label}", example["properties"], request=True),
                 _example(
-                    "New contact", {"email": "ann@example.com", "firstname": "Ann"}, request=True
-                ),
-                _example(
-                    "Created",
-                    {"success": True, "contact": CONTACT_EXAMPLE, "created": True},
-                    status=201,
+                    "Created", {"success": True, singular: example, "created": True}, status=201
                 ),
             ],
         ),
     }
-
-
-CONTACT_RESPONSE = _object_response("ContactResponse", "contact")
-
-
-class ContactDetailDocs(_Docs):
-    target_class = "hubspot_integration.api.crm_views.ContactDetailView"
-    decorators = {
+    related = {type_name: CrmObjectSerializer(many=True) for type_name in object_type.related}
+    one = _object_response(f"{title}Response", singular)
+    with_related = (
+        _shape(
+            f"{title}WithRelatedResponse",
+            **{
+                singular: _shape(
+                    f"{title}WithRelated",
+                    id=serializers.CharField(),
+                    properties=serializers.DictField(),
+                    **related,
+                )
+            },
+        )
+        if related
+        else one
+    )
+    detail_docs = {
         "get": extend_schema(
-            operation_id="contact_retrieve",
-            responses=CONTACT_RESPONSE,
-            examples=[_example("Contact", {"success": True, "contact": CONTACT_EXAMPLE})],
+            operation_id=f"{singular}_retrieve",
+            responses=with_related,
+            examples=[
+                _example(
+                    title,
+                    {
+                        "success": True,
+                        singular: {**example, **{t: [] for t in object_type.related}},
+                    },
+                )
+            ],
         ),
         "patch": extend_schema(
-            request=ContactPatchSerializer,
-            responses={200: CONTACT_RESPONSE, 202: QUEUED},
-            examples=[_example("Rename", {"firstname": "Anne"}, request=True)],
-        ),
-        "delete": extend_schema(
-            responses={
-                200: _shape("ArchivedResponse", archived=serializers.BooleanField()),
-                202: QUEUED,
-            },
-            examples=[_example("Archived", {"success": True, "archived": True})],
+            request=detail_class.patch_serializer,
+            responses={200: one, 202: QUEUED},
+            examples=[_example("Change", example["properties"], request=True)],
         ),
     }
+    if "archive" in object_type.verbs:
+        detail_docs["delete"] = extend_schema(
+            responses={200: ARCHIVED, 202: QUEUED},
+            examples=[_example("Archived", {"success": True, "archived": True})],
+        )
+    for view_class, docs in ((list_class, list_docs), (detail_class, detail_docs)):
+        type(
+            f"{view_class.__name__}Docs",
+            (_Docs,),
+            {
+                "target_class": f"{view_class.__module__}.{view_class.__name__}",
+                "decorators": docs,
+            },
+        )
+
+
+for _module in registry.modules("api"):
+    _object_type_docs(registry.object_type(_module.__name__.split(".")[-2]), _module)
 
 
 class TicketListDocs(_Docs):

@@ -1,10 +1,10 @@
 from django.urls import path
 
+from ..crm import registry
+from ..crm.api import PREFIX
 from . import crm_views, report_views, schema_docs, settings_views  # noqa: F401 (schema_docs registers the OpenAPI docs)
 
 app_name = "hubspot_api"
-
-PREFIX = "admin/settings/hubspot"
 
 urlpatterns = [
     path(f"{PREFIX}/config", settings_views.SettingsConfigView.as_view(), name="settings-config"),
@@ -13,12 +13,6 @@ urlpatterns = [
         f"{PREFIX}/test-connection",
         settings_views.TestConnectionView.as_view(),
         name="test-connection",
-    ),
-    path(f"{PREFIX}/contacts", crm_views.ContactListView.as_view(), name="contacts"),
-    path(
-        f"{PREFIX}/contacts/<str:contact_id>",
-        crm_views.ContactDetailView.as_view(),
-        name="contact",
     ),
     path(f"{PREFIX}/tickets", crm_views.TicketListView.as_view(), name="tickets"),
     path(f"{PREFIX}/tickets/<str:ticket_id>", crm_views.TicketDetailView.as_view(), name="ticket"),
@@ -33,3 +27,5 @@ urlpatterns = [
     path("hubspot/forms", report_views.FormsReportView.as_view(), name="forms-report"),
     path("health", report_views.HealthView.as_view(), name="health"),
 ]
+# Each object type's endpoints, from its package (`contacts/api.py`, `companies/api.py`, ...).
+urlpatterns += [pattern for module in registry.modules("api") for pattern in module.urlpatterns]

@@ -17,6 +17,7 @@ from .. import errors
 from ..client import HubSpotClient, legacy_operations
 from ..conf import app_settings
 from ..credentials import get_client
+from ..crm import registry
 from ..models import CredentialType, HubSpotSettings
 from ..oauth.status import introspect_scopes, oauth_status
 
@@ -39,9 +40,15 @@ class Feature:
 
 
 # Every scope the panel's calls need, by the feature that makes them.
+def _object_type_feature(declared) -> Feature:
+    """An object type's pages need its scopes while its switch (if it has one) is on."""
+    switch = declared.enabled_by
+    needed = (lambda s: bool(getattr(s, switch))) if switch else _always
+    return Feature(declared.name, declared.scopes, needed, optional=declared.optional)
+
+
 FEATURES = (
-    Feature("contacts", ("crm.objects.contacts.read", "crm.objects.contacts.write"), _always),
-    Feature("tickets", ("tickets",), lambda s: s.tickets_enabled),
+    *(_object_type_feature(declared) for declared in registry.object_types()),
     Feature("owners", ("crm.objects.owners.read",), lambda s: s.tickets_enabled),
     Feature(
         "dashboard",
@@ -68,6 +75,9 @@ PROBES: dict[str, Callable[[HubSpotClient], object]] = {
     "crm.objects.owners.read": lambda c: c.owners(limit=1),
     "crm.objects.deals.read": lambda c: c.list_objects("deals", limit=1),
     "crm.objects.companies.read": lambda c: c.list_objects("companies", limit=1),
+    "crm.objects.companies.write": lambda c: c.batch_update("companies", []),
+    # A property without a name is refused as invalid when the scope is held, 403 when it is not.
+    "crm.schemas.companies.write": lambda c: c.create_property("companies", {}),
     "forms": lambda c: c.forms(limit=1),
     "business-intelligence": lambda c: c.analytics_report("totals", _today(), _today()),
     "conversations.visitor_identification.tokens.create": lambda c: c.visitor_token(PROBE_EMAIL),

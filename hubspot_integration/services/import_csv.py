@@ -21,7 +21,7 @@ from django.core.exceptions import ValidationError
 
 from .. import errors
 from ..conf import app_settings
-from .contacts import normalize
+from ..contacts.service import normalize
 
 # Header spellings seen in exports from spreadsheets and other CRMs, after lower-casing and
 # dropping spaces, underscores and hyphens.

@@ -84,7 +84,7 @@ class Outcome:
 def register(kind: str, fn: Callable) -> None:
     """Make `fn` the handler of `kind`; a second, different handler for a kind is a mistake."""
     current = HANDLERS.get(kind)
-    if current is not None and current is not fn:
+    if current is not None and current != fn:  # a bound method is a new object on each lookup
         raise ImproperlyConfigured(
             f"Outbox kind {kind!r} has two handlers: {_name(current)} and {_name(fn)}."
         )
@@ -93,7 +93,8 @@ def register(kind: str, fn: Callable) -> None:
 
 def unhandled_kinds() -> list[str]:
     """The operation kinds no handler is registered for (the system check reports them)."""
-    return [kind for kind in OutboxOperation.Kind.values if kind not in HANDLERS]
+    kinds = [value for value, _ in OutboxOperation.KIND_CHOICES]
+    return [kind for kind in kinds if kind not in HANDLERS]
 
 
 def _name(fn: Callable) -> str:

@@ -17,10 +17,10 @@ from django.core.validators import validate_email
 from django.db import models
 
 from .. import errors
+from ..contacts.service import Page, new_contact_id, record_url, upsert_contact_id
 from ..credentials import get_client
 from ..models import HubSpotSettings, OutboxOperation
 from . import outbox
-from .contacts import Page, new_contact_id, record_url, upsert_contact_id
 from .pipelines import cached as cached_of
 from .pipelines import read as read_pipelines
 

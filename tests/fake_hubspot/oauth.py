@@ -58,6 +58,8 @@ APP_CONDITIONAL_SCOPES = (
 APP_OPTIONAL_SCOPES = (
     "crm.objects.deals.read",
     "crm.objects.companies.read",
+    "crm.objects.companies.write",
+    "crm.schemas.companies.write",
     "business-intelligence",
 )
 

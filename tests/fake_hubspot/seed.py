@@ -478,7 +478,8 @@ def seed_contacts(state, n, days=365, end_ms=None):
 
 def seed_companies(state, n, days=365, end_ms=None):
     start = state.count("companies", include_archived=True)
-    rows = []
+    contacts = state.live_ids("contacts")
+    rows, links = [], []
     for k, created in enumerate(_times(n, days, end_ms)):
         i = start + k
         name = f"{_pick(_COMPANIES, i)} {i}"
@@ -492,15 +493,21 @@ def seed_companies(state, n, days=365, end_ms=None):
             "numberofemployees": str(10 + (i * 37) % 990),
         }
         rows.append((props, created))
-    return state.bulk_insert("companies", rows)
+        # Every n-th contact works here (280: company to contact, unlabeled), so a company's
+        # page lists its people.
+        links += [(k, "contacts", cid, 280) for cid in contacts[k % max(n, 1) :: max(n, 1)][:5]]
+    return state.bulk_insert("companies", rows, links)
 
 
 def seed_deals(state, n, pipelines=2, days=365, end_ms=None):
     chosen = state.pipeline_list("deals")[: max(1, pipelines)]
     start = state.count("deals", include_archived=True)
-    rows = []
+    companies = state.live_ids("companies")
+    rows, links = [], []
     for k, created in enumerate(_times(n, days, end_ms)):
         i = start + k
+        if companies:  # 341: deal to company, unlabeled; round-robin over the companies
+            links.append((k, "companies", companies[i % len(companies)], 341))
         pipeline = chosen[i % len(chosen)]
         stage = pipeline["stages"][(i // len(chosen)) % len(pipeline["stages"])]
         props = {
@@ -512,7 +519,7 @@ def seed_deals(state, n, pipelines=2, days=365, end_ms=None):
             "dealtype": "newbusiness" if i % 3 else "existingbusiness",
         }
         rows.append((props, created))
-    return state.bulk_insert("deals", rows)
+    return state.bulk_insert("deals", rows, links)
 
 
 def seed_tickets(state, n, days=365, end_ms=None):

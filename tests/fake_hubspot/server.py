@@ -51,6 +51,13 @@ WRITE_SCOPES = {
     "deals": "crm.objects.deals.write",
     "tickets": "tickets",
 }
+# Creating a property needs the type's schema scope; tickets' is their one `tickets` scope.
+SCHEMA_WRITE_SCOPES = {
+    "contacts": "crm.schemas.contacts.write",
+    "companies": "crm.schemas.companies.write",
+    "deals": "crm.schemas.deals.write",
+    "tickets": "tickets",
+}
 OWNERS_SCOPE = "crm.objects.owners.read"
 FORMS_SCOPE = "forms"
 VISITOR_SCOPE = "conversations.visitor_identification.tokens.create"
@@ -349,7 +356,7 @@ def _association_routes():
 
 
 def _crm_setting_routes():
-    read, write = type_scopes(READ_SCOPES, "type"), type_scopes(WRITE_SCOPES, "type")
+    read = type_scopes(READ_SCOPES, "type")
     owners = fixed_scopes(OWNERS_SCOPE)
     return [
         route(
@@ -368,7 +375,7 @@ def _crm_setting_routes():
             "POST",
             f"/crm/properties/{VERSION}/{_T}",
             lambda f, c: f.state.property_create(c.params["type"], c.body),
-            write,
+            type_scopes(SCHEMA_WRITE_SCOPES, "type"),
         ),
         route(
             "GET",

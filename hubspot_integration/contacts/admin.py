@@ -1,0 +1,44 @@
+"""The "HubSpot contacts" pages: the shared CRM pages, plus the offer to edit the contact that
+already has an email instead of creating a second one."""
+
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.http import HttpResponseRedirect
+
+from .. import errors
+from ..admin.pages import add_service_errors, report_outcome
+from ..crm.admin import CrmObjectAdmin
+from . import OBJECT_TYPE
+from .forms import ContactForm
+from .models import HubSpotContact
+from .service import service
+
+
+@admin.register(HubSpotContact)
+class HubSpotContactAdmin(CrmObjectAdmin):
+    object_type = OBJECT_TYPE
+    service = service
+    form_class = ContactForm
+
+    def create(self, request, form):
+        try:
+            result = service.create_unique(form.properties(drop_blank=True), user=request.user)
+        except ValidationError as err:
+            add_service_errors(form, err)
+            return None
+        except errors.HubSpotError as err:
+            messages.error(request, f"HubSpot refused the contact: {err}")
+            return None
+        if result.existing is not None:
+            # No duplicate: offer the contact that already has this email instead.
+            form.extra_context = {"existing": self.row(result.existing)}
+            messages.warning(request, "A contact with this email already exists.")
+            return None
+        if report_outcome(
+            request,
+            result.outcome,
+            done=f"Contact {form.cleaned_data['email']} created.",
+            link=service.url(result.outcome.operation.hubspot_object_id),
+        ):
+            return HttpResponseRedirect(self.url("changelist"))
+        return None

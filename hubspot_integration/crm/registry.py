@@ -1,0 +1,39 @@
+"""The object types the panel serves. Adding one is a package plus its name here."""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib import import_module
+
+from .types import ObjectType
+
+# One line per object type: the package `hubspot_integration.<name>`.
+PACKAGES = ("contacts", "tickets", "companies")
+
+
+@cache
+def object_types() -> tuple[ObjectType, ...]:
+    return tuple(import_module(f"hubspot_integration.{name}").OBJECT_TYPE for name in PACKAGES)
+
+
+def object_type(name: str) -> ObjectType:
+    for declared in object_types():
+        if declared.name == name:
+            return declared
+    raise LookupError(f"No HubSpot object type {name!r} is registered.")
+
+
+def modules(part: str) -> list:
+    """Each registered package's `part` module ("admin", "api", "service", "models") that it has."""
+    found = []
+    for name in PACKAGES:
+        try:
+            found.append(import_module(f"hubspot_integration.{name}.{part}"))
+        except ModuleNotFoundError as err:
+            if err.name != f"hubspot_integration.{name}.{part}":
+                raise  # the module exists and something it imports is missing: say so
+    return found
+
+
+def outbox_kind_choices() -> list[tuple[str, str]]:
+    return [choice for declared in object_types() for choice in declared.kind_choices()]

@@ -1,0 +1,210 @@
+"""What every object type's service does: list and search with cursor paging, read a record and
+its related records, write through the outbox, and the outbox handlers of those writes.
+
+A type's package makes one `CrmService` for its `ObjectType` (or a subclass where the type has
+rules of its own: contacts never duplicate an email); views, the API and the sweep call it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator, validate_email
+
+from .. import errors
+from ..credentials import get_client
+from ..models import HubSpotSettings
+from ..services import outbox
+from . import request_key
+from .types import STANDARD_TYPE_IDS, ObjectType
+
+# What a related record's summary shows, by its type (the deals and contacts shown on a company).
+SUMMARY_PROPERTIES = {
+    "contacts": ["email", "firstname", "lastname"],
+    "companies": ["name", "domain"],
+    "deals": ["dealname", "amount", "dealstage", "closedate"],
+    "tickets": ["subject", "hs_pipeline_stage"],
+}
+# How many related records of each type a record's page lists (one batch read each).
+RELATED_LIMIT = 100
+
+
+def describe(type_name: str, record: dict) -> str:
+    """A related record in words: "Ada Lovelace <ada@example.com>", "Acme (acme.example)"."""
+    props = record.get("properties") or {}
+    if type_name == "contacts":
+        name = " ".join(filter(None, [props.get("firstname"), props.get("lastname")]))
+        email = props.get("email") or ""
+        return f"{name} <{email}>" if name and email else name or email or f"Contact {record['id']}"
+    if type_name == "companies":
+        name, domain = props.get("name") or f"Company {record['id']}", props.get("domain")
+        return f"{name} ({domain})" if domain else name
+    if type_name == "deals":
+        name, amount = props.get("dealname") or f"Deal {record['id']}", props.get("amount")
+        return f"{name}: {amount}" if amount else name
+    return props.get("subject") or props.get("name") or f"Record {record['id']}"
+
+
+@dataclass
+class Page:
+    results: list[dict]
+    next_after: str | None
+    total: int | None = None
+
+
+def record_url(object_type_id: str, object_id: str, s: HubSpotSettings | None = None) -> str:
+    """A link to the record in HubSpot's own UI, on the account's regional domain."""
+    s = s or HubSpotSettings.load()
+    domain = s.ui_domain or "app.hubspot.com"
+    return f"https://{domain}/contacts/{s.portal_id}/record/{object_type_id}/{object_id}"
+
+
+def associated_ids(record: dict, to_type: str) -> list[str]:
+    """The IDs of the records of `to_type` linked to `record` (read with `associations=`), once
+    each and in HubSpot's order (a pair linked by two labels is listed twice)."""
+    links = ((record.get("associations") or {}).get(to_type) or {}).get("results") or []
+    return list(dict.fromkeys(str(link["id"]) for link in links))
+
+
+class CrmService:
+    def __init__(self, object_type: ObjectType, *, property_group: str = ""):
+        self.type = object_type
+        # Where HubSpot files the request-key property; blank: the type has a natural unique
+        # property (contacts' email) or overrides the create handler.
+        self.property_group = property_group
+
+    # --- reads ---------------------------------------------------------------------------------
+    def list(self, *, limit: int = 20, after: str | None = None, query: str = "") -> Page:
+        client = get_client()
+        query = (query or "").strip()
+        properties = self.type.list_properties
+        if query:
+            page = client.search_objects(
+                self.type.name,
+                query=query,
+                properties=properties,
+                sorts=[{"propertyName": "createdate", "direction": "DESCENDING"}],
+                limit=limit,
+                after=after,
+            )
+        else:
+            page = client.list_objects(
+                self.type.name, limit=limit, after=after, properties=properties
+            )
+        return Page(page["results"], page["next_after"], page.get("total"))
+
+    def get(self, object_id: str) -> dict:
+        return get_client().get_object(
+            self.type.name,
+            object_id,
+            properties=self.type.list_properties,
+            associations=list(self.type.related) or None,
+        )
+
+    def related(self, record: dict) -> dict[str, list[dict]]:
+        """Type -> summaries of the records linked to `record`, for the types the type lists."""
+        client = get_client()
+        found = {}
+        for to_type in self.type.related:
+            ids = associated_ids(record, to_type)[:RELATED_LIMIT]
+            found[to_type] = (
+                client.batch_read(to_type, ids, properties=SUMMARY_PROPERTIES.get(to_type))
+                if ids
+                else []
+            )
+        return found
+
+    def url(self, object_id: str, s: HubSpotSettings | None = None) -> str:
+        return record_url(self.type.type_id, object_id, s)
+
+    @staticmethod
+    def url_of(type_name: str, object_id: str) -> str:
+        """A link into HubSpot for a related record of a standard type."""
+        type_id = STANDARD_TYPE_IDS.get(type_name)
+        return record_url(type_id, object_id) if type_id else ""
+
+    # --- validation ----------------------------------------------------------------------------
+    def normalize(self, data: dict, *, partial: bool = False) -> dict:
+        """The editable properties, cleaned; a ValidationError names each bad field."""
+        cleaned, problems = {}, {}
+        for prop in self.type.properties:
+            missing = f"Enter the {self.type.label}'s {prop.label.lower()}"
+            missing += " address." if prop.kind == "email" else "."
+            if prop.name not in data or data[prop.name] is None:
+                if prop.required and not partial:
+                    problems[prop.name] = missing
+                continue
+            value = str(data[prop.name]).strip()
+            if prop.required and not value:
+                problems[prop.name] = missing
+            elif len(value) > prop.max_length:
+                problems[prop.name] = f"At most {prop.max_length} characters."
+            elif value and (problem := self.check(prop.kind, value)):
+                problems[prop.name] = problem
+            else:
+                try:
+                    cleaned[prop.name] = self.clean_value(prop.name, value)
+                except ValidationError as err:
+                    problems.update(err.message_dict)
+        if problems:
+            raise ValidationError(problems)
+        return cleaned
+
+    @staticmethod
+    def check(kind: str, value: str) -> str:
+        try:
+            if kind == "email":
+                validate_email(value)
+            elif kind == "url":
+                URLValidator()(value)
+        except ValidationError:
+            return f"{value!r} is not a valid {'email address' if kind == 'email' else 'URL'}."
+        return ""
+
+    def clean_value(self, name: str, value: str) -> str:
+        """A type's own normalisation of one property (a contact's email in lower case)."""
+        return value
+
+    # --- writes --------------------------------------------------------------------------------
+    def create(self, data: dict, *, user=None) -> outbox.Outcome:
+        properties = self.normalize(data)
+        return outbox.submit(self.type.kind("create"), {"properties": properties}, user=user)
+
+    def update(self, object_id: str, data: dict, *, user=None) -> outbox.Outcome:
+        properties = self.normalize(data, partial=True)
+        if not properties:
+            first = self.type.properties[0].name
+            raise ValidationError({first: "Nothing to change."})
+        payload = {"id": str(object_id), "properties": properties}
+        return outbox.submit(self.type.kind("update"), payload, user=user)
+
+    def archive(self, object_id: str, *, user=None) -> outbox.Outcome:
+        return outbox.submit(self.type.kind("archive"), {"id": str(object_id)}, user=user)
+
+    # --- outbox handlers -----------------------------------------------------------------------
+    def handle_create(self, client, payload, operation):
+        record = request_key.create(
+            client,
+            self.type.name,
+            self.property_group,
+            payload["properties"],
+            operation,
+            read_properties=self.type.list_properties,
+        )
+        return outbox.Result(record["id"], {self.type.singular: record})
+
+    def handle_update(self, client, payload, operation):
+        record = client.update_object(self.type.name, payload["id"], payload["properties"])
+        return outbox.Result(record["id"], {self.type.singular: record})
+
+    def handle_archive(self, client, payload, operation):
+        try:
+            client.archive_object(self.type.name, payload["id"])
+        except errors.NotFound:
+            pass  # already gone: a retried archive after a lost answer lands here
+        return outbox.Result(payload["id"], {"archived": True})
+
+    def outbox_handlers(self) -> dict:
+        """Kind -> handler, for AppConfig.ready() to register (`outbox.register`)."""
+        return {self.type.kind(verb): getattr(self, f"handle_{verb}") for verb in self.type.verbs}

@@ -1,0 +1,77 @@
+"""How an object type declares itself: pure data, importable before Django's apps are ready (the
+model module, the connection check and the OAuth scopes read it at import time)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# HubSpot's IDs of its standard object types: its UI's record links use them.
+STANDARD_TYPE_IDS = {"contacts": "0-1", "companies": "0-2", "deals": "0-3", "tickets": "0-5"}
+
+
+@dataclass(frozen=True)
+class Property:
+    """An editable HubSpot property, as a form field and an API field."""
+
+    name: str  # HubSpot's internal name
+    label: str
+    max_length: int = 255
+    required: bool = False  # required when creating; a change may leave it out
+    kind: str = "text"  # "text", "email", "url" or "textarea"
+    help_text: str = ""
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column of the admin list: a property, or a value the type's service computes."""
+
+    name: str
+    label: str
+
+
+@dataclass(frozen=True)
+class ObjectType:
+    name: str  # HubSpot's object type in API paths: "companies"
+    singular: str  # "company": outbox kinds, URL names, messages
+    properties: tuple[Property, ...]
+    columns: tuple[Column, ...]
+    title_property: str  # what names a record in messages and links
+    type_id: str = ""  # HubSpot's object type ID ("2-123" for a custom object); standard: known
+    read_properties: tuple[str, ...] = ("createdate", "hs_lastmodifieddate")
+    search_hint: str = ""  # the search box's placeholder
+    related: tuple[str, ...] = ()  # object types listed on a record's page
+    scopes: tuple[str, ...] = ()  # what the credential needs for this type's pages
+    optional: bool = True  # a missing scope breaks only this type's pages
+    enabled_by: str = ""  # a HubSpotSettings switch that turns the type's pages on and off
+    # The Django permission every page and endpoint of the type needs.
+    permission_codename: str = ""
+    verbs: tuple[str, ...] = ("create", "update", "archive")  # the outbox kinds it writes with
+    example: dict = field(default_factory=dict, compare=False)  # the API docs' sample record
+
+    def __post_init__(self):
+        if not self.type_id:
+            object.__setattr__(self, "type_id", STANDARD_TYPE_IDS[self.name])
+
+    @property
+    def permission(self) -> str:
+        return f"hubspot_integration.{self.permission_codename or 'manage_' + self.name}"
+
+    @property
+    def label(self) -> str:
+        return self.singular.replace("_", " ")
+
+    @property
+    def label_plural(self) -> str:
+        return self.name.replace("_", " ")
+
+    def kind(self, verb: str) -> str:
+        """The outbox kind of a write: "create_company"."""
+        return f"{verb}_{self.singular}"
+
+    def kind_choices(self) -> list[tuple[str, str]]:
+        return [(self.kind(verb), f"{verb.capitalize()} {self.label}") for verb in self.verbs]
+
+    @property
+    def list_properties(self) -> list[str]:
+        names = [p.name for p in self.properties] + list(self.read_properties)
+        return list(dict.fromkeys(names))

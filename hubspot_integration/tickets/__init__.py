@@ -1,0 +1,25 @@
+"""HubSpot tickets: support requests in HubSpot's pipelines, filed on the requester's contact."""
+
+from ..crm.types import Column, ObjectType, Property
+
+OBJECT_TYPE = ObjectType(
+    name="tickets",
+    singular="ticket",
+    properties=(
+        Property("subject", "Subject", required=True),
+        Property("content", "Description", max_length=10000, kind="textarea"),
+    ),
+    columns=(
+        Column("subject", "Subject"),
+        Column("stage", "Stage"),
+        Column("priority", "Priority"),
+        Column("created", "Created"),
+    ),
+    title_property="subject",
+    related=("contacts",),
+    scopes=("tickets",),
+    optional=False,
+    enabled_by="tickets_enabled",
+    example={"subject": "Cannot log in", "hs_pipeline_stage": "81234568"},
+    verbs=("create", "update"),  # closed by moving their stage, never archived from the panel
+)

@@ -249,6 +249,7 @@ class Seeded:
     tickets: list
     deals: list
     archived: str
+    loner: str  # a contact with no company
 
 
 @pytest.fixture
@@ -263,8 +264,9 @@ def seeded(_server):
         fake.state.associate("contacts", contacts[0], "companies", company, [PRIMARY])
     archived = fake.create_object("contacts", {"email": "archived@example.com"})["id"]
     fake.state.archive("contacts", archived)
+    loner = fake.create_object("contacts", {"email": "loner@example.com"})["id"]
     fake.define_property("contacts", "external_id", unique=True)
-    yield Seeded(fake, contacts, companies, tickets, deals, archived)
+    yield Seeded(fake, contacts, companies, tickets, deals, archived, loner)
     assert fake.server_errors == []
     fake.reset()
 
@@ -555,7 +557,7 @@ SUCCESS = [
         207,
         ASSOCIATIONS_PKG,
         "BatchResponsePublicAssociationMultiWithLabelWithErrors",
-        lambda s: {"inputs": [{"id": s.contacts[0]}, {"id": s.contacts[4]}]},
+        lambda s: {"inputs": [{"id": s.contacts[0]}, {"id": s.loner}]},
     ),
     Case(
         "batch associate by default",
@@ -950,7 +952,7 @@ def test_error_bodies_match_the_error_model(seeded, case):
 def test_every_served_route_is_classified():
     """A route added to the fake must get a case above, or a place in NO_SDK_MODEL."""
     ids = ["101", "102", "103", "104", "105"]
-    sample = Seeded(None, ids, ids, ids, ids, "101")  # IDs only shape the paths here
+    sample = Seeded(None, ids, ids, ids, ids, "101", "102")  # IDs only shape the paths here
     requests_made = [(c.method, _resolve(c.path, sample)) for c in SUCCESS + ERRORS]
     reached = set()
     for method, path in requests_made + NO_SDK_MODEL:

@@ -4,7 +4,7 @@
     .venv/bin/python bench/faults.py                   # the full run (a 60-second outage)
     .venv/bin/python bench/faults.py --down-seconds 10 # a shorter outage, for a quick look
 
-Submissions go through `services.tickets.create_ticket` (the path the API and the support page
+Submissions go through `tickets.service.create_ticket` (the path the API and the support page
 take): outbox row first, then an attempt. Meanwhile the fake HubSpot, in this process on
 127.0.0.1, misbehaves in phases by submission number:
 
@@ -95,7 +95,8 @@ def main() -> int:
 
     from hubspot_integration.conf import app_settings
     from hubspot_integration.models import HubSpotSettings, OutboxOperation
-    from hubspot_integration.services import outbox, tickets
+    from hubspot_integration.services import outbox
+    from hubspot_integration.tickets import service as tickets
 
     call_command("migrate", verbosity=0)
     s = HubSpotSettings.load()

@@ -29,7 +29,8 @@ from hubspot_integration import crypto, errors, webhooks
 from hubspot_integration.api.outcomes import outcome_response
 from hubspot_integration.models import OutboxOperation
 from hubspot_integration.oauth import flow
-from hubspot_integration.services import import_csv, imports, outbox, support_requests, tickets
+from hubspot_integration.services import import_csv, imports, outbox, support_requests
+from hubspot_integration.tickets import service as tickets
 from tests.helpers import client_for
 
 Kind = OutboxOperation.Kind

@@ -8,7 +8,8 @@ from django.utils import timezone
 
 from hubspot_integration.contacts import service as contacts
 from hubspot_integration.models import OutboxOperation
-from hubspot_integration.services import outbox, tickets
+from hubspot_integration.services import outbox
+from hubspot_integration.tickets import service as tickets
 
 pytestmark = pytest.mark.django_db
 

@@ -7,7 +7,8 @@ from decimal import Decimal
 import pytest
 from rest_framework.authtoken.models import Token
 
-from hubspot_integration.services import pipelines, reports, tickets
+from hubspot_integration.services import pipelines, reports
+from hubspot_integration.tickets import service as tickets
 from tests.fake_hubspot import CONTACT_FORM_ID, FAKE_TOKEN, NEWSLETTER_FORM_ID
 from tests.helpers import client_for
 

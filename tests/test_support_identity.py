@@ -164,7 +164,7 @@ def test_a_confirmed_customers_request_is_filed_on_their_own_contact(
 
 
 def test_staff_still_file_tickets_on_the_requesters_contact(tickets_on, fake_hubspot, alice):
-    from hubspot_integration.services import tickets
+    from hubspot_integration.tickets import service as tickets
 
     outcome = tickets.create_ticket({"subject": "Called us", "email": "alice@example.com"})
     assert outcome.done

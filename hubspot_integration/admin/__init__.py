@@ -9,7 +9,6 @@ from . import (  # noqa: F401
     imports,
     outbox,
     settings,
-    tickets,
     users,
 )
 

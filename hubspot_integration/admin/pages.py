@@ -11,13 +11,14 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.dateparse import parse_datetime
 from django.utils.html import format_html
 
-from ..form_errors import add_service_errors  # noqa: F401 - the admin pages import it here
+from .. import errors
+from ..form_errors import add_service_errors
 from ..services.outbox import Outcome
 
 QUEUED_MESSAGE = "Queued: will be sent to HubSpot when it is reachable."
@@ -126,6 +127,18 @@ def when(value: str | None):
         return parse_datetime(str(value).replace("Z", "+00:00"))
     except ValueError:
         return None
+
+
+def send(request, form, write, *, refused: str):
+    """Run a service's write (`write()`); its result, or None once its refusal is on the form
+    (bad input, on the field it names) or in a message (`refused`: "HubSpot refused the ticket")."""
+    try:
+        return write()
+    except ValidationError as err:
+        add_service_errors(form, err)
+    except errors.HubSpotError as err:
+        messages.error(request, f"{refused}: {err}")
+    return None
 
 
 def report_outcome(request, outcome: Outcome, *, done: str, link: str = "") -> bool:

@@ -8,7 +8,6 @@ from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
-from ..crm_forms import readable_pipelines, with_pipeline_choices
 from ..forms import HubSpotSettingsForm
 from ..models import RETENTION_FIELDS, HubSpotSettings
 from ..oauth import flow
@@ -16,6 +15,7 @@ from ..oauth import views as oauth_views
 from ..services.connection import check_connection
 from ..services.settings import save_settings
 from ..singleton import SingletonModelAdmin
+from ..tickets.forms import readable_pipelines, with_pipeline_choices
 
 SAVE_AND_TEST = "_saveandtest"  # the submit button's name
 TEST_PERMISSION = "hubspot_integration.test_connection"

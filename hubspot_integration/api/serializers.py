@@ -12,7 +12,7 @@ from ..models import (
     mask_secret,
     validate_uuid,
 )
-from ..services import tickets
+from ..tickets import service as tickets
 
 # API key -> model field, for every writable setting.
 FIELD_MAP = {

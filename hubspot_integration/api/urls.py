@@ -2,7 +2,7 @@ from django.urls import path
 
 from ..crm import registry
 from ..crm.api import PREFIX
-from . import crm_views, report_views, schema_docs, settings_views  # noqa: F401 (schema_docs registers the OpenAPI docs)
+from . import report_views, schema_docs, settings_views  # noqa: F401 (schema_docs registers the OpenAPI docs)
 
 app_name = "hubspot_api"
 
@@ -14,9 +14,6 @@ urlpatterns = [
         settings_views.TestConnectionView.as_view(),
         name="test-connection",
     ),
-    path(f"{PREFIX}/tickets", crm_views.TicketListView.as_view(), name="tickets"),
-    path(f"{PREFIX}/tickets/<str:ticket_id>", crm_views.TicketDetailView.as_view(), name="ticket"),
-    path(f"{PREFIX}/pipelines", crm_views.PipelinesView.as_view(), name="pipelines"),
     # Reporting (staff) and health (public): paths as TotalCare's scripts call them.
     path("hubspot/crm/summary", report_views.CrmSummaryView.as_view(), name="crm-summary"),
     path(

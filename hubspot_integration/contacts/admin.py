@@ -2,11 +2,9 @@
 already has an email instead of creating a second one."""
 
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
 from django.http import HttpResponseRedirect
 
-from .. import errors
-from ..admin.pages import add_service_errors, report_outcome
+from ..admin.pages import report_outcome, send
 from ..crm.admin import CrmObjectAdmin
 from . import OBJECT_TYPE
 from .forms import ContactForm
@@ -21,13 +19,13 @@ class HubSpotContactAdmin(CrmObjectAdmin):
     form_class = ContactForm
 
     def create(self, request, form):
-        try:
-            result = service.create_unique(form.properties(drop_blank=True), user=request.user)
-        except ValidationError as err:
-            add_service_errors(form, err)
-            return None
-        except errors.HubSpotError as err:
-            messages.error(request, f"HubSpot refused the contact: {err}")
+        result = send(
+            request,
+            form,
+            lambda: service.create_unique(form.properties(drop_blank=True), user=request.user),
+            refused="HubSpot refused the contact",
+        )
+        if result is None:
             return None
         if result.existing is not None:
             # No duplicate: offer the contact that already has this email instead.

@@ -9,19 +9,11 @@ shared ones (`.../crm/<page>.html`), as the admin looks up its own change forms.
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
 from django.http import HttpResponseRedirect
 from django.urls import NoReverseMatch, reverse
 
 from .. import errors
-from ..admin.pages import (
-    CursorPager,
-    HubSpotPageAdmin,
-    add_service_errors,
-    admin_page,
-    report_outcome,
-    when,
-)
+from ..admin.pages import CursorPager, HubSpotPageAdmin, admin_page, report_outcome, send, when
 from . import registry
 from .service import CrmService, describe
 from .types import ObjectType
@@ -116,13 +108,13 @@ class CrmObjectAdmin(HubSpotPageAdmin):
     # --- create --------------------------------------------------------------------------------
     def create(self, request, form):
         """Send the new record; a response to show instead of the form, or None."""
-        try:
-            outcome = self.service.create(form.properties(drop_blank=True), user=request.user)
-        except ValidationError as err:
-            add_service_errors(form, err)
-            return None
-        except errors.HubSpotError as err:
-            messages.error(request, f"HubSpot refused the {self.object_type.label}: {err}")
+        outcome = send(
+            request,
+            form,
+            lambda: self.service.create(form.properties(drop_blank=True), user=request.user),
+            refused=f"HubSpot refused the {self.object_type.label}",
+        )
+        if outcome is None:
             return None
         new_id = outcome.operation.hubspot_object_id
         title = self.title_of(form.cleaned_data)
@@ -187,10 +179,13 @@ class CrmObjectAdmin(HubSpotPageAdmin):
         )
 
     def save(self, request, object_id, form) -> bool:
-        try:
-            outcome = self.service.update(object_id, form.properties(), user=request.user)
-        except ValidationError as err:
-            add_service_errors(form, err)
+        outcome = send(
+            request,
+            form,
+            lambda: self.service.update(object_id, form.properties(), user=request.user),
+            refused="HubSpot refused the change",
+        )
+        if outcome is None:
             return False
         title = self.title_of(form.cleaned_data) or object_id
         return report_outcome(

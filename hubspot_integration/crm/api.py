@@ -30,6 +30,13 @@ PAGING_PARAMS = [
 SERIALIZER_FIELDS = {"email": serializers.EmailField, "url": serializers.URLField}
 
 
+class CrmObjectSerializer(serializers.Serializer):
+    """A record as every answer shows it."""
+
+    id = serializers.CharField()
+    properties = serializers.DictField(child=serializers.CharField(allow_null=True))
+
+
 def limit_of(request) -> int:
     try:
         return max(1, min(int(request.query_params.get("limit", 20)), 100))

@@ -75,14 +75,26 @@ class CrmService:
         self.property_group = property_group
 
     # --- reads ---------------------------------------------------------------------------------
-    def list(self, *, limit: int = 20, after: str | None = None, query: str = "") -> Page:
+    def query_filters(self, query: str) -> list[dict] | None:
+        """Search filters for the search box's text; None: HubSpot's full-text `query`."""
+        return None
+
+    def list(
+        self, *, limit: int = 20, after: str | None = None, query: str = "", filters=()
+    ) -> Page:
+        """A page of the records, newest first when searched or filtered (HubSpot's search:
+        `filters` are ANDed with the search box's text)."""
         client = get_client()
         query = (query or "").strip()
         properties = self.type.list_properties
-        if query:
+        by_filters = self.query_filters(query) if query else None
+        filters = [*filters, *(by_filters or [])]
+        text = query if by_filters is None else ""
+        if text or filters:
             page = client.search_objects(
                 self.type.name,
-                query=query,
+                query=text or None,
+                filter_groups=[{"filters": filters}] if filters else None,
                 properties=properties,
                 sorts=[{"propertyName": "createdate", "direction": "DESCENDING"}],
                 limit=limit,

@@ -13,7 +13,8 @@ from django.db import transaction
 
 from .. import errors
 from ..models import CustomerTicket, HubSpotSettings, OutboxOperation
-from . import email_verification, outbox, tickets
+from ..tickets import service as tickets
+from . import email_verification, outbox
 
 logger = logging.getLogger(__name__)
 

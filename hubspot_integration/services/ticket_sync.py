@@ -10,7 +10,8 @@ from django.utils import timezone
 from .. import errors
 from ..credentials import get_client
 from ..models import CustomerTicket
-from . import pipelines, tickets
+from ..tickets import service as tickets
+from . import pipelines
 
 
 def stage_info(pipeline_id: str, stage_id: str) -> tuple[str, str, str]:

@@ -16,6 +16,16 @@ OBJECT_TYPE = ObjectType(
         Column("created", "Created"),
     ),
     title_property="subject",
+    # What a ticket's page and the API show of it.
+    read_properties=(
+        "hs_pipeline",
+        "hs_pipeline_stage",
+        "hs_ticket_priority",
+        "hs_ticket_category",
+        "hubspot_owner_id",
+        "createdate",
+        "hs_lastmodifieddate",
+    ),
     related=("contacts",),
     scopes=("tickets",),
     optional=False,

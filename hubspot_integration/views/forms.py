@@ -4,7 +4,7 @@ from django import forms
 from django.contrib.auth.forms import UserCreationForm
 from django.contrib.auth.models import User
 
-from ..services.tickets import Priority
+from ..tickets.service import Priority
 from .abuse import HONEYPOT_FIELD
 
 # Customers are not offered URGENT: staff decide what is urgent when they triage the ticket.

@@ -1,14 +1,9 @@
-"""HubSpot tickets: pipelines read from HubSpot, writes through the outbox, no duplicate on retry.
-
-A ticket created by the panel carries the outbox row's idempotency key in a HubSpot property with
-unique values (`skypanel_request_key`). A retried create after a lost answer then fails with 409
-instead of creating a second ticket, and the existing one is read back by that property: a lookup
-by ID property is immediate, unlike search, whose index lags.
-"""
+"""HubSpot tickets: pipelines read from HubSpot, writes through the outbox, no duplicate on retry
+(a ticket carries its outbox row's key in `skypanel_request_key`, `crm/request_key.py`), filed on
+the requester's contact."""
 
 from __future__ import annotations
 
-import json
 import logging
 
 from django.core.cache import cache
@@ -17,18 +12,21 @@ from django.core.validators import validate_email
 from django.db import models
 
 from .. import errors
-from ..contacts.service import Page, new_contact_id, record_url, upsert_contact_id
+from ..contacts.service import Page, new_contact_id, upsert_contact_id
 from ..credentials import get_client
+from ..crm import request_key
+from ..crm.service import CrmService
 from ..models import HubSpotSettings, OutboxOperation
-from . import outbox
-from .pipelines import cached as cached_of
-from .pipelines import read as read_pipelines
+from ..services import outbox
+from ..services.pipelines import cached as cached_of
+from ..services.pipelines import read as read_pipelines
+from . import OBJECT_TYPE
 
 logger = logging.getLogger(__name__)
 
 Kind = OutboxOperation.Kind
 
-REQUEST_KEY_PROPERTY = "skypanel_request_key"
+REQUEST_KEY_PROPERTY = request_key.PROPERTY
 
 
 class Priority(models.TextChoices):
@@ -43,17 +41,7 @@ class Priority(models.TextChoices):
 # Every account has these; URGENT is newer, and older accounts stop at HIGH (`map_priority`).
 BASIC_PRIORITIES = [p.value for p in Priority if p != Priority.URGENT]
 CATEGORIES = ["PRODUCT_ISSUE", "BILLING_ISSUE", "FEATURE_REQUEST", "GENERAL_INQUIRY"]
-TICKET_PROPERTIES = [
-    "subject",
-    "content",
-    "hs_pipeline",
-    "hs_pipeline_stage",
-    "hs_ticket_priority",
-    "hs_ticket_category",
-    "hubspot_owner_id",
-    "createdate",
-    "hs_lastmodifieddate",
-]
+TICKET_PROPERTIES = OBJECT_TYPE.list_properties
 
 
 class TicketsDisabled(errors.NotConfigured, PermissionDenied):
@@ -170,7 +158,6 @@ def list_tickets(
     priority: str = "",
 ) -> Page:
     ensure_enabled()
-    client = get_client()
     filters = []
     if stage:
         filters.append({"propertyName": "hs_pipeline_stage", "operator": "EQ", "value": stage})
@@ -178,36 +165,13 @@ def list_tickets(
         filters.append(
             {"propertyName": "hs_ticket_priority", "operator": "EQ", "value": priority.upper()}
         )
-    if query or filters:
-        # One filter per word (ANDed): a token match on "invoice wrong" as one value finds nothing.
-        for word in query.split()[:5]:
-            filters.append(
-                {"propertyName": "subject", "operator": "CONTAINS_TOKEN", "value": f"*{word}*"}
-            )
-        page = client.search_objects(
-            "tickets",
-            filter_groups=[{"filters": filters}],
-            properties=TICKET_PROPERTIES,
-            sorts=[{"propertyName": "createdate", "direction": "DESCENDING"}],
-            limit=limit,
-            after=after,
-        )
-    else:
-        page = client.list_objects(
-            "tickets", limit=limit, after=after, properties=TICKET_PROPERTIES
-        )
-    return Page(page["results"], page["next_after"], page.get("total"))
+    return service.list(limit=limit, after=after, query=query, filters=filters)
 
 
 def get_ticket(ticket_id: str) -> dict:
+    """The ticket with its pipeline, stage, priority and owner, and its contacts' IDs."""
     ensure_enabled()
-    return get_client().get_object(
-        "tickets", ticket_id, properties=TICKET_PROPERTIES, associations=["contacts"]
-    )
-
-
-def ticket_url(ticket_id: str, s: HubSpotSettings | None = None) -> str:
-    return record_url("0-5", ticket_id, s)
+    return service.get(ticket_id)
 
 
 # --- writes --------------------------------------------------------------------------------------
@@ -295,149 +259,66 @@ def update_ticket(ticket_id: str, data: dict, *, user=None) -> outbox.Outcome:
     return outbox.submit(Kind.UPDATE_TICKET, build_update_payload(ticket_id, data), user=user)
 
 
-PROPERTY_MISSING_CODE = "PROPERTY_DOESNT_EXIST"
-
-
-def ensure_request_key_property(client, *, recheck: bool = False) -> None:
-    """Create `skypanel_request_key` on tickets unless it is known to exist; `recheck` forgets
-    that belief first (HubSpot has just said the property does not exist)."""
-    key = f"hubspot:ticket-request-key-property:{client.portal_id}"
-    if recheck:
-        cache.delete(key)
-    elif cache.get(key):
-        return
-    try:
-        client.get_property("tickets", REQUEST_KEY_PROPERTY)
-    except errors.NotFound:
-        try:
-            client.create_property(
-                "tickets",
-                {
-                    "name": REQUEST_KEY_PROPERTY,
-                    "label": "SkyPanel request key",
-                    "description": "Set by SkyPanel so a retried request never makes a second ticket.",
-                    "groupName": "ticketinformation",
-                    "type": "string",
-                    "fieldType": "text",
-                    "hasUniqueValue": True,
-                },
-            )
-        except errors.Conflict:
-            pass  # another worker created it first
-    cache.set(key, True, 24 * 3600)
-
-
-def names_missing_property(err: errors.HubSpotError, name: str) -> bool:
-    """Whether HubSpot refused a write because property `name` does not exist.
-
-    HubSpot answers 400 VALIDATION_ERROR with "Property values were not valid: [...]": a JSON list
-    of problems, each `{"name", "error": "PROPERTY_DOESNT_EXIST", ...}`, in the message; the
-    date-based API repeats them in `errors` as `{"code", "context": {"propertyName": [...]}}`."""
-    if not isinstance(err, errors.ValidationFailed):
-        return False
-    for item in err.details:
-        if not isinstance(item, dict) or item.get("code") != PROPERTY_MISSING_CODE:
-            continue
-        named = (item.get("context") or {}).get("propertyName") or []
-        if name in named or f'"{name}"' in str(item.get("message", "")):
-            return True
-    marker = "Property values were not valid:"
-    if marker in err.message:
-        try:
-            problems = json.loads(err.message.split(marker, 1)[1].strip())
-        except ValueError:
-            problems = []
-        for problem in problems if isinstance(problems, list) else []:
-            if (
-                isinstance(problem, dict)
-                and problem.get("name") == name
-                and problem.get("error") == PROPERTY_MISSING_CODE
-            ):
-                return True
-    return False
-
-
 # --- outbox handlers -----------------------------------------------------------------------------
-def _create(client, payload, operation):
-    properties = dict(payload["properties"])
-    if "hs_pipeline" not in properties:  # queued while HubSpot was down and nothing was cached
-        properties["hs_pipeline"], properties["hs_pipeline_stage"] = resolve_pipeline(
-            payload.get("pipeline", ""), payload.get("stage", ""), pipelines(refresh=True)
+class TicketService(CrmService):
+    def query_filters(self, query: str) -> list[dict]:
+        # One filter per word (ANDed): a token match on "invoice wrong" as one value finds nothing.
+        return [
+            {"propertyName": "subject", "operator": "CONTAINS_TOKEN", "value": f"*{word}*"}
+            for word in query.split()[:5]
+        ]
+
+    def handle_create(self, client, payload, operation):
+        properties = dict(payload["properties"])
+        if "hs_pipeline" not in properties:  # queued while HubSpot was down, nothing cached
+            properties["hs_pipeline"], properties["hs_pipeline_stage"] = resolve_pipeline(
+                payload.get("pipeline", ""), payload.get("stage", ""), pipelines(refresh=True)
+            )
+        if "hs_ticket_priority" not in properties:
+            properties["hs_ticket_priority"] = map_priority(
+                payload.get("priority", "MEDIUM"), priority_options()
+            )
+        contact_id = _requester_contact_id(client, payload)
+        associations = (
+            [
+                {
+                    "to": {"id": contact_id},
+                    "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 16}],
+                }
+            ]
+            if contact_id
+            else []
         )
-    if "hs_ticket_priority" not in properties:
-        properties["hs_ticket_priority"] = map_priority(
-            payload.get("priority", "MEDIUM"), priority_options()
+        ticket = request_key.create(
+            client,
+            "tickets",
+            self.property_group,
+            properties,
+            operation,
+            associations=associations,
+            read_properties=TICKET_PROPERTIES,
         )
-    ensure_request_key_property(client)
-    properties[REQUEST_KEY_PROPERTY] = operation.idempotency_key
+        return outbox.Result(ticket["id"], {"ticket": ticket, "contactId": contact_id or ""})
+
+
+def _requester_contact_id(client, payload) -> str | None:
+    """The contact the ticket is filed on, or None to leave it unfiled."""
     contact = {"email": payload["email"]}
     if payload.get("address_of_another_account"):
-        contact_id = None  # an unproved claim to a panel customer's address: file on no one
-    elif payload.get("unverified_requester"):
+        return None  # an unproved claim to a panel customer's address: file on no one
+    if payload.get("unverified_requester"):
         # Nobody proved this address is theirs: a contact may be made for it, but an existing
         # one is neither changed nor given the ticket (None), and the ticket stays unfiled.
-        contact_id = new_contact_id(client, contact)
-    else:
-        # Staff's tickets and confirmed customers': filed on the address's contact, made if needed.
-        for field in ("firstname", "lastname"):
-            if payload.get(field):
-                contact[field] = payload[field]
-        contact_id = upsert_contact_id(client, contact)
-    associations = (
-        [
-            {
-                "to": {"id": contact_id},
-                "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 16}],
-            }
-        ]
-        if contact_id
-        else []
-    )
-    try:
-        ticket = _create_once(client, properties, associations, operation)
-    except errors.ValidationFailed as err:
-        if not names_missing_property(err, REQUEST_KEY_PROPERTY):
-            raise
-        # The property went from HubSpot (deleted, or a sandbox reset) while the panel still
-        # believed in it: create it again and send this ticket once more.
-        logger.warning(
-            "HubSpot no longer has the ticket property %s; creating it again (operation %s)",
-            REQUEST_KEY_PROPERTY,
-            operation.pk,
-        )
-        ensure_request_key_property(client, recheck=True)
-        try:
-            ticket = _create_once(client, properties, associations, operation)
-        except errors.ValidationFailed as again:
-            if not names_missing_property(again, REQUEST_KEY_PROPERTY):
-                raise
-            # Just created, yet unknown: HubSpot has not caught up. Worth another attempt later.
-            raise errors.Unavailable(
-                f"HubSpot does not know the new ticket property {REQUEST_KEY_PROPERTY} yet; "
-                "the ticket will be sent again.",
-                status=again.status,
-                correlation_id=again.correlation_id,
-            ) from again
-    return outbox.Result(ticket["id"], {"ticket": ticket, "contactId": contact_id or ""})
+        return new_contact_id(client, contact)
+    # Staff's tickets and confirmed customers': filed on the address's contact, made if needed.
+    for field in ("firstname", "lastname"):
+        if payload.get(field):
+            contact[field] = payload[field]
+    return upsert_contact_id(client, contact)
 
 
-def _create_once(client, properties: dict, associations: list, operation) -> dict:
-    try:
-        return client.create_object("tickets", properties, associations=associations)
-    except errors.Conflict:
-        # Our earlier attempt created it and the answer was lost: read it back by its key.
-        return client.get_object(
-            "tickets",
-            operation.idempotency_key,
-            id_property=REQUEST_KEY_PROPERTY,
-            properties=TICKET_PROPERTIES,
-        )
-
-
-def _update(client, payload, operation):
-    ticket = client.update_object("tickets", payload["id"], payload["properties"])
-    return outbox.Result(ticket["id"], {"ticket": ticket})
-
+service = TicketService(OBJECT_TYPE, property_group="ticketinformation")
+ticket_url = service.url
 
 # Installed by AppConfig.ready() (`outbox.register`): kind -> handler.
-OUTBOX_HANDLERS = {Kind.CREATE_TICKET: _create, Kind.UPDATE_TICKET: _update}
+OUTBOX_HANDLERS = service.outbox_handlers()

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from django import forms
 
-from . import errors
-from .models import HubSpotSettings
-from .services import tickets
-from .services.tickets import CATEGORIES, Priority
+from .. import errors
+from ..models import HubSpotSettings
+from . import service as tickets
+from .service import CATEGORIES, Priority
 
 
 def pipeline_choices(known: list[dict]) -> list:

@@ -1,16 +1,43 @@
-"""Tickets and pipelines for staff, same permissions as the admin pages."""
+"""`/api/admin/settings/hubspot/tickets`, `.../tickets/<id>` and `.../pipelines`: the shared CRM
+helpers, with the tickets' own filters (stage, priority), requester and pipeline rules."""
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.urls import path
 from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ..crm.api import PAGING_PARAMS, listed, shape, validated, written
-from ..services import tickets
-from .crm_serializers import TicketInputSerializer, TicketPatchSerializer
-from .outcomes import django_to_drf
-from .params import wants_refresh
-from .permissions import CanManageTickets
+from ..api.outcomes import django_to_drf
+from ..api.params import wants_refresh
+from ..api.permissions import CanManageTickets
+from ..crm.api import PAGING_PARAMS, PREFIX, listed, shape, validated, written
+from . import service as tickets
+from .service import CATEGORIES, Priority
+
+
+class CaseInsensitiveChoice(serializers.ChoiceField):
+    def to_internal_value(self, data):
+        return super().to_internal_value(str(data).upper() if data is not None else data)
+
+
+class TicketInputSerializer(serializers.Serializer):
+    subject = serializers.CharField(max_length=255)
+    content = serializers.CharField(required=False, allow_blank=True, max_length=10000)
+    email = serializers.EmailField(max_length=254)
+    priority = CaseInsensitiveChoice(choices=Priority.values, required=False, default="MEDIUM")
+    category = CaseInsensitiveChoice(choices=CATEGORIES, required=False, allow_blank=True)
+    pipeline = serializers.CharField(required=False, allow_blank=True, max_length=64)
+    stage = serializers.CharField(required=False, allow_blank=True, max_length=64)
+
+
+class TicketPatchSerializer(serializers.Serializer):
+    subject = serializers.CharField(required=False, max_length=255)
+    content = serializers.CharField(required=False, allow_blank=True, max_length=10000)
+    priority = CaseInsensitiveChoice(choices=Priority.values, required=False)
+    pipeline = serializers.CharField(required=False, allow_blank=True, max_length=64)
+    stage = serializers.CharField(required=False, allow_blank=True, max_length=64)
+    owner = serializers.CharField(required=False, allow_blank=True, max_length=32)
 
 
 class TicketListView(APIView):
@@ -70,3 +97,10 @@ class PipelinesView(APIView):
         tickets.ensure_enabled()
         refresh = wants_refresh(request)
         return Response({"success": True, "pipelines": tickets.pipelines(refresh=refresh)})
+
+
+urlpatterns = [
+    path(f"{PREFIX}/tickets", TicketListView.as_view(), name="tickets"),
+    path(f"{PREFIX}/tickets/<str:ticket_id>", TicketDetailView.as_view(), name="ticket"),
+    path(f"{PREFIX}/pipelines", PipelinesView.as_view(), name="pipelines"),
+]

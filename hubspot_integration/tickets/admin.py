@@ -2,23 +2,18 @@
 and a button that re-reads the pipelines. With tickets switched off every page says so."""
 
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 
 from .. import errors
+from ..admin.pages import CursorPager, admin_page, report_outcome, send, when
 from ..contacts import service as contacts
-from ..crm_forms import TicketCreateForm, TicketUpdateForm, owner_label, stage_choices
+from ..crm.admin import CrmObjectAdmin
 from ..models import HubSpotSettings
-from ..services import owners, tickets
-from ..tickets.models import HubSpotTicket
-from .pages import (
-    CursorPager,
-    HubSpotPageAdmin,
-    add_service_errors,
-    admin_page,
-    report_outcome,
-    when,
-)
+from ..services import owners
+from . import OBJECT_TYPE
+from . import service as tickets
+from .forms import TicketCreateForm, TicketUpdateForm, owner_label, stage_choices
+from .models import HubSpotTicket
 
 
 def _pipeline(known: list[dict] | None, pipeline_id: str) -> dict | None:
@@ -51,8 +46,12 @@ def _contact_ids(ticket: dict) -> list[str]:
 
 
 @admin.register(HubSpotTicket)
-class HubSpotTicketAdmin(HubSpotPageAdmin):
-    permission = "hubspot_integration.manage_tickets"
+class HubSpotTicketAdmin(CrmObjectAdmin):
+    """Its own list (filters by stage and priority), create (pipelines, requester) and detail
+    (the update form) on the shared pages' permission, URLs and frame."""
+
+    object_type = OBJECT_TYPE
+    service = tickets.service
 
     def get_urls(self):
         return [
@@ -63,9 +62,6 @@ class HubSpotTicketAdmin(HubSpotPageAdmin):
             ),
             admin_page(self, "<str:object_id>/change/", self.change_view, "change"),
         ]
-
-    def has_delete_permission(self, request, obj=None):
-        return False  # tickets are closed by moving their stage, not deleted from the panel
 
     def _disabled(self, request):
         """The page to show instead when tickets are switched off, else None."""
@@ -156,13 +152,13 @@ class HubSpotTicketAdmin(HubSpotPageAdmin):
             settings_obj=HubSpotSettings.load(),
         )
         if request.method == "POST" and form.is_valid():
-            try:
-                outcome = tickets.create_ticket(form.cleaned_data, user=request.user)
-            except ValidationError as err:
-                add_service_errors(form, err)
-            except errors.HubSpotError as err:
-                messages.error(request, f"HubSpot refused the ticket: {err}")
-            else:
+            outcome = send(
+                request,
+                form,
+                lambda: tickets.create_ticket(form.cleaned_data, user=request.user),
+                refused="HubSpot refused the ticket",
+            )
+            if outcome is not None:
                 ticket_id = outcome.operation.hubspot_object_id
                 if report_outcome(
                     request,
@@ -236,13 +232,13 @@ class HubSpotTicketAdmin(HubSpotPageAdmin):
             return True
         if "stage" in data:
             data["pipeline"] = current.get("hs_pipeline") or ""
-        try:
-            outcome = tickets.update_ticket(object_id, data, user=request.user)
-        except ValidationError as err:
-            add_service_errors(form, err)
-            return False
-        except errors.HubSpotError as err:
-            messages.error(request, f"HubSpot refused the change: {err}")
+        outcome = send(
+            request,
+            form,
+            lambda: tickets.update_ticket(object_id, data, user=request.user),
+            refused="HubSpot refused the change",
+        )
+        if outcome is None:
             return False
         return report_outcome(
             request, outcome, done="Ticket saved.", link=tickets.ticket_url(object_id)

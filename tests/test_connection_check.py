@@ -218,3 +218,36 @@ def test_command_exit_status_in_a_real_process(tmp_path):
     )
     assert result.returncode == 1
     assert "no service key is stored" in result.stdout
+
+
+def test_every_scope_a_feature_needs_has_a_probe():
+    # A scope without a probe could not be checked for a service key (no scope lookup there).
+    from hubspot_integration.services.connection import FEATURES, PROBES
+
+    assert [s for f in FEATURES for s in f.scopes if s not in PROBES] == []
+
+
+def test_a_service_key_without_the_companies_scopes_is_told_so(hubspot_settings, fake_hubspot):
+    """Companies' scopes come from its declaration and are probed like any object type's; a gap
+    is named, and the rest of the panel still passes."""
+    from tests.fake_hubspot.server import ALL_SCOPES
+
+    key = "Zq9wE3rT5yU7iO1pA2sD4fG6hJ8kL0zXcVbN"
+    held = [
+        s
+        for s in ALL_SCOPES
+        if s not in ("crm.objects.companies.write", "crm.schemas.companies.write")
+    ]
+    fake_hubspot.add_token(key, scopes=held, kind="service_key")
+    hubspot_settings.credential_type = "service_key"
+    hubspot_settings.access_token = key
+    hubspot_settings.save()
+    check = by_name(check_connection())["scopes"]
+    assert check.ok, check.message
+    assert "Missing for optional features" in check.message
+    assert "crm.objects.companies.write (for companies)" in check.message
+    assert "crm.schemas.companies.write (for companies)" in check.message
+    # Probed with writes that change nothing: an empty batch update, a property with no name.
+    assert fake_hubspot.count("POST", "/crm/objects/2026-09/companies/batch/update") == 1
+    assert fake_hubspot.count("POST", "/crm/properties/2026-09/companies") == 1
+    assert fake_hubspot.objects("companies") == []

@@ -66,18 +66,35 @@ FEATURES = (
 )
 FEATURE_SCOPES = {f.name: list(f.scopes) for f in FEATURES}
 
+
 # How to tell, without changing anything, whether a credential holds a scope.
+def _object_scope_probe(scope: str) -> Callable[[HubSpotClient], object] | None:
+    """The probe of a CRM object scope (`crm.objects.<type>.read|write`, `crm.schemas.<type>.write`),
+    for any object type: read one record; write or define nothing. An empty batch update, or a
+    property without a name, is refused as invalid when the scope is held, 403 when it is not."""
+    parts = scope.split(".")
+    if len(parts) != 4 or parts[0] != "crm":
+        return None
+    _, kind, object_type, access = parts
+    if kind == "objects" and access == "read":
+        return lambda c: c.list_objects(object_type, limit=1)
+    if kind == "objects" and access == "write":
+        return lambda c: c.batch_update(object_type, [])
+    if kind == "schemas" and access == "write":
+        return lambda c: c.create_property(object_type, {})
+    return None
+
+
+_CRM_SCOPES = {
+    scope
+    for f in FEATURES
+    for scope in f.scopes
+    if scope.startswith(("crm.objects.", "crm.schemas.")) and scope != "crm.objects.owners.read"
+}
 PROBES: dict[str, Callable[[HubSpotClient], object]] = {
-    "crm.objects.contacts.read": lambda c: c.list_objects("contacts", limit=1),
-    # An empty batch update is refused as invalid when the scope is held, 403 when it is not.
-    "crm.objects.contacts.write": lambda c: c.batch_update("contacts", []),
+    **{scope: _object_scope_probe(scope) for scope in sorted(_CRM_SCOPES)},
     "tickets": lambda c: c.list_objects("tickets", limit=1),
     "crm.objects.owners.read": lambda c: c.owners(limit=1),
-    "crm.objects.deals.read": lambda c: c.list_objects("deals", limit=1),
-    "crm.objects.companies.read": lambda c: c.list_objects("companies", limit=1),
-    "crm.objects.companies.write": lambda c: c.batch_update("companies", []),
-    # A property without a name is refused as invalid when the scope is held, 403 when it is not.
-    "crm.schemas.companies.write": lambda c: c.create_property("companies", {}),
     "forms": lambda c: c.forms(limit=1),
     "business-intelligence": lambda c: c.analytics_report("totals", _today(), _today()),
     "conversations.visitor_identification.tokens.create": lambda c: c.visitor_token(PROBE_EMAIL),
@@ -291,7 +308,7 @@ def _scope_verdict(s, needed, missing, unverified, how) -> Check:
     if blocking:
         parts.append("Missing scopes: " + ", ".join(blocking) + ".")
     if gaps:
-        parts.append("Missing for optional dashboard cards: " + ", ".join(gaps) + ".")
+        parts.append("Missing for optional features (the rest of the panel works): " + ", ".join(gaps) + ".")
     if unverified:
         parts.append("Not verifiable now: " + ", ".join(sorted(unverified)) + ".")
     if not blocking and not gaps:

@@ -66,12 +66,15 @@ def _env(**extra) -> dict:
     return env
 
 
-def _run_python(code: str, env: dict, *args: str, timeout: float = 60) -> subprocess.Popen:
+def _run_python(
+    code: str, env: dict, *args: str, timeout: float = 60, stdin=None
+) -> subprocess.Popen:
     prelude = "import django\ndjango.setup()\n"
     return subprocess.Popen(
         [sys.executable, "-c", prelude + textwrap.dedent(code), *args],
         cwd=ROOT,
         env=env,
+        stdin=stdin,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -94,16 +97,13 @@ def test_rate_limiter_holds_two_processes_under_the_window(redis_cache):
     calls_per_10s = (
         20  # the limiter keeps HUBSPOT_RATE_LIMIT_MARGIN (90 %) of it: 18 calls per window
     )
-    # Start just after a 10-second bucket turns over, so the 3-second run sits inside one bucket.
-    while time.time() % 10 > 6:
-        time.sleep(0.1)
-    start_at = time.time() + 1.0
     code = f"""
         import sys, time
         from hubspot_integration import errors
         from hubspot_integration.ratelimit import RateLimiter
         limiter = RateLimiter(scope={scope!r}, calls_per_10s={calls_per_10s})
-        start_at = float(sys.argv[1])
+        print("ready", flush=True)
+        start_at = float(sys.stdin.readline())  # once both processes are up, however slow
         time.sleep(max(start_at - time.time(), 0))
         taken = refused = 0
         while time.time() < start_at + 3:
@@ -116,7 +116,16 @@ def test_rate_limiter_holds_two_processes_under_the_window(redis_cache):
         print(taken, refused)
     """
     env = _env(CACHE_URL=redis_cache, DATABASE_URL=NO_DATABASE)
-    procs = [_run_python(code, env, str(start_at)) for _ in range(2)]
+    procs = [_run_python(code, env, stdin=subprocess.PIPE) for _ in range(2)]
+    for proc in procs:  # Django's setup can take seconds on a loaded machine: wait for it
+        assert proc.stdout.readline().strip() == "ready", proc.stderr.read()
+    # Start just after a 10-second bucket turns over, so the 3-second run sits inside one bucket.
+    while time.time() % 10 > 6:
+        time.sleep(0.1)
+    start_at = time.time() + 0.5
+    for proc in procs:
+        proc.stdin.write(f"{start_at}\n")
+        proc.stdin.flush()
     results = [tuple(map(int, _finish(p).split())) for p in procs]
     taken = sum(r[0] for r in results)
     assert taken == int(calls_per_10s * 0.9), results  # exactly the window, shared by both

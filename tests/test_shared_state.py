@@ -87,6 +87,19 @@ def _finish(proc: subprocess.Popen, timeout: float = 60) -> str:
     return out.strip()
 
 
+def _start_together(procs, *, not_after_second: float = 10) -> None:
+    """Once every process has printed "ready" (Django's setup can take seconds on a loaded
+    machine), send them one start time half a second ahead, early enough in a 10-second bucket."""
+    for proc in procs:
+        assert proc.stdout.readline().strip() == "ready", proc.stderr.read()
+    while time.time() % 10 > not_after_second:
+        time.sleep(0.1)
+    start_at = time.time() + 0.5
+    for proc in procs:
+        proc.stdin.write(f"{start_at}\n")
+        proc.stdin.flush()
+
+
 # A database nobody can open: a subprocess that touches SQL fails loudly.
 NO_DATABASE = "sqlite:////nonexistent-dir/never.sqlite3"
 
@@ -117,15 +130,8 @@ def test_rate_limiter_holds_two_processes_under_the_window(redis_cache):
     """
     env = _env(CACHE_URL=redis_cache, DATABASE_URL=NO_DATABASE)
     procs = [_run_python(code, env, stdin=subprocess.PIPE) for _ in range(2)]
-    for proc in procs:  # Django's setup can take seconds on a loaded machine: wait for it
-        assert proc.stdout.readline().strip() == "ready", proc.stderr.read()
     # Start just after a 10-second bucket turns over, so the 3-second run sits inside one bucket.
-    while time.time() % 10 > 6:
-        time.sleep(0.1)
-    start_at = time.time() + 0.5
-    for proc in procs:
-        proc.stdin.write(f"{start_at}\n")
-        proc.stdin.flush()
+    _start_together(procs, not_after_second=6)
     results = [tuple(map(int, _finish(p).split())) for p in procs]
     taken = sum(r[0] for r in results)
     assert taken == int(calls_per_10s * 0.9), results  # exactly the window, shared by both
@@ -185,14 +191,15 @@ def test_two_processes_racing_process_due_never_run_a_row_twice(tmp_path):
 
         outbox.register("race_test", handle)
 
-        time.sleep(max(float(sys.argv[2]) - time.time(), 0))
+        print("ready", flush=True)
+        time.sleep(max(float(sys.stdin.readline()) - time.time(), 0))
         while outbox.process_due(limit=25):
             pass
     """
     env = _env(DATABASE_URL=database_url, CACHE_URL="locmemcache://")
-    start_at = str(time.time() + 1.5)
     logs = [tmp_path / f"worker{i}.log" for i in range(2)]
-    procs = [_run_python(code, env, str(log), start_at) for log in logs]
+    procs = [_run_python(code, env, str(log), stdin=subprocess.PIPE) for log in logs]
+    _start_together(procs)
     for proc in procs:
         _finish(proc, timeout=120)
     handled = [line for log in logs if log.exists() for line in log.read_text().split()]

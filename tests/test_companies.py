@@ -83,7 +83,19 @@ def test_related_records_that_cannot_be_read_leave_the_form(
     fake_hubspot.faults.fail_next(1, status=503, path_prefix="/crm/objects/2026-09/contacts/batch")
     page = client_for(hubspot_staff).get(f"{LIST_URL}{acme['company']['id']}/change/")
     assert page.status_code == 200 and 'value="Acme Hosting"' in page.content.decode()
-    assert any("Could not read the linked records" in m for m in shown_messages(page))
+    assert any("Could not read the linked contacts" in m for m in shown_messages(page))
+    assert "Acme renewal" in page.content.decode()  # the deals were read all the same
+
+
+def test_api_detail_says_which_links_it_could_not_read(
+    hubspot_staff, hubspot_settings, fake_hubspot, acme
+):
+    fake_hubspot.faults.fail_next(1, status=503, path_prefix="/crm/objects/2026-09/deals/batch")
+    answer = client_for(hubspot_staff).get(f"{API}/{acme['company']['id']}")
+    assert answer.status_code == 200
+    body = answer.json()
+    assert [c["properties"]["email"] for c in body["company"]["contacts"]] == ["ann@example.com"]
+    assert "deals" not in body["company"] and "deals" in body["unavailable"]
 
 
 def test_create_normalises_the_domain_and_marks_the_record(

@@ -200,11 +200,11 @@ class CrmObjectAdmin(HubSpotPageAdmin):
         the panel where the user may open it, else to HubSpot."""
         if not self.object_type.related:
             return []
-        try:
-            found = self.service.related(record)
-        except errors.HubSpotError as err:
-            messages.warning(request, f"Could not read the linked records from HubSpot: {err}")
-            return []
+        found, problems = self.service.related(record)
+        for type_name, problem in problems.items():
+            messages.warning(
+                request, f"Could not read the linked {type_name} from HubSpot: {problem}"
+            )
         sections = []
         for type_name, records in found.items():
             sections.append(

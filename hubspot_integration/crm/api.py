@@ -126,9 +126,13 @@ class ObjectDetailView(APIView):
     def get(self, request, **kwargs):
         record = self.service.get(self.object_id())
         shaped = shape(record)
-        for type_name, records in self.service.related(record).items():
+        found, problems = self.service.related(record)
+        for type_name, records in found.items():
             shaped[type_name] = [shape(r) for r in records]
-        return Response({"success": True, self.object_type.singular: shaped})
+        answer = {"success": True, self.object_type.singular: shaped}
+        if problems:  # the record, and what could be read of its links
+            answer["unavailable"] = problems
+        return Response(answer)
 
     def patch(self, request, **kwargs):
         data = validated(self.patch_serializer, request, partial=True)

@@ -114,18 +114,23 @@ class CrmService:
             associations=list(self.type.related) or None,
         )
 
-    def related(self, record: dict) -> dict[str, list[dict]]:
-        """Type -> summaries of the records linked to `record`, for the types the type lists."""
+    def related(self, record: dict) -> tuple[dict[str, list[dict]], dict[str, str]]:
+        """Type -> summaries of the records linked to `record`, for the types the type lists;
+        and type -> why they could not be read (a scope the credential lacks, HubSpot down),
+        so one unreadable type leaves the others and the record itself shown."""
         client = get_client()
-        found = {}
+        found, problems = {}, {}
         for to_type in self.type.related:
             ids = associated_ids(record, to_type)[:RELATED_LIMIT]
-            found[to_type] = (
-                client.batch_read(to_type, ids, properties=SUMMARY_PROPERTIES.get(to_type))
-                if ids
-                else []
-            )
-        return found
+            try:
+                found[to_type] = (
+                    client.batch_read(to_type, ids, properties=SUMMARY_PROPERTIES.get(to_type))
+                    if ids
+                    else []
+                )
+            except errors.HubSpotError as err:
+                problems[to_type] = str(err)
+        return found, problems
 
     def url(self, object_id: str, s: HubSpotSettings | None = None) -> str:
         return record_url(self.type.type_id, object_id, s)

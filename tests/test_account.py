@@ -287,6 +287,17 @@ def test_staff_without_the_gdpr_permission_are_refused(
     assert gdpr_calls(fake_hubspot) == []
 
 
+def test_a_staff_account_is_not_erased_from_a_contact_page(
+    hubspot_admin, superuser, hubspot_settings, fake_hubspot
+):
+    contact = fake_hubspot.create_object("contacts", {"email": superuser.email})
+    c = client_for(hubspot_admin)
+    for response in (c.get(gdpr_url(contact)), c.post(gdpr_url(contact), {"post": "yes"})):
+        assert response.status_code == 302
+    assert User.objects.filter(pk=superuser.pk).exists()
+    assert gdpr_calls(fake_hubspot, delivered=False) == []
+
+
 def test_an_unknown_contact_is_a_message_not_an_error(hubspot_admin, hubspot_settings):
     response = client_for(hubspot_admin).get(
         "/admin/hubspot_integration/hubspotcontact/999999/gdpr-delete/"

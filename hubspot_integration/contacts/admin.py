@@ -73,6 +73,15 @@ class HubSpotContactAdmin(CrmObjectAdmin):
         if not email:
             messages.error(request, "This contact has no email address to erase it by.")
             return HttpResponseRedirect(self.url("change", object_id))
+        found = gdpr.inventory(email)
+        if found.user is not None and (found.user.is_staff or found.user.is_superuser):
+            # Erasing a staff account from here would let a HubSpot admin remove a superuser.
+            messages.error(
+                request,
+                f"{email} belongs to a staff account: delete that account in the user admin "
+                "(a superuser's task), then come back to erase the contact.",
+            )
+            return HttpResponseRedirect(self.url("change", object_id))
         if request.method == "POST" and request.POST.get("post") == "yes":
             erased = gdpr.erase(email, actor=request.user, source="admin")
             report_outcome(
@@ -87,7 +96,7 @@ class HubSpotContactAdmin(CrmObjectAdmin):
             self.context(
                 title="GDPR-delete a HubSpot contact",
                 record=record,
-                found=gdpr.inventory(email),
+                found=found,
                 change_url=self.url("change", object_id),
             ),
         )

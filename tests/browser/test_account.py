@@ -7,19 +7,12 @@ import pytest
 from django.contrib.auth.models import User
 
 from hubspot_integration.models import ConsentRecord, CustomerProfile, OutboxOperation
+from tests.browser.conftest import sign_in
 from tests.helpers import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 GDPR_PATH = "/crm/objects/2026-09/contacts/gdpr-delete"
-
-
-def sign_in(page, user):
-    page.goto("/accounts/login/")
-    page.fill("#id_username", user.get_username())
-    page.fill("#id_password", PASSWORD)
-    page.click("#login-form button[type=submit]")
-    page.wait_for_selector("text=Signed in as")
 
 
 @pytest.fixture

@@ -202,6 +202,25 @@ class HubSpotSettings(SingletonModel):
         default=False,
         help_text="Hold the tracking script back until the visitor accepts cookies.",
     )
+    # Consent (services/consent.py): with a processing text set, the contact form asks for it and
+    # each form submission carries HubSpot's `legalConsentOptions` with the text the visitor saw.
+    consent_text = models.TextField(
+        "consent to process text",
+        blank=True,
+        help_text="E.g. “I agree that SkyPanel stores and processes my personal data.” Blank "
+        "sends no consent options.",
+    )
+    consent_communications_text = models.TextField(
+        "consent to communications text",
+        blank=True,
+        help_text="Optional: the checkbox text for the subscription type below.",
+    )
+    consent_subscription_type_id = models.PositiveBigIntegerField(
+        "communications subscription type ID",
+        null=True,
+        blank=True,
+        help_text="The HubSpot subscription type the communications checkbox subscribes to.",
+    )
     webhook_secret = EncryptedTextField("webhook client secret", blank=True, default="")
     rate_limit_per_10s = models.PositiveIntegerField(
         "API calls per 10 seconds",
@@ -259,6 +278,8 @@ class HubSpotSettings(SingletonModel):
             ("import_contacts", "Can import HubSpot contacts from CSV"),
             ("manage_tickets", "Can find, create and edit HubSpot tickets"),
             ("view_crm_dashboard", "Can view the HubSpot CRM dashboard"),
+            # Irreversible, in HubSpot and here: the admins' group holds it, not staff.
+            ("gdpr_delete_contacts", "Can GDPR-delete a HubSpot contact and its account"),
         ]
 
     def __str__(self) -> str:
@@ -319,8 +340,20 @@ class HubSpotSettings(SingletonModel):
             )
         except ValidationError as err:
             errors.update(err.message_dict)
+        errors.update(self._consent_errors())
         if errors:
             raise ValidationError(errors)
+
+    def _consent_errors(self) -> dict:
+        errors = {}
+        has_text = bool((self.consent_communications_text or "").strip())
+        has_type = self.consent_subscription_type_id is not None
+        if (has_text or has_type) and not (self.consent_text or "").strip():
+            errors["consent_text"] = "Enter the consent to process text first."
+        if has_text != has_type:
+            field = "consent_subscription_type_id" if has_text else "consent_communications_text"
+            errors[field] = "The communications text and subscription type ID go together."
+        return errors
 
     # --- derived values ------------------------------------------------------------------------
     @property
@@ -449,6 +482,7 @@ class OutboxOperation(models.Model):
         UPDATE_TICKET = "update_ticket", "Update ticket"
         IMPORT_BATCH = "import_batch", "Import batch"
         SUBMIT_FORM = "submit_form", "Submit form"
+        GDPR_DELETE_CONTACT = "gdpr_delete_contact", "GDPR-delete contact"
 
     # The kinds above, and the writes of every registered object type (create_company, ...).
     KIND_CHOICES = list(
@@ -585,6 +619,50 @@ class CustomerEmail(models.Model):
 
     def __str__(self) -> str:
         return f"{self.email} (verified {self.verified_at:%Y-%m-%d})"
+
+
+class CustomerProfile(models.Model):
+    """A user's own choices on the account page (services/profiles.py).
+
+    `ticket_emails`: whether ticket status emails are sent to this user (default on; the ticket
+    notifications read it). `pending_email`: a new address asked for on the account page and not
+    yet confirmed; the account keeps its current address until the link sent here is opened."""
+
+    user = models.OneToOneField(
+        django_settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="customer_profile"
+    )
+    ticket_emails = models.BooleanField("emails about my tickets", default=True)
+    pending_email = models.EmailField("new address to confirm", blank=True)
+    pending_email_requested_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "customer profile"
+
+    def __str__(self) -> str:
+        return f"profile of user {self.user_id}"
+
+
+class ConsentRecord(models.Model):
+    """A signed-in customer's answer to the cookie banner: what they chose, when, and which
+    wording they answered (a hash of the banner's text, so a reworded banner is a new version)."""
+
+    class Choice(models.TextChoices):
+        ACCEPT = "accept", "Accepted"
+        DECLINE = "decline", "Declined"
+
+    user = models.ForeignKey(
+        django_settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="consent_records"
+    )
+    subject = models.CharField(max_length=32, default="cookies")
+    choice = models.CharField(max_length=16, choices=Choice.choices)
+    text_version = models.CharField(max_length=32)
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-recorded_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.subject}: {self.choice} ({self.recorded_at:%Y-%m-%d})"
 
 
 class WebhookEvent(models.Model):

@@ -8,7 +8,7 @@ from django.urls import path
 from . import webhooks
 from .api.public_views import PublicConfigView
 from .oauth import views as oauth_views
-from .views import accounts, public, support
+from .views import accounts, profile, public, support
 
 urlpatterns = [
     path("", public.home, name="home"),
@@ -31,6 +31,11 @@ urlpatterns = [
     path("accounts/signup/done/", accounts.signup_done, name="signup-done"),
     path("accounts/verify-email/", accounts.send_verification, name="verify-email-send"),
     path("accounts/verify-email/<str:token>/", accounts.verify_email, name="verify-email"),
+    path("accounts/profile/", profile.profile, name="profile"),
+    path("accounts/profile/data/", profile.my_data, name="my-data"),
+    path("accounts/profile/delete/", profile.delete_account, name="delete-account"),
+    path("accounts/deleted/", profile.account_deleted, name="account-deleted"),
+    path("accounts/consent/", profile.record_consent, name="record-consent"),
     path("hubspot/webhooks/", webhooks.receive, name="hubspot-webhooks"),
     # Connect with HubSpot comes back here (register this URL in the app's auth settings). The
     # admin's own login and staff check apply: only the admin who started it can finish it.

@@ -27,6 +27,8 @@ ADMIN_PERMISSIONS = STAFF_PERMISSIONS + [
     "hubspot_integration.view_settingsauditentry",
     "hubspot_integration.change_outboxoperation",
     "hubspot_integration.view_webhookevent",
+    # Erases a person in HubSpot and here, past any undo: an admin's call, not every staff member's.
+    "hubspot_integration.gdpr_delete_contacts",
 ]
 
 GROUPS = {STAFF_GROUP: STAFF_PERMISSIONS, ADMIN_GROUP: ADMIN_PERMISSIONS}

@@ -262,6 +262,10 @@ HUBSPOT_STAFF = [
     row(f"{HS}_hubspotcontact_change", "POST",       LOGIN, LOGIN, LOGIN, 403,   200,   200,   200,   args={"object_id": "{contact}"}, data={}),
     # The confirmation page (its POST archives at once, so it is left to test_admin_contacts).
     row(f"{HS}_hubspotcontact_delete", "GET",        LOGIN, LOGIN, LOGIN, 403,   200,   200,   200,   args={"object_id": "{contact}"}),
+    # GDPR delete needs gdpr_delete_contacts too (the admins' group); a POST without the
+    # confirmation's "post=yes" only shows the page again (its real POST is in test_account).
+    row(f"{HS}_hubspotcontact_gdpr_delete", "GET",   LOGIN, LOGIN, LOGIN, 403,   403,   200,   200,   args={"object_id": "{contact}"}),
+    row(f"{HS}_hubspotcontact_gdpr_delete", "POST",  LOGIN, LOGIN, LOGIN, 403,   403,   200,   200,   args={"object_id": "{contact}"}, data={}),
     # -- tickets (manage_tickets) ---------------------------------------------------------------
     row(f"{HS}_hubspotticket_changelist", "GET",     LOGIN, LOGIN, LOGIN, 403,   200,   200,   200),
     row(f"{HS}_hubspotticket_add", "GET",            LOGIN, LOGIN, LOGIN, 403,   200,   200,   200),
@@ -383,6 +387,17 @@ PUBLIC = [
     # Sends a new link to the signed-in account's own address (or says it is confirmed).
     row("verify-email-send", "POST",                 SIGNIN, AWAY, AWAY,  AWAY,  AWAY,  AWAY,  AWAY,  data={}),
     row("verify-email", "GET",                       400,   400,   400,   400,   400,   400,   400,   args={"token": "not-a-token"}),
+    # The account page: every signed-in user's own; empty POSTs show the page with its errors.
+    row("profile", "GET",                            SIGNIN, 200,  200,   200,   200,   200,   200),
+    row("profile", "POST",                           SIGNIN, 200,  200,   200,   200,   200,   200,   data={}),
+    row("my-data", "GET",                            SIGNIN, 200,  200,   200,   200,   200,   200),
+    row("delete-account", "GET",                     SIGNIN, 200,  200,   200,   200,   200,   200),
+    row("delete-account", "POST",                    SIGNIN, 200,  200,   200,   200,   200,   200,   data={}),
+    # Only right after a deletion in this session: else back home.
+    row("account-deleted", "GET",                    AWAY,  AWAY,  AWAY,  AWAY,  AWAY,  AWAY,  AWAY),
+    # The banner's answer: no choice is a 400 for anyone; GET is not allowed.
+    row("record-consent", "POST",                    400,   400,   400,   400,   400,   400,   400,   data={}),
+    row("record-consent", "GET",                     405,   405,   405,   405,   405,   405,   405),
     # Unsigned: refused whoever is signed in (the signature is the only credential).
     row("hubspot-webhooks", "POST",                  401,   401,   401,   401,   401,   401,   401,   data={}),
 ]

@@ -71,6 +71,20 @@ class HubSpotSettingsAdmin(SingletonModelAdmin):
                 ]
             },
         ),
+        (
+            "Consent",
+            {
+                "fields": [
+                    "consent_text",
+                    "consent_communications_text",
+                    "consent_subscription_type_id",
+                ],
+                "description": (
+                    "With a consent text, the contact form asks the visitor to agree to it and "
+                    "each submission carries HubSpot's legalConsentOptions with the texts they saw."
+                ),
+            },
+        ),
         ("Webhooks", {"fields": ["new_webhook_secret", "clear_webhook_secret"]}),
         ("Limits and caching", {"fields": ["rate_limit_per_10s", "dashboard_cache_seconds"]}),
         (

@@ -28,6 +28,9 @@ FIELD_MAP = {
     "defaultTicketStage": "default_ticket_stage",
     "scriptUrlOverride": "script_url_override",
     "waitForConsent": "wait_for_consent",
+    "consentText": "consent_text",
+    "consentCommunicationsText": "consent_communications_text",
+    "consentSubscriptionTypeId": "consent_subscription_type_id",
     "rateLimitPer10s": "rate_limit_per_10s",
     "dashboardCacheSeconds": "dashboard_cache_seconds",
     "retentionOutboxDays": "retention_outbox_days",
@@ -127,6 +130,13 @@ class SettingsSerializer(serializers.Serializer):
     defaultTicketStage = serializers.CharField(required=False, allow_blank=True, max_length=64)
     scriptUrlOverride = serializers.URLField(required=False, allow_blank=True)
     waitForConsent = serializers.BooleanField(required=False)
+    consentText = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+    consentCommunicationsText = serializers.CharField(
+        required=False, allow_blank=True, max_length=2000
+    )
+    consentSubscriptionTypeId = serializers.IntegerField(
+        required=False, allow_null=True, min_value=1, max_value=2**53
+    )
     rateLimitPer10s = serializers.ChoiceField(required=False, choices=RateLimitTier.choices)
     dashboardCacheSeconds = serializers.IntegerField(required=False, min_value=0, max_value=86400)
     retentionOutboxDays = _retention_days("Succeeded and discarded writes to HubSpot")

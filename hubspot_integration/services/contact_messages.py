@@ -10,7 +10,7 @@ from .. import errors
 from ..client_address import client_address
 from ..conf import app_settings
 from ..models import HubSpotSettings, OutboxOperation
-from . import outbox
+from . import consent, outbox
 from .support_requests import SupportUnavailable
 
 Kind = OutboxOperation.Kind
@@ -59,6 +59,14 @@ def submit_contact_message(data: dict, *, context: dict, user=None) -> outbox.Ou
         "values": {k: v for k, v in values.items() if v},
         "context": context,
     }
+    # The texts the sender agreed to travel in the payload: a later change of the settings does
+    # not rewrite what a queued submission says they consented to.
+    options = consent.legal_consent_options(
+        consent.form_consent(s) if data.get("consent_to_process") else None,
+        communications_accepted=bool(data.get("consent_communications")),
+    )
+    if options:
+        payload["legalConsentOptions"] = options
     return outbox.submit(Kind.SUBMIT_FORM, payload, user=user)
 
 
@@ -99,6 +107,8 @@ def _submit_form(client, payload, operation):
         "fields": [{"name": k, "value": str(v)} for k, v in values.items()],
         "context": payload.get("context") or {},
     }
+    if payload.get("legalConsentOptions"):
+        body["legalConsentOptions"] = payload["legalConsentOptions"]
     answer = client.submit_form(payload["portalId"], payload["formGuid"], body)
     return outbox.Result("", {"answer": answer})
 

@@ -28,7 +28,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from ..conf import app_settings
-from ..models import CustomerEmail
+from ..models import CustomerEmail, CustomerProfile
 
 logger = logging.getLogger(__name__)
 
@@ -87,19 +87,31 @@ def mark_verified(user) -> None:
 
 
 # --- links ---------------------------------------------------------------------------------------
-def _state(user) -> str:
+def _state(user, new_email: str = "") -> str:
     record = CustomerEmail.objects.filter(user_id=user.pk).first()
     verified = f"{normalize(record.email)}|{record.verified_at.isoformat()}" if record else ""
     raw = f"{user.pk}|{normalize(user.email)}|{verified}"
+    if new_email:
+        # A change's link names the new address; asking for another address voids it.
+        raw += f"|{normalize(new_email)}|{pending_email(user)}"
     return hashlib.sha256(raw.encode()).hexdigest()[:32]
 
 
-def make_token(user) -> str:
-    return signing.dumps({"u": user.pk, "s": _state(user)}, salt=SALT)
+def make_token(user, new_email: str = "") -> str:
+    data = {"u": user.pk, "s": _state(user, new_email)}
+    if new_email:
+        data["e"] = normalize(new_email)
+    return signing.dumps(data, salt=SALT)
+
+
+def pending_email(user) -> str:
+    found = CustomerProfile.objects.filter(user_id=user.pk).values_list("pending_email", flat=True)
+    return normalize(found.first() or "")
 
 
 def confirm(token: str):
-    """Open a verification link: ("verified" | "already" | "expired" | "invalid", user or None)."""
+    """Open a verification link: ("verified" | "changed" | "already" | "expired" | "invalid",
+    user or None). "changed": the link confirmed a new address asked for on the account page."""
     try:
         data = signing.loads(token, salt=SALT, max_age=max_age())
     except signing.SignatureExpired:
@@ -109,12 +121,34 @@ def confirm(token: str):
     user = get_user_model().objects.filter(pk=data.get("u"), is_active=True).first()
     if user is None:
         return "invalid", None
+    new_email = normalize(data.get("e") or "")
+    if new_email:
+        return _confirm_change(user, new_email, data.get("s"))
     if is_verified(user):
         return "already", user
     if data.get("s") != _state(user):
         return "invalid", None  # the address changed since the link was sent
     mark_verified(user)
     return "verified", user
+
+
+def _confirm_change(user, new_email: str, state):
+    if new_email == normalize(user.email) and is_verified(user):
+        return "already", user
+    if pending_email(user) != new_email or state != _state(user, new_email):
+        return "invalid", None  # another address was asked for since, or this one confirmed
+    try:
+        with transaction.atomic():
+            user.email = new_email
+            user.save(update_fields=["email"])
+            CustomerProfile.objects.filter(user_id=user.pk).update(
+                pending_email="", pending_email_requested_at=None
+            )
+            mark_verified(user)
+    except IntegrityError:
+        # Another account took the address since the link was sent (one account per address).
+        return "invalid", None
+    return "changed", user
 
 
 # --- emails --------------------------------------------------------------------------------------
@@ -130,15 +164,19 @@ def _send(template: str, context: dict, to: str) -> bool:
     return True
 
 
-def send_verification(request, user) -> bool:
-    link = request.build_absolute_uri(reverse("verify-email", args=[make_token(user)]))
+def send_verification(request, user, new_email: str = "") -> bool:
+    """The link that confirms the account's address, or, with `new_email`, the new address asked
+    for on the account page (sent to that address)."""
+    token = make_token(user, new_email)
+    link = request.build_absolute_uri(reverse("verify-email", args=[token]))
     context = {
         "user": user,
+        "email": new_email or user.email,
         "link": link,
         "hours": max(max_age() // 3600, 1),
         "site": request.get_host(),
     }
-    return _send("registration/email/verify_email", context, user.email)
+    return _send("registration/email/verify_email", context, new_email or user.email)
 
 
 def send_signup_attempt_notice(request, user) -> bool:

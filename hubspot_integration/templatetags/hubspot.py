@@ -10,12 +10,13 @@ import time
 
 from django import template
 from django.templatetags.static import static
+from django.urls import reverse
 from django.utils.html import format_html, json_script
 from django.utils.safestring import mark_safe
 
 from ..conf import app_settings
 from ..models import HubSpotSettings
-from ..services import chat
+from ..services import chat, consent
 
 register = template.Library()
 
@@ -43,13 +44,16 @@ def hubspot_tracking(context) -> str:
         s.wait_for_consent,
         visitor,
         clear_identity,
+        bool(getattr(user, "is_authenticated", False)),
     )
     now = time.monotonic()
     entry = _markup_cache.get(key)
     if entry is None or entry[1] <= now:
         found = chat.identification(user, s) if visitor else chat.Identification(None)
         expires = now + app_settings.VISITOR_MEMO_SECONDS if visitor else math.inf
-        entry = (_markup(s, found.identity, clear_identity), expires, found.identity is not None)
+        signed_in = bool(getattr(user, "is_authenticated", False))
+        markup = _markup(s, found.identity, clear_identity, signed_in)
+        entry = (markup, expires, found.identity is not None)
         # After a momentary failure the anonymous markup is not kept: the next page asks again.
         if found.settled:
             if len(_markup_cache) >= MARKUP_CACHE_SIZE:
@@ -71,11 +75,13 @@ def clear_markup_cache() -> None:
     _markup_cache.clear()
 
 
-def _markup(s: HubSpotSettings, identity, clear_identity: bool) -> str:
+def _markup(s: HubSpotSettings, identity, clear_identity: bool, signed_in: bool = False) -> str:
     config = {
         "scriptUrl": chat.script_url(s),
         "waitForConsent": bool(s.wait_for_consent),
         "consentCookie": CONSENT_COOKIE,
+        # A signed-in customer's banner answer is also kept on their account (views/profile.py).
+        "consentRecordUrl": reverse("record-consent") if signed_in else "",
         "clearIdentity": clear_identity,
         # Only a logged-in customer's page sets hsConversationsSettings at all.
         "conversations": (
@@ -97,12 +103,12 @@ def _markup(s: HubSpotSettings, identity, clear_identity: bool) -> str:
         parts.append(
             format_html(
                 '<div id="consent-banner" class="consent-banner" hidden role="dialog" '
-                'aria-label="Cookie consent"><p>We use HubSpot cookies for live chat and to '
-                "remember your visits. Do you accept them?</p>"
+                'aria-label="Cookie consent"><p>{}</p>'
                 '<button type="button" id="consent-accept">Accept</button> '
                 '<button type="button" id="consent-decline">Decline</button></div>'
                 '<button type="button" id="consent-manage" class="consent-manage">'
-                "Cookie preferences</button>"
+                "Cookie preferences</button>",
+                consent.BANNER_TEXT,
             )
         )
     else:

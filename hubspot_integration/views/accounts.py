@@ -46,13 +46,17 @@ def signup_done(request):
 @require_GET
 def verify_email(request, token):
     outcome, user = email_verification.confirm(token)
-    if outcome in ("verified", "already"):
+    if outcome in ("verified", "changed", "already"):
         if outcome == "verified":
             messages.success(request, f"Thank you: {user.email} is confirmed.")
+        elif outcome == "changed":
+            messages.success(request, f"Thank you: your account now uses {user.email}.")
         else:
             messages.info(request, f"{user.email} is already confirmed.")
         signed_in_as_them = request.user.is_authenticated and request.user.pk == user.pk
-        return redirect("my-tickets" if signed_in_as_them else "login")
+        if not signed_in_as_them:
+            return redirect("login")
+        return redirect("profile" if outcome == "changed" else "my-tickets")
     return render(
         request,
         "registration/verify_email_failed.html",

@@ -44,6 +44,17 @@ class ContactForm(HoneypotMixin):
 
     field_order = ["name", "email", "company", "message", HONEYPOT_FIELD]
 
+    def __init__(self, *args, consent=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        # With a consent text in the settings (services/consent.form_consent), the message is
+        # sent only with the sender's agreement, and HubSpot is told what they agreed to.
+        if consent is not None:
+            self.fields["consent_to_process"] = forms.BooleanField(label=consent["text"])
+            if consent["communications"]:
+                self.fields["consent_communications"] = forms.BooleanField(
+                    label=consent["communications"]["text"], required=False
+                )
+
 
 class SignupForm(UserCreationForm):
     email = forms.EmailField(

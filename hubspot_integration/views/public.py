@@ -7,7 +7,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from .. import errors
-from ..services import contact_messages
+from ..services import consent, contact_messages
 from . import abuse
 from .forms import ContactForm
 
@@ -24,9 +24,10 @@ def contact(request):
     initial = {}
     if request.user.is_authenticated:
         initial = {"email": request.user.email, "name": request.user.get_full_name()}
-    form = ContactForm(initial=initial)
+    asked = consent.form_consent()
+    form = ContactForm(initial=initial, consent=asked)
     if request.method == "POST" and available:
-        form = ContactForm(request.POST)
+        form = ContactForm(request.POST, consent=asked)
         refusal = abuse.refusal(request, "contact")
         if refusal:
             messages.error(request, refusal)

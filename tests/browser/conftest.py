@@ -52,3 +52,12 @@ def login(page, user, *, next_url="/admin/"):
     page.fill("#id_password", PASSWORD)
     page.click("input[type=submit]")
     page.wait_for_load_state()
+
+
+def sign_in(page, user):
+    """Sign in through the customer site's own login form."""
+    page.goto("/accounts/login/")
+    page.fill("#id_username", user.get_username())
+    page.fill("#id_password", PASSWORD)
+    page.click("#login-form button[type=submit]")
+    page.wait_for_selector("text=Signed in as")

@@ -15,8 +15,8 @@ from hubspot_integration.models import CustomerTicket, OutboxOperation
 from hubspot_integration.services import outbox
 from hubspot_integration.tasks import process_webhook_events
 from hubspot_integration.webhook_signature import sign_v3
+from tests.browser.conftest import sign_in
 from tests.fake_hubspot import FAKE_PORTAL_ID
-from tests.helpers import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -60,14 +60,6 @@ def chat(hubspot_settings):
     hubspot_settings.webhook_secret = SECRET
     hubspot_settings.save()
     return hubspot_settings
-
-
-def sign_in(page, user):
-    page.goto("/accounts/login/")
-    page.fill("#id_username", user.get_username())
-    page.fill("#id_password", PASSWORD)
-    page.click("#login-form button[type=submit]")
-    page.wait_for_selector("text=Signed in as")
 
 
 def test_tracking_script_has_the_regions_host_and_portal(hs_page, chat):

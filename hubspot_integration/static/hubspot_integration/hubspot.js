@@ -73,6 +73,25 @@
   function showBanner() { var b = banner(); if (b) b.hidden = false; }
   function hideBanner() { var b = banner(); if (b) b.hidden = true; }
 
+  function csrfToken() {
+    var match = document.cookie.match(/(?:^|; )csrftoken=([^;]*)/);
+    return match ? decodeURIComponent(match[1]) : "";
+  }
+
+  // A signed-in customer's answer is kept on their account too: the record of what they chose.
+  function recordChoice(choice) {
+    if (!config.consentRecordUrl || !window.fetch) return;
+    fetch(config.consentRecordUrl, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "X-CSRFToken": csrfToken(),
+      },
+      body: "choice=" + encodeURIComponent(choice),
+    }).catch(function () { /* the cookie still holds the answer */ });
+  }
+
   window.skypanelConsent = {
     grant: function () { writeConsent("granted"); hideBanner(); loadScript(); },
     withdraw: function () { writeConsent("denied"); hideBanner(); removeWidget(); },
@@ -90,8 +109,14 @@
     var accept = document.getElementById("consent-accept");
     var decline = document.getElementById("consent-decline");
     var manage = document.getElementById("consent-manage");
-    if (accept) accept.addEventListener("click", window.skypanelConsent.grant);
-    if (decline) decline.addEventListener("click", window.skypanelConsent.withdraw);
+    if (accept) accept.addEventListener("click", function () {
+      window.skypanelConsent.grant();
+      recordChoice("accept");
+    });
+    if (decline) decline.addEventListener("click", function () {
+      window.skypanelConsent.withdraw();
+      recordChoice("decline");
+    });
     if (manage) manage.addEventListener("click", showBanner);
     // Signing out: the next person at this browser must not inherit the chat history.
     document.querySelectorAll("form[data-logout]").forEach(function (form) {

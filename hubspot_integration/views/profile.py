@@ -1,0 +1,154 @@
+"""The account page (`/accounts/profile/`): name, address, ticket emails, "my data", deleting the
+account; and the cookie banner's answer of a signed-in customer."""
+
+from __future__ import annotations
+
+import json
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from ..services import consent, email_verification, gdpr, profiles
+from . import abuse
+
+DELETED_FLAG = "hubspot-account-deleted"
+
+
+class NameForm(forms.Form):
+    first_name = forms.CharField(max_length=150, required=False)
+    last_name = forms.CharField(max_length=150, required=False)
+
+
+class EmailForm(forms.Form):
+    email = forms.EmailField(max_length=254, label="New email address")
+
+
+class NotificationsForm(forms.Form):
+    ticket_emails = forms.BooleanField(
+        required=False, label="Email me when one of my tickets changes"
+    )
+
+
+class DeleteForm(forms.Form):
+    password = forms.CharField(widget=forms.PasswordInput, label="Your password", max_length=4096)
+
+
+def _context(request, **forms_given) -> dict:
+    user = request.user
+    profile = profiles.profile_of(user)
+    return {
+        "name_form": forms_given.get("name_form")
+        or NameForm(initial={"first_name": user.first_name, "last_name": user.last_name}),
+        "email_form": forms_given.get("email_form") or EmailForm(),
+        "notifications_form": forms_given.get("notifications_form")
+        or NotificationsForm(initial={"ticket_emails": profile.ticket_emails}),
+        "profile": profile,
+        "verified": email_verification.is_verified(user),
+    }
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def profile(request):
+    if request.method == "GET":
+        return render(request, "registration/profile.html", _context(request))
+    action = request.POST.get("action", "")
+    user = request.user
+    if action == "name":
+        form = NameForm(request.POST)
+        if form.is_valid():
+            profiles.change_name(
+                user, form.cleaned_data["first_name"], form.cleaned_data["last_name"]
+            )
+            messages.success(request, "Your name is saved.")
+            return redirect("profile")
+        return render(request, "registration/profile.html", _context(request, name_form=form))
+    if action == "email":
+        form = EmailForm(request.POST)
+        if form.is_valid():
+            if abuse.rate_limited(request, "verify-email"):
+                messages.error(request, abuse.RATE_LIMITED_MESSAGE)
+                return render(
+                    request, "registration/profile.html", _context(request, email_form=form)
+                )
+            new = form.cleaned_data["email"]
+            result = profiles.request_email_change(request, user, new)
+            if result == "same":
+                messages.info(request, f"{user.email} is already your address.")
+            elif result == "sent":
+                messages.success(
+                    request,
+                    f"We sent a link to {email_verification.normalize(new)}. Until you open it, "
+                    f"your account keeps using {user.email}.",
+                )
+            else:
+                messages.error(
+                    request, "Sorry, the email cannot be sent right now. Try again later."
+                )
+            return redirect("profile")
+        return render(request, "registration/profile.html", _context(request, email_form=form))
+    if action == "notifications":
+        form = NotificationsForm(request.POST)
+        form.is_valid()  # a lone checkbox: absent means off, nothing can be invalid
+        profiles.set_ticket_emails(user, form.cleaned_data.get("ticket_emails", False))
+        messages.success(request, "Your email settings are saved.")
+        return redirect("profile")
+    messages.error(request, "Choose what to change.")
+    return render(request, "registration/profile.html", _context(request))
+
+
+@login_required
+@require_GET
+def my_data(request):
+    data = profiles.my_data(request.user)
+    stamp = timezone.now().strftime("%Y%m%d")
+    response = HttpResponse(
+        json.dumps(data, indent=2, ensure_ascii=False), content_type="application/json"
+    )
+    response["Content-Disposition"] = f'attachment; filename="skypanel-my-data-{stamp}.json"'
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def delete_account(request):
+    form = DeleteForm(request.POST or None)
+    if request.method == "POST":
+        if abuse.rate_limited(request, "delete-account"):
+            messages.error(request, abuse.RATE_LIMITED_MESSAGE)
+        elif form.is_valid():
+            if request.user.check_password(form.cleaned_data["password"]):
+                gdpr.erase(request.user.email, user=request.user, source="account")
+                logout(request)
+                request.session[DELETED_FLAG] = True
+                return redirect("account-deleted")
+            form.add_error("password", "That is not your password. Nothing was deleted.")
+    return render(request, "registration/delete_account.html", {"form": form})
+
+
+@require_GET
+def account_deleted(request):
+    if not request.session.pop(DELETED_FLAG, False):
+        return redirect("home")
+    return render(request, "registration/account_deleted.html")
+
+
+@require_POST
+def record_consent(request):
+    """The cookie banner's answer: kept for a signed-in customer, ignored for anyone else."""
+    choice = request.POST.get("choice", "")
+    if choice not in consent.CHOICES:
+        return JsonResponse({"error": "choice must be accept or decline"}, status=400)
+    if not request.user.is_authenticated:
+        return JsonResponse({"recorded": False})
+    if abuse.rate_limited(request, "consent"):
+        return JsonResponse({"error": "too many answers; try again later"}, status=429)
+    consent.record_banner_choice(request.user, choice)
+    return JsonResponse({"recorded": True})

@@ -237,8 +237,9 @@ def test_api_refuses_bad_input_by_field_and_queues_during_an_outage(
     client = client_for(hubspot_staff)
     refused = client.post(API, {"domain": "acme.example"}, "application/json")
     assert refused.status_code == 400 and refused.json()["message"] == "Invalid input: name."
-    refused = client.post(API, {"name": "Acme", "domain": "no way"}, "application/json")
-    assert refused.status_code == 400 and "domain" in refused.json()["details"]
+    for domain in ("no way", "[acme", "http://[::1"):  # the last two are not even URLs
+        refused = client.post(API, {"name": "Acme", "domain": domain}, "application/json")
+        assert refused.status_code == 400 and "domain" in refused.json()["details"], domain
     fake_hubspot.faults.down()
     queued = client.post(API, {"name": "Acme"}, "application/json")
     assert queued.status_code == 202 and queued.json()["queued"] is True

@@ -18,7 +18,10 @@ def clean_domain(value: str) -> str:
     """ "https://www.Example.com/about" -> "example.com": HubSpot links contacts to a company by
     the bare domain of their email, so that is what it must hold."""
     text = value.strip().lower()
-    host = urlsplit(text if "//" in text else f"//{text}").hostname or ""
+    try:
+        host = urlsplit(text if "//" in text else f"//{text}").hostname or ""
+    except ValueError:  # "[" and the like: not a URL at all ("Invalid IPv6 URL")
+        host = ""
     host = host.removeprefix("www.")
     if not DOMAIN.match(host):
         raise ValidationError({"domain": f"{value!r} is not a domain name like example.com."})

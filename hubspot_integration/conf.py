@@ -20,6 +20,7 @@ class AppSettings:
         "IMPORT_MAX_UPLOAD_BYTES": 20 * 1024 * 1024,
         "IMPORT_MAX_LINE_BYTES": 64 * 1024,
         "API_MAX_JSON_DEPTH": 32,
+        "CONNECTION_CHECK_INTERVAL": 15 * 60,
     }
 
     def _get(self, name: str, default):
@@ -286,6 +287,19 @@ class AppSettings:
         """A connection check round trip slower than this many milliseconds is reported as slow
         (HubSpot answers in a few hundred)."""
         return int(self._get("CONNECTION_SLOW_MS", 2000))
+
+    @property
+    def CONNECTION_CHECK_INTERVAL(self) -> int:
+        """Seconds between two connection checks the sweep runs (however many sweeps run, on
+        however many machines): a revoked token or a removed scope shows as a banner and one
+        email to the HubSpot admins within this long. 0 switches the watch off."""
+        return self._int("CONNECTION_CHECK_INTERVAL")
+
+    @property
+    def CONNECTION_CHECK_HISTORY(self) -> int:
+        """Past connection checks kept (time, verdict, headline) beside the last one: enough to
+        see when a failure began and how often it came back, bounded so the row stays small."""
+        return int(self._get("CONNECTION_CHECK_HISTORY", 20))
 
     @property
     def PUBLIC_MAX_BODY_BYTES(self) -> int:

@@ -109,7 +109,10 @@ class TaskBackendCheck(HealthCheck):
 class HubSpotConfigurationCheck(HealthCheck):
     """The settings row: readable, every secret opens, and what the admin chose. Switched off or
     not configured is a state the admin chooses, not an outage: it passes. The last connection
-    check's result is reported alongside, and does not fail it either."""
+    check's result is reported alongside (time, verdict, the failing checks by name, and whether
+    it is stale because no sweep runs the watch), and does not fail it either: HubSpot being down
+    or a revoked token does not stop this instance serving its pages, so a load balancer must not
+    take it out; alert on `last_check_ok` instead."""
 
     name = "hubspot"
     requires = ("database",)
@@ -118,6 +121,7 @@ class HubSpotConfigurationCheck(HealthCheck):
 
     def check(self) -> Status:
         from .models import HubSpotSettings
+        from .services import connection_watch
 
         s = HubSpotSettings.load()
         unreadable = s.undecryptable_fields
@@ -139,6 +143,7 @@ class HubSpotConfigurationCheck(HealthCheck):
             "enabled": bool(s.enabled),
             "last_check_ok": s.last_check_ok,
             "last_check_at": s.last_check_at.isoformat() if s.last_check_at else None,
+            **connection_watch.public_status(s),
         }
         return Status(True, message, details)
 

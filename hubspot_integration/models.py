@@ -682,6 +682,35 @@ class WebhookEvent(models.Model):
         return f"{self.subscription_type} {self.event_id}"
 
 
+class ConnectionWatch(models.Model):
+    """The connection watch's state: the last stored connection check and what the HubSpot
+    admins were told about it. One row (pk 1), written by the check and the sweep with
+    conditional UPDATEs, so it lives apart from the settings row: an admin saving the settings
+    form must not write back a stale copy of it (services/connection_watch.py)."""
+
+    ROW = 1
+
+    checked_at = models.DateTimeField("last check", null=True, blank=True)
+    # When the last check began: a sweep claims the next one by moving this forward atomically.
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    ok = models.BooleanField("last check passed", null=True, blank=True)
+    message = models.TextField("verdict", blank=True)
+    failures = models.JSONField("failing checks", default=list, blank=True)  # [{name, message}]
+    failing_since = models.DateTimeField(null=True, blank=True)
+    # True once the admins were emailed that it fails, until they are emailed it recovered.
+    alerted = models.BooleanField(default=False)
+    alert_sent_at = models.DateTimeField(null=True, blank=True)
+    history = models.JSONField(default=list, blank=True)  # newest first: [{at, ok, message}]
+
+    class Meta:
+        verbose_name = "connection watch"
+        default_permissions = ()  # no admin page: the banner and /api/health show it
+
+    def __str__(self) -> str:
+        verdict = {True: "passing", False: "failing", None: "not checked"}[self.ok]
+        return f"HubSpot connection {verdict}"
+
+
 # Admin pages that show HubSpot data, not rows: models without a table of their own give them an
 # entry in the admin index and a URL namespace; their ModelAdmins replace every view. Each object
 # type's page model lives in its package (`crm.registry.PACKAGES`), loaded at the end of this module.

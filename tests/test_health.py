@@ -87,6 +87,32 @@ class TestBackends:
         assert status.message == "HubSpot is switched off. The last connection check failed."
 
 
+@pytest.mark.django_db
+def test_hubspot_reports_the_last_connection_check_and_still_passes(hubspot_settings, fake_hubspot):
+    """The keys before the watch stay; the watch adds its verdict in words and its staleness."""
+    from hubspot_integration.services.connection import check_connection
+    from tests.fake_hubspot import FAKE_TOKEN
+
+    fake_hubspot.revoke_token(FAKE_TOKEN)
+    check_connection()
+    status = health.HubSpotConfigurationCheck().run()
+    assert status.ok
+    component = status.as_dict()
+    assert list(component) == [
+        "ok",
+        "configured",
+        "enabled",
+        "last_check_ok",
+        "last_check_at",
+        "last_check_message",
+        "last_check_stale",
+        "message",
+    ]
+    assert component["last_check_ok"] is False
+    assert component["last_check_message"] == "The last connection check failed: token."
+    assert component["last_check_stale"] is False
+
+
 class Passing(health.HealthCheck):
     name = "passing"
 

@@ -11,6 +11,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
+from django.db import DatabaseError
 from django.utils import timezone
 
 from .. import errors
@@ -20,6 +21,7 @@ from ..credentials import get_client
 from ..crm import registry
 from ..models import CredentialType, HubSpotSettings
 from ..oauth.status import introspect_scopes, oauth_status
+from . import connection_watch
 
 logger = logging.getLogger(__name__)
 
@@ -469,4 +471,12 @@ def _finish(s: HubSpotSettings, checks: list[Check], account: dict, *, store: bo
                 "updated_at",
             ]
         )
-    return ConnectionReport(success=success, message=message, checks=checks, account=account)
+    report = ConnectionReport(success=success, message=message, checks=checks, account=account)
+    if store and s.pk:
+        # The watch keeps what the banner, /api/health and the admins' email need. Losing one
+        # record must not cost the admin the report they asked for.
+        try:
+            connection_watch.record(s, report, at=s.last_check_at)
+        except DatabaseError:
+            logger.exception("The connection check's result was not recorded for the watch")
+    return report

@@ -12,7 +12,11 @@ finds every kind:
   `HUBSPOT_TASK_LEASE_SECONDS` are marked failed, and RQ's started-job registries are cleaned
   (RQ moves abandoned jobs to failed). Their work itself is found again from the rows above;
 - retention: finished records older than the days the settings keep them are purged, a bounded
-  amount per pass (services/retention.py).
+  amount per pass (services/retention.py);
+- the connection watch: the connection check, when the last one is older than
+  `HUBSPOT_CONNECTION_CHECK_INTERVAL` (claimed by one sweep per interval), and the email to the
+  HubSpot admins when its verdict changed (services/connection_watch.py). Not counted in `Swept`:
+  it is not work from a backlog, and the sweep's report stays as it was.
 
 Each step stands alone: one failing is logged and the others still run. Run it with
 `manage.py hubspot_sweep --loop` (`hubspot_outbox` is the same command under its old name); it
@@ -28,7 +32,7 @@ from datetime import timedelta
 from django.utils import timezone
 
 from ..conf import app_settings
-from . import imports, outbox, queue, retention, webhook_events
+from . import connection, connection_watch, imports, outbox, queue, retention, webhook_events
 
 logger = logging.getLogger(__name__)
 
@@ -67,7 +71,17 @@ def sweep(*, limit: int = 100) -> Swept:
     # Last: due work comes before housekeeping. Counted in the total, so a `--loop` sweep goes
     # straight on to the next batch of a backlog instead of waiting its interval.
     done.purged = _step("retention", lambda: retention.purge().total)
+    _step("connection check", check_connection_when_due)
+    _step("connection email", connection_watch.notify)
     return done
+
+
+def check_connection_when_due() -> int:
+    """Run the connection check if this sweep claimed the interval's one check; 1 if it ran."""
+    if not connection_watch.claim_due():
+        return 0
+    connection.check_connection()  # stores its result, and the watch records it
+    return 1
 
 
 def _step(name: str, fn, **kwargs) -> int:

@@ -3,8 +3,9 @@
 The task queue delivers work at once and retries at their backoff; this sweep is the safety net
 that makes the rows, not the queue, the source of truth. It sends due outbox operations (and those a
 dead worker held), applies webhook events left unapplied, reads on imports whose worker died,
-marks task results a dead worker left "running", and purges finished records past their retention
-days (services/sweep.py). One is enough; more are safe.
+marks task results a dead worker left "running", purges finished records past their retention
+days, and runs the connection check when one is due (services/sweep.py). One is enough; more are
+safe.
 """
 
 import time

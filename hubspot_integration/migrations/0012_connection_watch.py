@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("hubspot_integration", "0010_companies"),
+        ("hubspot_integration", "0011_account_privacy"),
     ]
 
     operations = [

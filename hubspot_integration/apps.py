@@ -21,9 +21,10 @@ class HubSpotIntegrationConfig(AppConfig):
         """Every outbox kind's handler, from the service that owns the kind; a kind left out is
         reported at start-up by the system check hubspot.E010."""
         from .crm import registry
-        from .services import contact_messages, imports, outbox, tickets
+        from .services import contact_messages, imports, outbox, tickets, user_sync
 
-        for service in (*registry.modules("service"), tickets, contact_messages, imports):
+        services = (*registry.modules("service"), tickets, contact_messages, imports, user_sync)
+        for service in services:
             for kind, handler in service.OUTBOX_HANDLERS.items():
                 outbox.register(kind, handler)
 

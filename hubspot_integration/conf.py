@@ -217,6 +217,13 @@ class AppSettings:
         return int(self._get("PIPELINES_TTL", 300))
 
     @property
+    def CONTACT_PROPERTIES_TTL(self) -> int:
+        """Seconds HubSpot's list of contact properties is cached for checking the user field
+        mapping: shared, and changed rarely; a property missing from it is looked up afresh
+        before a mapping is refused."""
+        return int(self._get("CONTACT_PROPERTIES_TTL", 300))
+
+    @property
     def OWNERS_TTL(self) -> int:
         """Seconds the list of HubSpot owners is cached (shared, rarely changed)."""
         return int(self._get("OWNERS_TTL", 300))

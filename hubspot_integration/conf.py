@@ -200,8 +200,9 @@ class AppSettings:
 
     @property
     def IMPORT_BATCH_MAX_WAIT(self) -> float:
-        """How long an import batch may wait for the rate limiter before giving up for now: a
-        background reader can wait far longer than a page render."""
+        """How long an import batch (or a batch of site users sent as contacts) may wait for the
+        rate limiter before giving up for now: background work can wait far longer than a page
+        render."""
         return float(self._get("IMPORT_BATCH_MAX_WAIT", 15.0))
 
     @property

@@ -485,3 +485,32 @@ def test_the_email_an_unmapped_property_and_older_events_never_change_the_user(
     process_webhook_events.call()
     customer.refresh_from_db()
     assert (customer.email, customer.first_name) == ("cus@example.com", "")
+
+
+@pytest.mark.django_db
+def test_a_changed_email_whose_contact_was_deleted_in_hubspot_makes_one_by_the_new_address(
+    hubspot_settings, fake_hubspot, customer, immediate
+):
+    with immediate():
+        mark_verified(customer)
+    link = HubSpotUserContact.objects.get()
+    link.contact_id = "999999"  # deleted in HubSpot since
+    link.save()
+    customer.email = "moved@example.com"
+    customer.save()
+    with immediate():
+        mark_verified(customer)
+    moved = contact(fake_hubspot, "moved@example.com")
+    assert moved and HubSpotUserContact.objects.get().contact_id == moved["id"]
+    assert sync_rows().filter(status="succeeded").count() == 2
+
+
+@pytest.mark.django_db
+def test_the_user_page_in_the_admin_shows_the_contact_id(
+    hubspot_settings, fake_hubspot, customer, superuser, immediate
+):
+    with immediate():
+        mark_verified(customer)
+    contact_id = HubSpotUserContact.objects.get().contact_id
+    page = client_for(superuser).get(f"/admin/auth/user/{customer.pk}/change/")
+    assert page.status_code == 200 and contact_id in page.content.decode()

@@ -276,21 +276,26 @@ def _settle_upserts(client, upserts: dict, answers: dict) -> None:
 
 
 def _settle_renames(client, renames: dict, answers: dict) -> None:
+    """Users whose confirmed address changed: their contact gets the new address (by its ID).
+    A contact HubSpot no longer has, or one it will not rename, falls back to the upsert by the
+    new address, which links the user to the contact that address has (or a new one)."""
     inputs = [{"id": cid, "properties": _sendable(v)} for cid, (_, v) in renames.items()]
     try:
-        answer = client.batch_update("contacts", inputs)
+        found = {str(r.get("id")) for r in client.batch_update("contacts", inputs)["results"]}
     except errors.HubSpotError as err:
-        answers.update({user.pk: err for user, _ in renames.values()})
-        return
-    found = {str(r.get("id")) for r in answer["results"]}
-    problems = answer["errors"]
+        if err.transient:
+            answers.update({user.pk: err for user, _ in renames.values()})
+            return
+        found = set()
+    fallback = {}
     for contact_id, (user, values) in renames.items():
-        if contact_id not in found:
-            reason = refusal_reason(values["email"], problems, only=len(renames) == 1)
-            answers[user.pk] = errors.ValidationFailed(reason)
-            continue
-        _remember(user, contact_id, values)
-        answers[user.pk] = (contact_id, False)
+        if contact_id in found:
+            _remember(user, contact_id, values)
+            answers[user.pk] = (contact_id, False)
+        else:
+            fallback[values["email"]] = (user, values)
+    if fallback:
+        _settle_upserts(client, fallback, answers)
 
 
 def _remember(user, contact_id: str, values: dict[str, str]) -> None:
@@ -307,6 +312,8 @@ def _remember(user, contact_id: str, values: dict[str, str]) -> None:
 
 def handle_sync(client, payload, operation):
     """The outbox handler: this row and up to 99 other due rows of its kind, in one call."""
+    # A background batch may wait for the shared rate limiter longer than a page would.
+    client = get_client(max_wait=app_settings.IMPORT_BATCH_MAX_WAIT)
     companions = outbox.claim_due_of_kind(KIND, BATCH_SIZE - 1, exclude=[operation.pk])
     try:
         outcomes = send(client, [operation, *companions])

@@ -113,6 +113,12 @@ OPERATIONS: dict[str, Operation] = {
         "crm.pipelines",
         {200: "CollectionResponsePipelineNoPaging"},
     ),
+    "properties.list": Operation(
+        "GET",
+        "/crm/properties/{version}/{objectType}",
+        "crm.properties",
+        {200: "CollectionResponsePropertyNoPaging"},
+    ),
     "properties.get": Operation(
         "GET",
         "/crm/properties/{version}/{objectType}/{propertyName}",
@@ -559,6 +565,10 @@ class HubSpotClient:
     # --- pipelines, properties, owners, associations -------------------------------------------
     def pipelines(self, object_type: str) -> list[dict]:
         data = self.request("pipelines.list", params={"objectType": object_type}).data
+        return list((data or {}).get("results") or [])
+
+    def list_properties(self, object_type: str) -> list[dict]:
+        data = self.request("properties.list", params={"objectType": object_type}).data
         return list((data or {}).get("results") or [])
 
     def get_property(self, object_type: str, name: str) -> dict:

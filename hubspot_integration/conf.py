@@ -201,8 +201,9 @@ class AppSettings:
 
     @property
     def IMPORT_BATCH_MAX_WAIT(self) -> float:
-        """How long an import batch may wait for the rate limiter before giving up for now: a
-        background reader can wait far longer than a page render."""
+        """How long an import batch (or a batch of site users sent as contacts) may wait for the
+        rate limiter before giving up for now: background work can wait far longer than a page
+        render."""
         return float(self._get("IMPORT_BATCH_MAX_WAIT", 15.0))
 
     @property
@@ -216,6 +217,13 @@ class AppSettings:
         """Seconds HubSpot's pipelines (tickets', and the dashboard's deals') are cached: shared
         by every page that shows a stage, and changed rarely in HubSpot."""
         return int(self._get("PIPELINES_TTL", 300))
+
+    @property
+    def CONTACT_PROPERTIES_TTL(self) -> int:
+        """Seconds HubSpot's list of contact properties is cached for checking the user field
+        mapping: shared, and changed rarely; a property missing from it is looked up afresh
+        before a mapping is refused."""
+        return int(self._get("CONTACT_PROPERTIES_TTL", 300))
 
     @property
     def OWNERS_TTL(self) -> int:

@@ -2,7 +2,14 @@
 
 from django import forms
 
-from .models import RETENTION_FIELDS, CredentialType, HubSpotSettings, mask_secret
+from .models import (
+    DEFAULT_USER_PROPERTY_MAP,
+    RETENTION_FIELDS,
+    CredentialType,
+    HubSpotSettings,
+    mask_secret,
+)
+from .services import user_sync
 
 
 def clean_token_value(value: str) -> str:
@@ -81,6 +88,9 @@ class HubSpotSettingsForm(forms.ModelForm):
             "consent_subscription_type_id",
             "rate_limit_per_10s",
             "dashboard_cache_seconds",
+            "user_sync_enabled",
+            "user_sync_from_hubspot",
+            "user_property_map",
             *RETENTION_FIELDS,
         ]
 
@@ -88,6 +98,11 @@ class HubSpotSettingsForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if "credential_type" in self.fields:
             self.fields["credential_type"].help_text = CREDENTIAL_HELP
+        if "user_property_map" in self.fields:
+            # Omitted from a POST (scripts older than the mapping), the stored mapping stays.
+            self.fields["user_property_map"].required = False
+            fields = ", ".join(user_sync.mappable_fields())
+            self.fields["user_property_map"].help_text += f" User fields: {fields}."
         for name in RETENTION_FIELDS:
             if name in self.fields:
                 # Omitted from a POST (scripts older than retention), the stored days stay: the
@@ -121,6 +136,19 @@ class HubSpotSettingsForm(forms.ModelForm):
 
     def clean_new_oauth_client_secret(self):
         return clean_token_value(self.cleaned_data.get("new_oauth_client_secret"))
+
+    def clean_user_property_map(self):
+        stored = self.instance.user_property_map
+        widget = self.fields["user_property_map"].widget
+        if widget.value_omitted_from_data(
+            self.data, self.files, self.add_prefix("user_property_map")
+        ):
+            return stored  # not on the form that was posted: nothing to check
+        value = self.cleaned_data.get("user_property_map") or dict(DEFAULT_USER_PROPERTY_MAP)
+        problems = user_sync.mapping_problems(value, stored)
+        if problems:
+            raise forms.ValidationError(problems)
+        return value
 
     def clean_new_token(self):
         return clean_token_value(self.cleaned_data.get("new_token"))

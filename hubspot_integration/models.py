@@ -117,6 +117,14 @@ RETENTION_FIELDS = (
 )
 
 
+# Site user field -> HubSpot contact property; email is the key every sync upserts by.
+DEFAULT_USER_PROPERTY_MAP = {"email": "email", "first_name": "firstname", "last_name": "lastname"}
+
+
+def default_user_property_map() -> dict:
+    return dict(DEFAULT_USER_PROPERTY_MAP)
+
+
 def new_idempotency_key() -> str:
     return uuid.uuid4().hex
 
@@ -264,6 +272,27 @@ class HubSpotSettings(SingletonModel):
         default=365,
         validators=[MAX_RETENTION_DAYS],
         help_text="0 keeps the audit log forever.",
+    )
+    # Site users as HubSpot contacts (services/user_sync.py).
+    user_sync_enabled = models.BooleanField(
+        "send site users to HubSpot",
+        default=True,
+        help_text="A customer's confirmed address, and each later change of a mapped field, is "
+        "upserted to the HubSpot contact with that email.",
+    )
+    user_sync_from_hubspot = models.BooleanField(
+        "apply HubSpot's contact changes to site users",
+        default=False,
+        help_text="A change of a mapped property made in HubSpot (webhook contact.propertyChange) "
+        "updates the user's field. The email is never changed from HubSpot.",
+    )
+    user_property_map = models.JSONField(
+        "user fields mapped to contact properties",
+        default=default_user_property_map,
+        blank=True,
+        help_text='User field to HubSpot contact property, e.g. {"email": "email", '
+        '"first_name": "firstname", "last_name": "lastname"}. Checked against HubSpot\'s '
+        "contact properties when saved.",
     )
     last_check_at = models.DateTimeField("last connection check", null=True, blank=True)
     last_check_ok = models.BooleanField("last check passed", null=True, blank=True)
@@ -483,6 +512,7 @@ class OutboxOperation(models.Model):
         IMPORT_BATCH = "import_batch", "Import batch"
         SUBMIT_FORM = "submit_form", "Submit form"
         GDPR_DELETE_CONTACT = "gdpr_delete_contact", "GDPR-delete contact"
+        SYNC_USER_CONTACT = "sync_user_contact", "Sync site user to contact"
 
     # The kinds above, and the writes of every registered object type (create_company, ...).
     KIND_CHOICES = list(
@@ -663,6 +693,26 @@ class ConsentRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subject}: {self.choice} ({self.recorded_at:%Y-%m-%d})"
+
+
+class HubSpotUserContact(models.Model):
+    """The HubSpot contact a site user was last sent to, and a digest of what was sent, so a save
+    that changes no mapped field costs no HubSpot call (no copy of the values is kept here)."""
+
+    user = models.OneToOneField(
+        django_settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="hubspot_contact"
+    )
+    contact_id = models.CharField("HubSpot contact ID", max_length=32, blank=True, db_index=True)
+    email = models.EmailField("synced under address", blank=True)
+    synced_digest = models.CharField(max_length=64, blank=True)
+    synced_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "site user's HubSpot contact"
+        verbose_name_plural = "site users' HubSpot contacts"
+
+    def __str__(self) -> str:
+        return f"user {self.user_id} -> contact {self.contact_id or '?'}"
 
 
 class WebhookEvent(models.Model):

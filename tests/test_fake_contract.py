@@ -478,6 +478,44 @@ SUCCESS = [
             ]
         },
     ),
+    Case(
+        "batch upsert by email, one input refused (named in its error's context)",
+        "POST",
+        f"{OBJECTS}/contacts/batch/upsert",
+        207,
+        OBJECTS_PKG,
+        "BatchResponseSimplePublicUpsertObjectWithErrors",
+        {
+            "inputs": [
+                {
+                    "id": "fine@example.com",
+                    "idProperty": "email",
+                    "properties": {"email": "fine@example.com", "member_no": "m-1"},
+                },
+                {
+                    "id": "taken@example.com",
+                    "idProperty": "email",
+                    "properties": {"email": "taken@example.com", "member_no": "m-0"},
+                },
+            ]
+        },
+        setup=lambda s: (
+            s.fake.define_property("contacts", "member_no", unique=True),
+            s.fake.create_object("contacts", {"email": "m0@example.com", "member_no": "m-0"}),
+        ),
+    ),
+    Case(
+        "properties, one read-only and one calculated",
+        "GET",
+        f"/crm/properties/{V}/contacts",
+        200,
+        PROPERTIES_PKG,
+        "CollectionResponsePropertyNoPaging",
+        setup=lambda s: (
+            s.fake.define_property("contacts", "locked", read_only=True),
+            s.fake.define_property("contacts", "score", "number", calculated=True),
+        ),
+    ),
     # crm.associations.v4 (the date-based paths keep v4's shapes)
     Case(
         "associate with a label",

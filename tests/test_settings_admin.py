@@ -32,6 +32,7 @@ def form_data(**overrides):
         "new_webhook_secret": "",
         "rate_limit_per_10s": "100",
         "dashboard_cache_seconds": "300",
+        "user_sync_enabled": "on",  # the page shows it ticked (its default)
     }
     data.update(overrides)
     # An unticked checkbox is absent from a real POST, so empty values are left out.

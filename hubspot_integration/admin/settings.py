@@ -86,6 +86,18 @@ class HubSpotSettingsAdmin(SingletonModelAdmin):
             },
         ),
         ("Webhooks", {"fields": ["new_webhook_secret", "clear_webhook_secret"]}),
+        (
+            "Site users as HubSpot contacts",
+            {
+                "fields": ["user_sync_enabled", "user_sync_from_hubspot", "user_property_map"],
+                "description": (
+                    "Customers with a confirmed address are upserted to the HubSpot contact with "
+                    "that email; staff accounts, passwords and unconfirmed addresses never are. "
+                    "HubSpot's changes reach the users through the webhook (contact."
+                    "propertyChange), when switched on; the email never comes from HubSpot."
+                ),
+            },
+        ),
         ("Limits and caching", {"fields": ["rate_limit_per_10s", "dashboard_cache_seconds"]}),
         (
             "Retention",

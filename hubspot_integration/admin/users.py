@@ -1,5 +1,5 @@
 """Users in the admin: one account per email address (the database enforces it too, migration
-0004), and whether the customer confirmed it."""
+0004), whether the customer confirmed it, and the HubSpot contact they were sent to."""
 
 from django.contrib import admin
 from django.contrib.auth import get_user_model
@@ -7,7 +7,7 @@ from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.forms import UserChangeForm
 from django.core.exceptions import ValidationError
 
-from ..models import CustomerEmail
+from ..models import CustomerEmail, HubSpotUserContact
 
 User = get_user_model()
 
@@ -32,6 +32,18 @@ class CustomerEmailInline(admin.StackedInline):
     verbose_name_plural = "verified email (changing the email above unverifies the account)"
 
 
+class HubSpotUserContactInline(admin.StackedInline):
+    """Read-only: the HubSpot contact the user was last sent to (services/user_sync.py)."""
+
+    model = HubSpotUserContact
+    fields = ["contact_id", "email", "synced_at"]
+    readonly_fields = ["contact_id", "email", "synced_at"]
+    extra = 0
+    max_num = 0
+    can_delete = False
+    verbose_name_plural = "HubSpot contact"
+
+
 if admin.site.is_registered(User):
     admin.site.unregister(User)
 
@@ -39,4 +51,4 @@ if admin.site.is_registered(User):
 @admin.register(User)
 class SkyPanelUserAdmin(UserAdmin):
     form = UniqueEmailUserChangeForm
-    inlines = [*UserAdmin.inlines, CustomerEmailInline]
+    inlines = [*UserAdmin.inlines, CustomerEmailInline, HubSpotUserContactInline]

@@ -12,6 +12,7 @@ from ..models import (
     mask_secret,
     validate_uuid,
 )
+from ..services import user_sync
 from ..tickets import service as tickets
 
 # API key -> model field, for every writable setting.
@@ -38,6 +39,9 @@ FIELD_MAP = {
     "retentionCsvFileDays": "retention_csv_file_days",
     "retentionImportReportDays": "retention_import_report_days",
     "retentionAuditDays": "retention_audit_days",
+    "userSyncEnabled": "user_sync_enabled",
+    "userSyncFromHubspot": "user_sync_from_hubspot",
+    "userPropertyMap": "user_property_map",
 }
 # Every secret by its API name (the OAuth tokens are set by connecting, never through the API).
 SECRET_TO_API = {
@@ -144,6 +148,22 @@ class SettingsSerializer(serializers.Serializer):
     retentionCsvFileDays = _retention_days("A finished import's uploaded CSV file (not its record)")
     retentionImportReportDays = _retention_days("A finished import's record and row errors")
     retentionAuditDays = _retention_days("Settings audit entries")
+    userSyncEnabled = serializers.BooleanField(
+        required=False,
+        help_text="Send customers with a confirmed address to HubSpot as contacts (upsert by email).",
+    )
+    userSyncFromHubspot = serializers.BooleanField(
+        required=False,
+        help_text="Apply HubSpot's changes of mapped contact properties (webhook "
+        "contact.propertyChange) to the users; the email never comes from HubSpot.",
+    )
+    userPropertyMap = serializers.DictField(
+        required=False,
+        child=serializers.CharField(),
+        help_text='User field -> HubSpot contact property, e.g. {"email": "email", "first_name": '
+        '"firstname", "last_name": "lastname"}. A property HubSpot does not have, or a read-only '
+        "one, is refused (400 naming userPropertyMap).",
+    )
 
     # Read-only facts.
     hasApiKey = serializers.BooleanField(read_only=True)
@@ -206,6 +226,7 @@ class SettingsSerializer(serializers.Serializer):
         """Copy the validated values onto the instance, then let the model validate the whole."""
         data = self.validated_data
         before = (instance.default_ticket_pipeline, instance.default_ticket_stage)
+        before_map = instance.user_property_map
         for api, field in FIELD_MAP.items():
             if api in data:
                 setattr(instance, field, data[api])
@@ -217,6 +238,10 @@ class SettingsSerializer(serializers.Serializer):
                 raise serializers.ValidationError(
                     {MODEL_TO_API.get(k, k): [v] for k, v in problems.items()}
                 )
+        if "userPropertyMap" in data:
+            problems = user_sync.mapping_problems(data["userPropertyMap"], before_map)
+            if problems:
+                raise serializers.ValidationError({"userPropertyMap": problems})
         if data.get("clearApiKey"):
             instance.access_token = ""
         elif data.get("apiKey"):

@@ -420,12 +420,13 @@ def tally(entries: list[dict], answer: dict) -> dict:
             updated += len(lines) - (1 if first_new else 0)
             continue
         failed += len(lines)
-        reason = _reason(entry["email"], problems, only=len(unmatched) == 1)
+        reason = refusal_reason(entry["email"], problems, only=len(unmatched) == 1)
         failures += [{"line": line, "reason": reason} for line in lines]
     return {"created": created, "updated": updated, "failed": failed, "errors": failures}
 
 
-def _reason(email: str, problems: list[dict], *, only: bool) -> str:
+def refusal_reason(email: str, problems: list[dict], *, only: bool) -> str:
+    """Why HubSpot left `email` out of a batch answer: the error naming it, else what is known."""
     for problem in problems:
         if email in str(problem.get("message", "")) or email in str(problem.get("context", "")):
             return f"HubSpot refused it: {problem.get('message')}"

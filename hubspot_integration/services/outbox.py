@@ -202,6 +202,31 @@ def process_due(limit: int = 100) -> int:
     return count
 
 
+def claim_due_of_kind(kind: str, limit: int, *, exclude=()) -> list[OutboxOperation]:
+    """Claim up to `limit` due operations of one kind, for a handler that sends its own together
+    with them in one batch call; it must `settle()` each one it claimed."""
+    now = timezone.now()
+    due = (
+        OutboxOperation.objects.filter(
+            Q(status=Status.PENDING, next_attempt_at__lte=now)
+            | Q(status=Status.RUNNING, locked_until__lt=now),
+            kind=kind,
+        )
+        .exclude(pk__in=list(exclude))
+        .order_by("next_attempt_at", "pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+    return [op for op in (claim(pk) for pk in list(due)) if op is not None]
+
+
+def settle(operation: OutboxOperation, outcome: Result | errors.HubSpotError) -> OutboxOperation:
+    """Record the outcome of an operation a batch handler claimed beside its own: a success, or
+    an error treated exactly as if the operation had been attempted alone."""
+    if isinstance(outcome, errors.HubSpotError):
+        return _failed_attempt(operation, outcome)
+    return _succeeded(operation, outcome)
+
+
 def retry(operation: OutboxOperation) -> bool:
     """An admin's "retry": a failed operation goes back to pending, due now. False when it was
     not failed (any more)."""

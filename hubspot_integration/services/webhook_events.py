@@ -1,4 +1,5 @@
-"""Applying recorded HubSpot webhook events to the local records of customers' tickets."""
+"""Applying recorded HubSpot webhook events to the local records of customers' tickets, and
+contact changes to the site users linked to them (services/user_sync.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from ..models import WebhookEvent
-from . import ticket_sync
+from . import ticket_sync, user_sync
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +33,10 @@ def apply(event: dict) -> int:
     if kind == "ticket.propertyChange" and event.get("propertyName") in TRACKED_PROPERTIES:
         return ticket_sync.apply_ticket_change(
             object_id, event["propertyName"], str(event.get("propertyValue") or ""), at=at
+        )
+    if kind == "contact.propertyChange" and event.get("propertyName"):
+        return user_sync.apply_contact_change(
+            object_id, str(event["propertyName"]), str(event.get("propertyValue") or ""), at=at
         )
     if kind == "ticket.deletion":
         return ticket_sync.mark_deleted(object_id, at=at)

@@ -42,6 +42,8 @@ def make_property(
     group="contactinformation",
     hubspot_defined=False,
     unique=False,
+    read_only=False,
+    calculated=False,
 ):
     """A property definition in the shape GET /crm/properties/{v}/{type}/{name} answers."""
     return {
@@ -53,7 +55,7 @@ def make_property(
         "groupName": group,
         "options": [_option(o, i) for i, o in enumerate(options or [])],
         "displayOrder": -1,
-        "calculated": False,
+        "calculated": bool(calculated),
         "externalOptions": False,
         "hasUniqueValue": bool(unique),
         "hidden": False,
@@ -61,7 +63,7 @@ def make_property(
         "modificationMetadata": {
             "archivable": not hubspot_defined,
             "readOnlyDefinition": bool(hubspot_defined),
-            "readOnlyValue": False,
+            "readOnlyValue": bool(read_only or calculated),
         },
         "formField": True,
         "createdAt": FIXED_TIME,

@@ -125,7 +125,10 @@ class BatchMixin:
                     self._touch(rec, values)
                     new = False
             except ApiError as err:
-                errors.append(_error_from(err))
+                # HubSpot names the refused input in the error's context.
+                error = _error_from(err)
+                error["context"] = {**(error.get("context") or {}), "ids": [key]}
+                errors.append(error)
                 continue
             self._after_write(rec)
             out = self._present(rec, DEFAULT_PROPERTIES[otype] | set(values))

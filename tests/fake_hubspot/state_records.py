@@ -116,7 +116,9 @@ class RecordsMixin:
                 problems.append(
                     _problem(name, f'Property "{name}" does not exist', "PROPERTY_DOESNT_EXIST")
                 )
-            elif name in ("hs_object_id", MODIFIED[otype]):
+            elif name in ("hs_object_id", MODIFIED[otype]) or (
+                definition.get("modificationMetadata") or {}
+            ).get("readOnlyValue"):
                 message = f'"{name}" is a read only property; its value cannot be set.'
                 problems.append(_problem(name, message, "READ_ONLY_VALUE"))
             elif value is None:

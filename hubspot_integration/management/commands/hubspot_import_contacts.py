@@ -7,12 +7,12 @@ is not configured), 2 the file cannot be read.
 import sys
 
 from django.core.management.base import BaseCommand, CommandError
-from tqdm import tqdm
 
 from ... import errors
 from ...conf import app_settings
 from ...services import imports
 from ...services.import_csv import count_rows
+from ..progress import progress_bar
 
 
 class Command(BaseCommand):
@@ -42,13 +42,7 @@ class Command(BaseCommand):
             self.stderr.write(self.style.ERROR(f"Nothing was imported: {err}"))
             sys.exit(1)
         contact_import = imports.start_import(file.rsplit("/", 1)[-1])
-        bar = tqdm(
-            total=total,
-            unit="row",
-            desc="Importing",
-            disable=no_progress,
-            file=self.stderr._out,  # the bar on stderr, the summary on stdout
-        )
+        bar = progress_bar(self, total=total, unit="row", desc="Importing", disable=no_progress)
         try:
             result = imports.run_import(
                 contact_import, file, batch_size=batch_size, progress=bar.update

@@ -23,7 +23,9 @@ def shown_messages(response):
 
 def names_on(response):
     return re.findall(
-        r'<tr class="company-row"[^>]*>\s*<th><a [^>]*>([^<]*)</a>', response.content.decode()
+        # After the row's action checkbox: the name's link.
+        r'<tr class="company-row"[^>]*>\s*(?:<td class="action-checkbox">.*?</td>\s*)?<th><a [^>]*>([^<]*)</a>',
+        response.content.decode(),
     )
 
 

@@ -12,12 +12,12 @@ import itertools
 
 from django.contrib import messages
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
-from django.urls import NoReverseMatch, reverse
 
 from .. import errors
 from ..admin.pages import CursorPager, HubSpotPageAdmin, admin_page, report_outcome, send, when
 from ..conf import app_settings
 from ..credentials import get_client
+from ..services import money
 from . import export, registry
 from .bulk import ACTION_CHECKBOX, counted, report_bulk, safe_list_query, selected_ids
 from .changelist import ListFilter, ListState, created_filter
@@ -345,6 +345,7 @@ class CrmObjectAdmin(HubSpotPageAdmin):
         except errors.HubSpotError as err:
             messages.warning(request, f"Could not read the linked records from HubSpot: {err}")
             return []
+        currency = money.currency() if found.get("deals") else ""
         sections = []
         for type_name, records in found.items():
             sections.append(
@@ -354,7 +355,7 @@ class CrmObjectAdmin(HubSpotPageAdmin):
                     "items": [
                         {
                             "id": r["id"],
-                            "text": describe(type_name, r),
+                            "text": describe(type_name, r, currency),
                             "url": self.panel_url(request, type_name, r["id"]),
                             "hubspot_url": self.service.url_of(type_name, r["id"]),
                         }
@@ -365,17 +366,7 @@ class CrmObjectAdmin(HubSpotPageAdmin):
         return sections
 
     def panel_url(self, request, type_name: str, object_id: str) -> str:
-        try:
-            declared = registry.object_type(type_name)
-        except LookupError:
-            return ""  # deals have no pages in the panel (yet): HubSpot's link only
-        if not request.user.has_perm(declared.permission):
-            return ""
-        try:
-            model_name = f"hubspot{declared.singular.replace('_', '')}"
-            return reverse(f"admin:hubspot_integration_{model_name}_change", args=[object_id])
-        except NoReverseMatch:
-            return ""
+        return registry.change_url(type_name, object_id, request.user)
 
     # --- archive -------------------------------------------------------------------------------
     def delete_view(self, request, object_id, extra_context=None):

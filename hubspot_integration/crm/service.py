@@ -16,6 +16,7 @@ from .. import errors
 from ..credentials import get_client
 from ..models import HubSpotSettings
 from ..services import outbox
+from ..services.money import format_money
 from . import listing, request_key
 from .types import STANDARD_TYPE_IDS, ObjectType
 
@@ -30,8 +31,9 @@ SUMMARY_PROPERTIES = {
 RELATED_LIMIT = 100
 
 
-def describe(type_name: str, record: dict) -> str:
-    """A related record in words: "Ada Lovelace <ada@example.com>", "Acme (acme.example)"."""
+def describe(type_name: str, record: dict, currency: str = "") -> str:
+    """A related record in words: "Ada Lovelace <ada@example.com>", "Acme (acme.example)",
+    "Renewal: €1,200.00" (a deal's amount in the account's `currency`)."""
     props = record.get("properties") or {}
     if type_name == "contacts":
         name = " ".join(filter(None, [props.get("firstname"), props.get("lastname")]))
@@ -42,7 +44,7 @@ def describe(type_name: str, record: dict) -> str:
         return f"{name} ({domain})" if domain else name
     if type_name == "deals":
         name, amount = props.get("dealname") or f"Deal {record['id']}", props.get("amount")
-        return f"{name}: {amount}" if amount else name
+        return f"{name}: {format_money(amount, currency)}" if amount else name
     return props.get("subject") or props.get("name") or f"Record {record['id']}"
 
 

@@ -299,13 +299,28 @@ class HubSpotTicketAdmin(CrmObjectAdmin):
                 "title": row["subject"] or f"Ticket {object_id}",
                 "ticket": row,
                 "form": form,
-                "contacts": [
-                    {"id": cid, "hubspot_url": contacts.contact_url(cid)}
-                    for cid in _contact_ids(ticket)
-                ],
-                "can_open_contacts": request.user.has_perm("hubspot_integration.manage_contacts"),
+                "contacts": self._contacts(request, ticket),
             },
         )
+
+    def _contacts(self, request, ticket: dict) -> list[dict]:
+        """The ticket's contacts by name ("Ann Lee <ann@example.com>"), each linked to its page
+        where the user may open contacts; by ID when HubSpot cannot name them right now."""
+        ids = _contact_ids(ticket)
+        named = {}
+        if ids:
+            sections = self.related(request, ticket)  # one batch read; warns when it fails
+            named = {item["id"]: item for s in sections for item in s["items"]}
+        return [
+            named.get(cid)
+            or {
+                "id": cid,
+                "text": f"Contact {cid}",
+                "url": self.panel_url(request, "contacts", cid),
+                "hubspot_url": contacts.contact_url(cid),
+            }
+            for cid in ids
+        ]
 
     def _owners(self, request) -> list[dict] | None:
         try:

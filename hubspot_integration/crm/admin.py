@@ -97,7 +97,7 @@ class CrmObjectAdmin(HubSpotPageAdmin):
         """The filter sidebar's filters; a type with filters of its own adds to these."""
         return [created_filter()]
 
-    def actions(self) -> list[tuple[str, str]]:
+    def bulk_actions(self) -> list[tuple[str, str]]:
         """The bulk actions: (name, label); each `name` has a method `action_<name>`."""
         found = [("export", f"Export selected {self.object_type.label_plural} to CSV")]
         if "archive" in self.object_type.verbs:
@@ -130,7 +130,7 @@ class CrmObjectAdmin(HubSpotPageAdmin):
             "filtered": state.filtered,
             "list_query": state.link(),
             "keep_hidden": [(k, v) for k, v in state.keep.items() if k != "q" and v],
-            "action_choices": self.actions(),
+            "action_choices": self.bulk_actions(),
             "actions_url": self.url("actions"),
             "export_url": self.url("export") + state.link(),
             "page_number": pager.number,
@@ -190,7 +190,7 @@ class CrmObjectAdmin(HubSpotPageAdmin):
         back = self.url("changelist") + safe_list_query(request.POST.get("list_query", ""))
         name = request.POST.get("action", "")
         ids = selected_ids(request.POST.getlist(ACTION_CHECKBOX))
-        if name not in dict(self.actions()):
+        if name not in dict(self.bulk_actions()):
             messages.warning(request, "No action selected.")
             return HttpResponseRedirect(back)
         if not ids:
@@ -228,7 +228,7 @@ class CrmObjectAdmin(HubSpotPageAdmin):
             request,
             self.templates("action_confirmation.html"),
             self.context(
-                title=dict(self.actions())[name],
+                title=dict(self.bulk_actions())[name],
                 action=name,
                 records=records,
                 list_query=safe_list_query(request.POST.get("list_query", "")),

@@ -96,7 +96,7 @@ class HubSpotTicketAdmin(CrmObjectAdmin):
             created_filter(),
         ]
 
-    def actions(self) -> list[tuple[str, str]]:
+    def bulk_actions(self) -> list[tuple[str, str]]:
         return [
             ("set_stage", "Set the stage of the selected tickets"),
             ("set_owner", "Set the owner of the selected tickets"),

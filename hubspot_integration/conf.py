@@ -326,5 +326,17 @@ class AppSettings:
         """Row errors `hubspot_import_contacts` prints; the rest are counted."""
         return int(self._get("IMPORT_SHOWN_ERRORS", 50))
 
+    @property
+    def EXPORT_PAGE_SIZE(self) -> int:
+        """Records a CSV export reads per search call (HubSpot's search answers at most 200;
+        fewer calls keep an export inside the search API's 5 requests a second)."""
+        return max(1, min(200, int(self._get("EXPORT_PAGE_SIZE", 200))))
+
+    @property
+    def BULK_ACTION_MAX(self) -> int:
+        """The most records one bulk action on an admin list takes (each is one outbox write, so
+        a page's worth keeps the request short)."""
+        return int(self._get("BULK_ACTION_MAX", 100))
+
 
 app_settings = AppSettings()

@@ -23,7 +23,9 @@ def shown_messages(response):
 
 def names_on(response):
     return re.findall(
-        r'<tr class="company-row"[^>]*>\s*<th><a [^>]*>([^<]*)</a>', response.content.decode()
+        # After the row's action checkbox: the name's link.
+        r'<tr class="company-row"[^>]*>\s*(?:<td class="action-checkbox">.*?</td>\s*)?<th><a [^>]*>([^<]*)</a>',
+        response.content.decode(),
     )
 
 
@@ -74,7 +76,7 @@ def test_a_company_page_lists_its_contacts_and_deals(hubspot_staff, hubspot_sett
     contact_page = f"/admin/hubspot_integration/hubspotcontact/{acme['contact']['id']}/change/"
     assert "Ann Lee &lt;ann@example.com&gt;" in contacts and contact_page in contacts
     # Deals have no page in the panel: the name and amount, linked to HubSpot.
-    assert "Acme renewal: 1200" in deals and "/record/0-3/" in deals
+    assert "Acme renewal: $1,200.00" in deals and "/record/0-3/" in deals  # the account's USD
 
 
 def test_related_records_that_cannot_be_read_leave_the_form(

@@ -43,7 +43,7 @@ def test_dashboard_shows_exact_figures_and_chart(seeded, hubspot_staff):
     total = sum(Decimal(d["properties"]["amount"]) for d in seeded.objects("deals"))
     assert 'id="contacts-count">2500<' in page
     assert 'id="deals-count">350<' in page
-    assert f'id="total-deal-value">{total}<' in page
+    assert f'id="total-deal-value">${total:,.2f}<' in page  # the account's currency, separated
     assert page.count('class="pipeline-chart"') == 2
     assert "Sales Pipeline" in page and "Renewals" in page
     assert "Appointment scheduled" in page

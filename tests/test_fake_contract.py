@@ -740,6 +740,17 @@ ERRORS = [
         extra="error",
     ),
     Case(
+        # HubSpot's search reaches 10,000 results a query: a page past them is refused.
+        "400 search past 10,000 results",
+        "POST",
+        f"{OBJECTS}/contacts/search",
+        400,
+        OBJECTS_PKG,
+        "Error",
+        {"limit": 10, "after": "10000", "properties": ["email"]},
+        extra="error",
+    ),
+    Case(
         "400 a batch too big",
         "POST",
         f"{OBJECTS}/contacts/batch/read",

@@ -266,6 +266,10 @@ HUBSPOT_STAFF = [
     # confirmation's "post=yes" only shows the page again (its real POST is in test_account).
     row(f"{HS}_hubspotcontact_gdpr_delete", "GET",   LOGIN, LOGIN, LOGIN, 403,   403,   200,   200,   args={"object_id": "{contact}"}),
     row(f"{HS}_hubspotcontact_gdpr_delete", "POST",  LOGIN, LOGIN, LOGIN, 403,   403,   200,   200,   args={"object_id": "{contact}"}, data={}),
+    # The list's CSV export, and its bulk actions (an empty POST names no action: back to the list).
+    row(f"{HS}_hubspotcontact_export", "GET",          LOGIN, LOGIN, LOGIN, 403,   200,   200,   200),
+    row(f"{HS}_hubspotcontact_actions", "POST",        LOGIN, LOGIN, LOGIN, 403,   AWAY,  AWAY,  AWAY,  data={}),
+    row(f"{HS}_hubspotcontact_actions", "GET",         LOGIN, LOGIN, LOGIN, 403,   405,   405,   405),
     # -- tickets (manage_tickets) ---------------------------------------------------------------
     row(f"{HS}_hubspotticket_changelist", "GET",     LOGIN, LOGIN, LOGIN, 403,   200,   200,   200),
     row(f"{HS}_hubspotticket_add", "GET",            LOGIN, LOGIN, LOGIN, 403,   200,   200,   200),
@@ -274,6 +278,10 @@ HUBSPOT_STAFF = [
     row(f"{HS}_hubspotticket_change", "POST",        LOGIN, LOGIN, LOGIN, 403,   200,   200,   200,   args={"object_id": "{ticket}"}, data={}),
     row(f"{HS}_hubspotticket_refresh_pipelines", "POST",
                                                      LOGIN, LOGIN, LOGIN, 403,   AWAY,  AWAY,  AWAY),
+    # The list's CSV export, and its bulk actions (an empty POST names no action: back to the list).
+    row(f"{HS}_hubspotticket_export", "GET",          LOGIN, LOGIN, LOGIN, 403,   200,   200,   200),
+    row(f"{HS}_hubspotticket_actions", "POST",        LOGIN, LOGIN, LOGIN, 403,   AWAY,  AWAY,  AWAY,  data={}),
+    row(f"{HS}_hubspotticket_actions", "GET",         LOGIN, LOGIN, LOGIN, 403,   405,   405,   405),
     # -- the CRM dashboard (view_crm_dashboard) -------------------------------------------------
     row(f"{HS}_crmdashboard_changelist", "GET",      LOGIN, LOGIN, LOGIN, 403,   200,   200,   200),
     row(f"{HS}_crmdashboard_refresh", "POST",        LOGIN, LOGIN, LOGIN, 403,   AWAY,  AWAY,  AWAY),
@@ -285,6 +293,10 @@ HUBSPOT_STAFF = [
     row(f"{HS}_hubspotcompany_change", "POST",       LOGIN, LOGIN, LOGIN, 403,   200,   200,   200,   args={"object_id": "{company}"}, data={}),
     # The confirmation page (its POST archives at once, so it is left to test_companies).
     row(f"{HS}_hubspotcompany_delete", "GET",        LOGIN, LOGIN, LOGIN, 403,   200,   200,   200,   args={"object_id": "{company}"}),
+    # The list's CSV export, and its bulk actions (an empty POST names no action: back to the list).
+    row(f"{HS}_hubspotcompany_export", "GET",          LOGIN, LOGIN, LOGIN, 403,   200,   200,   200),
+    row(f"{HS}_hubspotcompany_actions", "POST",        LOGIN, LOGIN, LOGIN, 403,   AWAY,  AWAY,  AWAY,  data={}),
+    row(f"{HS}_hubspotcompany_actions", "GET",         LOGIN, LOGIN, LOGIN, 403,   405,   405,   405),
     # -- contact imports (import_contacts; deleting one is the superuser's) ---------------------
     row(f"{HS}_contactimport_changelist", "GET",     LOGIN, LOGIN, LOGIN, 403,   200,   200,   200),
     row(f"{HS}_contactimport_add", "GET",            LOGIN, LOGIN, LOGIN, 403,   200,   200,   200),
@@ -676,10 +688,17 @@ def test_who_reaches_what(world, role, kind):
         response = send(client, probe, world)
         if not matches(expected, response):
             wrong.append(f"  {probe.label()}: expected {expected!r}, got {describe(response)}")
-        elif response.status_code == 200 and HUBSPOT_FAILED.search(response.content):
+        elif response.status_code == 200 and HUBSPOT_FAILED.search(body_of(response)):
             # A page that could not read HubSpot still answers 200: it would prove too little.
             wrong.append(f"  {probe.label()}: 200, but the page could not read HubSpot")
     assert not wrong, f"{role} by {kind}:\n" + "\n".join(wrong)
+
+
+def body_of(response) -> bytes:
+    # A CSV export streams its answer.
+    if getattr(response, "streaming", False):
+        return b"".join(response.streaming_content)
+    return response.content
 
 
 def test_a_deactivated_account_reaches_nothing(world):

@@ -12,15 +12,29 @@ from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
+from ..crm import registry
 from ..models import CrmDashboard
-from ..services import reports
-from .pages import admin_page
+from ..services import money, reports
+from .pages import admin_page, when
 
 PERMISSION = "hubspot_integration.view_crm_dashboard"
 PERIODS = (7, 30, 90)
 CHART_WIDTH = 640
 BAR_HEIGHT = 22
 LABEL_WIDTH = 190
+
+
+def recent_rows(request, card) -> list[dict]:
+    """The recent contacts with their creation dates as dates, each linked to its page."""
+    return [
+        {
+            **c,
+            "name": " ".join(filter(None, [c.get("firstname"), c.get("lastname")])),
+            "created": when(c.get("createdate")),
+            "url": registry.change_url("contacts", c["id"], request.user),
+        }
+        for c in (card.data or [])
+    ]
 
 
 def chart(stages: list[dict]) -> list[dict]:
@@ -89,6 +103,8 @@ class CrmDashboardAdmin(admin.ModelAdmin):
             "title": "CRM dashboard",
             "cards": cards,
             "charts": chart(pipeline.data["stages"]) if pipeline.has_figures else [],
+            "currency": money.currency(),
+            "recent": recent_rows(request, cards["recent_contacts"]),
             "days": days,
             "periods": PERIODS,
             "refresh_url": reverse(f"admin:{opts.app_label}_{opts.model_name}_refresh"),

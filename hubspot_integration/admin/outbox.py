@@ -3,7 +3,10 @@ failed ones. Rows are the record of what happened, so nobody adds, edits or dele
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.utils.html import format_html
 
+from ..crm import registry
+from ..crm.service import record_url
 from ..models import OutboxOperation
 from ..services import outbox
 
@@ -21,7 +24,7 @@ class OutboxOperationAdmin(admin.ModelAdmin):
         "correlation_id",
         "requested_by",
         "created_at",
-        "hubspot_object_id",
+        "record",
     ]
     list_filter = ["status", "kind"]
     search_fields = ["correlation_id", "hubspot_object_id", "last_error", "idempotency_key"]
@@ -33,6 +36,24 @@ class OutboxOperationAdmin(admin.ModelAdmin):
     @admin.display(description="last error")
     def short_error(self, obj):
         return obj.last_error[:120] + ("…" if len(obj.last_error) > 120 else "")
+
+    @admin.display(description="HubSpot record", ordering="hubspot_object_id")
+    def record(self, obj):
+        """The record the write made or changed, linked to HubSpot and to its panel page."""
+        object_id = obj.hubspot_object_id or (obj.payload or {}).get("id") or ""
+        declared = registry.of_kind(obj.kind)
+        if not object_id or declared is None:
+            return object_id
+        links = format_html(
+            '<a href="{}" target="_blank" rel="noopener">{} {} in HubSpot</a>',
+            record_url(declared.type_id, object_id),
+            declared.label.capitalize(),
+            object_id,
+        )
+        if "archive" in obj.kind:
+            return links  # gone from the panel's pages
+        page = registry.change_url(declared.name, object_id)
+        return format_html('{} · <a href="{}">panel page</a>', links, page) if page else links
 
     def has_add_permission(self, request):
         return False

@@ -13,11 +13,11 @@ OBJECT_TYPE = ObjectType(
         Property("phone", "Phone", max_length=40),
     ),
     columns=(
-        Column("name", "Name"),
-        Column("email", "Email"),
-        Column("company", "Company"),
-        Column("phone", "Phone"),
-        Column("created", "Created"),
+        Column("name", "Name", sort="lastname"),
+        Column("email", "Email", sort="email"),
+        Column("company", "Company", sort="company"),
+        Column("phone", "Phone", sort="phone"),
+        Column("created", "Created", sort="createdate"),
     ),
     title_property="email",
     # Contacts keep HubSpot's legacy name for the modified date.

@@ -8,15 +8,24 @@ shared ones (`.../crm/<page>.html`), as the admin looks up its own change forms.
 
 from __future__ import annotations
 
+import itertools
+
 from django.contrib import messages
-from django.http import HttpResponseRedirect
-from django.urls import NoReverseMatch, reverse
+from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 
 from .. import errors
 from ..admin.pages import CursorPager, HubSpotPageAdmin, admin_page, report_outcome, send, when
-from . import registry
+from ..conf import app_settings
+from ..credentials import get_client
+from ..services import money
+from . import export, registry
+from .bulk import ACTION_CHECKBOX, counted, report_bulk, safe_list_query, selected_ids
+from .changelist import ListFilter, ListState, created_filter
 from .service import CrmService, describe
 from .types import ObjectType
+
+# HubSpot's, not ours: the most inputs one batch call takes.
+BATCH_MAX = 100
 
 
 class CrmObjectAdmin(HubSpotPageAdmin):
@@ -31,12 +40,20 @@ class CrmObjectAdmin(HubSpotPageAdmin):
     def get_urls(self):
         urls = [
             admin_page(self, "", self.changelist_view, "changelist"),
+            *self.list_urls(),
             admin_page(self, "add/", self.add_view, "add"),
             admin_page(self, "<str:object_id>/change/", self.change_view, "change"),
         ]
         if "archive" in self.object_type.verbs:
             urls.append(admin_page(self, "<str:object_id>/delete/", self.delete_view, "delete"))
         return urls
+
+    def list_urls(self):
+        """The list's own pages: the CSV export and the bulk actions' POST."""
+        return [
+            admin_page(self, "export/", self.export_view, "export"),
+            admin_page(self, "actions/", self.actions_view, "actions"),
+        ]
 
     def has_delete_permission(self, request, obj=None):
         return "archive" in self.object_type.verbs and super().has_delete_permission(request, obj)
@@ -79,14 +96,59 @@ class CrmObjectAdmin(HubSpotPageAdmin):
         }
 
     # --- list ----------------------------------------------------------------------------------
+    def list_filters(self, request) -> list[ListFilter]:
+        """The filter sidebar's filters; a type with filters of its own adds to these."""
+        return [created_filter()]
+
+    def bulk_actions(self) -> list[tuple[str, str]]:
+        """The bulk actions: (name, label); each `name` has a method `action_<name>`."""
+        found = [("export", f"Export selected {self.object_type.label_plural} to CSV")]
+        if "archive" in self.object_type.verbs:
+            found.insert(0, ("archive", f"Archive selected {self.object_type.label_plural}"))
+        return found
+
+    def list_state(self, request) -> ListState:
+        return ListState(request, self.object_type.columns, self.list_filters(request))
+
+    def read_page(self, request, state: ListState, pager: CursorPager):
+        """A page of the list: (records, next cursor, total); a type with a list of its own
+        (tickets) reads it here."""
+        page = self.service.list(
+            limit=self.page_size,
+            after=pager.after or None,
+            query=state.query,
+            filters=state.filters(),
+            sort=state.sort,
+        )
+        return page.results, page.next_after, page.total
+
+    def list_context(self, request, state: ListState, rows, next_after, total, pager) -> dict:
+        """What every live list's template draws besides its rows."""
+        return {
+            "query": state.query,
+            "total": total,
+            "total_text": counted(total, self.object_type),
+            "headers": state.headers(),
+            "filter_sections": state.sidebar(),
+            "filtered": state.filtered,
+            "list_query": state.link(),
+            "keep_hidden": [(k, v) for k, v in state.keep.items() if k != "q" and v],
+            "action_choices": self.bulk_actions(),
+            "actions_url": self.url("actions"),
+            "export_url": self.url("export") + state.link(),
+            "page_number": pager.number,
+            "next_url": pager.next_url(next_after),
+            "previous_url": pager.previous_url(),
+        }
+
     def changelist_view(self, request, extra_context=None):
         self.check_permission(request)
-        query = request.GET.get("q", "").strip()
-        pager = CursorPager(request, {"q": query})
-        rows, next_after = [], None
+        state = self.list_state(request)
+        pager = CursorPager(request, state.keep)
+        rows, next_after, total = [], None, None
         try:
-            page = self.service.list(limit=self.page_size, after=pager.after or None, query=query)
-            rows, next_after = [self.row(r) for r in page.results], page.next_after
+            records, next_after, total = self.read_page(request, state, pager)
+            rows = [self.row(r) for r in records]
         except errors.HubSpotError as err:
             messages.error(
                 request, f"Could not read the {self.object_type.label_plural} from HubSpot: {err}"
@@ -97,13 +159,98 @@ class CrmObjectAdmin(HubSpotPageAdmin):
             self.context(
                 title=f"HubSpot {self.object_type.label_plural}",
                 rows=rows,
-                query=query,
-                page_number=pager.number,
-                next_url=pager.next_url(next_after),
-                previous_url=pager.previous_url(),
                 add_url=self.url("add"),
+                **self.list_context(request, state, rows, next_after, total, pager),
             ),
         )
+
+    # --- export --------------------------------------------------------------------------------
+    def export_view(self, request):
+        """The current list (search box and filters) as CSV, every record however many."""
+        self.check_permission(request)
+        state = self.list_state(request)
+        records = self.service.iter_all(query=state.query, filters=state.filters())
+        return self.stream_csv(request, records, back=state.link())
+
+    def stream_csv(self, request, records, *, back: str):
+        try:
+            # The first page is read before the answer starts, so an outage is a message on
+            # the list rather than a broken download.
+            first = next(iter_records := iter(records), None)
+        except errors.HubSpotError as err:
+            messages.error(request, f"Could not export from HubSpot: {err}")
+            return HttpResponseRedirect(self.url("changelist") + back)
+        head = [] if first is None else [first]
+        return export.response(self.object_type, itertools.chain(head, iter_records))
+
+    # --- bulk actions --------------------------------------------------------------------------
+    def actions_view(self, request):
+        """The action select's POST: the chosen action on the checked records, after a
+        confirmation page where the action changes HubSpot."""
+        self.check_permission(request)
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        back = self.url("changelist") + safe_list_query(request.POST.get("list_query", ""))
+        name = request.POST.get("action", "")
+        ids = selected_ids(request.POST.getlist(ACTION_CHECKBOX))
+        if name not in dict(self.bulk_actions()):
+            messages.warning(request, "No action selected.")
+            return HttpResponseRedirect(back)
+        if not ids:
+            messages.warning(
+                request,
+                "Items must be selected in order to perform actions on them. "
+                "No items have been changed.",
+            )
+            return HttpResponseRedirect(back)
+        limit = app_settings.BULK_ACTION_MAX
+        if len(ids) > limit:
+            messages.error(request, f"Select at most {limit} {self.object_type.label_plural}.")
+            return HttpResponseRedirect(back)
+        return getattr(self, f"action_{name}")(request, ids, back)
+
+    def action_export(self, request, ids, back):
+        return self.stream_csv(request, self.read_selected(ids), back="")
+
+    def read_selected(self, ids: list[str]) -> list[dict]:
+        client, found = get_client(), []
+        for start in range(0, len(ids), BATCH_MAX):  # HubSpot's batch read takes 100 at most
+            found += client.batch_read(
+                self.object_type.name,
+                ids[start : start + BATCH_MAX],
+                properties=self.object_type.list_properties,
+            )
+        order = {object_id: i for i, object_id in enumerate(ids)}
+        return sorted(found, key=lambda r: order.get(str(r["id"]), len(order)))
+
+    def confirm(self, request, name: str, ids: list[str], back: str, **extra):
+        """The confirmation page of a bulk action: the records it will change, by name."""
+        try:
+            records = [self.row(r) for r in self.read_selected(ids)]
+        except errors.HubSpotError as err:
+            # The writes still go through the outbox; only the names are missing.
+            messages.warning(request, f"Could not read the selected records from HubSpot: {err}")
+            records = [{"id": i, "summary": i, "change_url": self.url("change", i)} for i in ids]
+        return self.render(
+            request,
+            self.templates("action_confirmation.html"),
+            self.context(
+                title=dict(self.bulk_actions())[name],
+                action=name,
+                records=records,
+                list_query=safe_list_query(request.POST.get("list_query", "")),
+                back_url=back,
+                actions_url=self.url("actions"),
+                **extra,
+            ),
+        )
+
+    def action_archive(self, request, ids, back):
+        if request.POST.get("post") != "yes":
+            return self.confirm(request, "archive", ids, back)
+        outcomes = [(i, self.service.archive(i, user=request.user)) for i in ids]
+        report_bulk(request, outcomes, self.object_type, done="archived in HubSpot")
+        return HttpResponseRedirect(back)
 
     # --- create --------------------------------------------------------------------------------
     def create(self, request, form):
@@ -205,6 +352,7 @@ class CrmObjectAdmin(HubSpotPageAdmin):
             messages.warning(
                 request, f"Could not read the linked {type_name} from HubSpot: {problem}"
             )
+        currency = money.currency() if found.get("deals") else ""
         sections = []
         for type_name, records in found.items():
             sections.append(
@@ -214,7 +362,7 @@ class CrmObjectAdmin(HubSpotPageAdmin):
                     "items": [
                         {
                             "id": r["id"],
-                            "text": describe(type_name, r),
+                            "text": describe(type_name, r, currency),
                             "url": self.panel_url(request, type_name, r["id"]),
                             "hubspot_url": self.service.url_of(type_name, r["id"]),
                         }
@@ -225,17 +373,7 @@ class CrmObjectAdmin(HubSpotPageAdmin):
         return sections
 
     def panel_url(self, request, type_name: str, object_id: str) -> str:
-        try:
-            declared = registry.object_type(type_name)
-        except LookupError:
-            return ""  # deals have no pages in the panel (yet): HubSpot's link only
-        if not request.user.has_perm(declared.permission):
-            return ""
-        try:
-            model_name = f"hubspot{declared.singular.replace('_', '')}"
-            return reverse(f"admin:hubspot_integration_{model_name}_change", args=[object_id])
-        except NoReverseMatch:
-            return ""
+        return registry.change_url(type_name, object_id, request.user)
 
     # --- archive -------------------------------------------------------------------------------
     def delete_view(self, request, object_id, extra_context=None):

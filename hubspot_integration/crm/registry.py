@@ -5,6 +5,8 @@ from __future__ import annotations
 from functools import cache
 from importlib import import_module
 
+from django.urls import NoReverseMatch, reverse
+
 from .types import ObjectType
 
 # One line per object type: the package `hubspot_integration.<name>`.
@@ -37,3 +39,24 @@ def modules(part: str) -> list:
 
 def outbox_kind_choices() -> list[tuple[str, str]]:
     return [choice for declared in object_types() for choice in declared.kind_choices()]
+
+
+def of_kind(kind: str) -> ObjectType | None:
+    """The object type an outbox kind writes ("archive_contact": contacts), or None."""
+    return next((t for t in object_types() if kind in {t.kind(v) for v in t.verbs}), None)
+
+
+def change_url(type_name: str, object_id: str, user=None) -> str:
+    """A record's page in the panel; blank for a type without pages (deals) or, given `user`,
+    one who may not open them."""
+    try:
+        declared = object_type(type_name)
+    except LookupError:
+        return ""
+    if user is not None and not user.has_perm(declared.permission):
+        return ""
+    try:
+        model_name = f"hubspot{declared.singular.replace('_', '')}"
+        return reverse(f"admin:hubspot_integration_{model_name}_change", args=[object_id])
+    except NoReverseMatch:
+        return ""

@@ -16,7 +16,8 @@ from .. import errors
 from ..credentials import get_client
 from ..models import HubSpotSettings
 from ..services import outbox
-from . import request_key
+from ..services.money import format_money
+from . import listing, request_key
 from .types import STANDARD_TYPE_IDS, ObjectType
 
 # What a related record's summary shows, by its type (the deals and contacts shown on a company).
@@ -30,8 +31,9 @@ SUMMARY_PROPERTIES = {
 RELATED_LIMIT = 100
 
 
-def describe(type_name: str, record: dict) -> str:
-    """A related record in words: "Ada Lovelace <ada@example.com>", "Acme (acme.example)"."""
+def describe(type_name: str, record: dict, currency: str = "") -> str:
+    """A related record in words: "Ada Lovelace <ada@example.com>", "Acme (acme.example)",
+    "Renewal: €1,200.00" (a deal's amount in the account's `currency`)."""
     props = record.get("properties") or {}
     if type_name == "contacts":
         name = " ".join(filter(None, [props.get("firstname"), props.get("lastname")]))
@@ -42,7 +44,7 @@ def describe(type_name: str, record: dict) -> str:
         return f"{name} ({domain})" if domain else name
     if type_name == "deals":
         name, amount = props.get("dealname") or f"Deal {record['id']}", props.get("amount")
-        return f"{name}: {amount}" if amount else name
+        return f"{name}: {format_money(amount, currency)}" if amount else name
     return props.get("subject") or props.get("name") or f"Record {record['id']}"
 
 
@@ -79,32 +81,91 @@ class CrmService:
         """Search filters for the search box's text; None: HubSpot's full-text `query`."""
         return None
 
-    def list(
-        self, *, limit: int = 20, after: str | None = None, query: str = "", filters=()
-    ) -> Page:
-        """A page of the records, newest first when searched or filtered (HubSpot's search:
-        `filters` are ANDed with the search box's text)."""
-        client = get_client()
+    def search_terms(self, query: str, filters=()) -> tuple[str, list[dict]]:
+        """The search box's text as HubSpot's full-text `query` or as filters, ANDed with
+        `filters`: (text, filters)."""
         query = (query or "").strip()
-        properties = self.type.list_properties
         by_filters = self.query_filters(query) if query else None
-        filters = [*filters, *(by_filters or [])]
-        text = query if by_filters is None else ""
-        if text or filters:
-            page = client.search_objects(
-                self.type.name,
-                query=text or None,
-                filter_groups=[{"filters": filters}] if filters else None,
-                properties=properties,
-                sorts=[{"propertyName": "createdate", "direction": "DESCENDING"}],
-                limit=limit,
-                after=after,
-            )
-        else:
+        return (query if by_filters is None else ""), [*filters, *(by_filters or [])]
+
+    def list(
+        self,
+        *,
+        limit: int = 20,
+        after: str | None = None,
+        query: str = "",
+        filters=(),
+        sort: tuple[str, str] | None = None,
+    ) -> Page:
+        """A page of the records with the list's total. Searched, filtered or sorted: HubSpot's
+        search (newest first unless `sort`, a (property, "ASCENDING"/"DESCENDING") pair, says
+        otherwise; `filters` are ANDed with the search box's text); otherwise HubSpot's plain
+        list, which sees a new record at once (search's index lags)."""
+        client = get_client()
+        text, filters = self.search_terms(query, filters)
+        properties = self.type.list_properties
+        if not (text or filters or sort):
             page = client.list_objects(
                 self.type.name, limit=limit, after=after, properties=properties
             )
+            return Page(page["results"], page["next_after"], self.count())
+        prop, direction = sort or ("createdate", listing.DESC)
+        if prop == "createdate":
+            # Sorted by creation date, a list pages past the search cap by date windows.
+            results, next_after, total = listing.windowed_page(
+                client,
+                self.type.name,
+                text=text,
+                filters=filters,
+                direction=direction,
+                properties=properties,
+                limit=limit,
+                after=after,
+            )
+            if total is None:
+                total = self.count(terms=(text, filters))
+            return Page(results, next_after, total)
+        page = listing.search_page(
+            client,
+            self.type.name,
+            text=text,
+            filters=filters,
+            sorts=[{"propertyName": prop, "direction": direction}],
+            properties=properties,
+            limit=limit,
+            after=after if (after or "").isdigit() else None,
+        )
         return Page(page["results"], page["next_after"], page.get("total"))
+
+    def count(self, *, query: str = "", filters=(), terms=None) -> int | None:
+        """How many records the search matches (HubSpot's `total` is exact past the cap);
+        None when HubSpot cannot say right now: the list still shows."""
+        text, filters = terms or self.search_terms(query, filters)
+        try:
+            page = listing.search_page(
+                get_client(),
+                self.type.name,
+                text=text,
+                filters=filters,
+                sorts=[],
+                properties=["createdate"],
+                limit=1,
+                after=None,
+            )
+        except errors.HubSpotError:
+            return None
+        return page.get("total")
+
+    def iter_all(self, *, query: str = "", filters=()):
+        """Every record the search box and filters match, each once, oldest first."""
+        text, filters = self.search_terms(query, filters)
+        return listing.iter_all(
+            get_client(),
+            self.type.name,
+            text=text,
+            filters=filters,
+            properties=self.type.list_properties,
+        )
 
     def get(self, object_id: str) -> dict:
         return get_client().get_object(

@@ -27,6 +27,7 @@ class Column:
 
     name: str
     label: str
+    sort: str = ""  # the HubSpot property search sorts the column by; blank: not sortable
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,16 @@ from django.utils.safestring import mark_safe
 from ..conf import app_settings
 from ..models import HubSpotSettings
 from ..services import chat, consent
+from ..services.money import format_money
 
 register = template.Library()
+
+
+@register.filter
+def money(value, code=""):
+    """`{{ amount|money:currency }}`: "€1,234.50" (`services/money.py`)."""
+    return format_money(value, code)
+
 
 FORMS_EMBED_URL = "https://js.hsforms.net/forms/embed/v2.js"
 CONSENT_COOKIE = "skypanel_consent"

@@ -10,10 +10,10 @@ OBJECT_TYPE = ObjectType(
         Property("content", "Description", max_length=10000, kind="textarea"),
     ),
     columns=(
-        Column("subject", "Subject"),
-        Column("stage", "Stage"),
-        Column("priority", "Priority"),
-        Column("created", "Created"),
+        Column("subject", "Subject", sort="subject"),
+        Column("stage", "Stage", sort="hs_pipeline_stage"),
+        Column("priority", "Priority", sort="hs_ticket_priority"),
+        Column("created", "Created", sort="createdate"),
     ),
     title_property="subject",
     # What a ticket's page and the API show of it.

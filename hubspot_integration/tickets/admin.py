@@ -2,12 +2,15 @@
 and a button that re-reads the pipelines. With tickets switched off every page says so."""
 
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 
 from .. import errors
 from ..admin.pages import CursorPager, admin_page, report_outcome, send, when
 from ..contacts import service as contacts
 from ..crm.admin import CrmObjectAdmin
+from ..crm.bulk import report_bulk
+from ..crm.changelist import ListFilter, created_filter, equals_filter
 from ..models import HubSpotSettings
 from ..services import owners
 from . import OBJECT_TYPE
@@ -56,6 +59,7 @@ class HubSpotTicketAdmin(CrmObjectAdmin):
     def get_urls(self):
         return [
             admin_page(self, "", self.changelist_view, "changelist"),
+            *self.list_urls(),
             admin_page(self, "add/", self.add_view, "add"),
             admin_page(
                 self, "refresh-pipelines/", self.refresh_pipelines_view, "refresh_pipelines"
@@ -82,26 +86,43 @@ class HubSpotTicketAdmin(CrmObjectAdmin):
             return None
 
     # --- list ----------------------------------------------------------------------------------
+    def list_filters(self, request) -> list[ListFilter]:
+        known = getattr(request, "_ticket_pipelines", None)
+        return [
+            equals_filter("stage", "Stage", "hs_pipeline_stage", stage_choices(known or [])),
+            equals_filter(
+                "priority", "Priority", "hs_ticket_priority", tickets.Priority.choices, upper=True
+            ),
+            created_filter(),
+        ]
+
+    def bulk_actions(self) -> list[tuple[str, str]]:
+        return [
+            ("set_stage", "Set the stage of the selected tickets"),
+            ("set_owner", "Set the owner of the selected tickets"),
+            ("export", "Export selected tickets to CSV"),
+        ]
+
     def changelist_view(self, request, extra_context=None):
         self.check_permission(request)
         if (page := self._disabled(request)) is not None:
             return page
-        query = request.GET.get("q", "").strip()
-        stage = request.GET.get("stage", "")
-        priority = request.GET.get("priority", "").upper()
-        pager = CursorPager(request, {"q": query, "stage": stage, "priority": priority})
-        rows, next_after = [], None
-        known = None
+        known = request._ticket_pipelines = self._pipelines(request, warn=False)
+        state = self.list_state(request)
+        pager = CursorPager(request, state.keep)
+        rows, next_after, total = [], None, None
         try:
-            known = tickets.pipelines()
+            if known is None:
+                known = tickets.pipelines()  # the list cannot show stages without them
             page = tickets.list_tickets(
                 limit=self.page_size,
                 after=pager.after or None,
-                query=query,
-                stage=stage,
-                priority=priority,
+                query=state.query,
+                filters=state.filters(),
+                sort=state.sort,
             )
-            rows, next_after = [_row(t, known) for t in page.results], page.next_after
+            rows = [_row(t, known) for t in page.results]
+            next_after, total = page.next_after, page.total
         except errors.HubSpotError as err:
             messages.error(request, f"Could not read the tickets from HubSpot: {err}")
         return self.render(
@@ -110,18 +131,92 @@ class HubSpotTicketAdmin(CrmObjectAdmin):
             {
                 "title": "HubSpot tickets",
                 "rows": rows,
-                "query": query,
-                "stage": stage,
-                "priority": priority,
-                "stage_choices": stage_choices(known or []),
-                "priority_choices": tickets.Priority.choices,
-                "page_number": pager.number,
-                "next_url": pager.next_url(next_after),
-                "previous_url": pager.previous_url(),
+                "stage": state.chosen.get("stage", ""),
+                "priority": state.chosen.get("priority", ""),
                 "add_url": self.url("add"),
                 "refresh_url": self.url("refresh_pipelines"),
+                **self.list_context(request, state, rows, next_after, total, pager),
             },
         )
+
+    def export_view(self, request):
+        self.check_permission(request)
+        if (page := self._disabled(request)) is not None:
+            return page
+        request._ticket_pipelines = self._pipelines(request, warn=False)
+        return super().export_view(request)
+
+    def actions_view(self, request):
+        self.check_permission(request)
+        if (page := self._disabled(request)) is not None:
+            return page
+        return super().actions_view(request)
+
+    # --- bulk actions --------------------------------------------------------------------------
+    def action_set_stage(self, request, ids, back):
+        try:
+            known = tickets.pipelines()
+        except errors.HubSpotError as err:
+            messages.error(request, f"Could not read the ticket pipelines: {err}")
+            return HttpResponseRedirect(back)
+        pipeline_of = {st["id"]: p["id"] for p in known for st in p["stages"]}
+        field = {
+            "name": "stage",
+            "id": "bulk-stage",
+            "label": "New stage",
+            "choices": stage_choices(known),
+        }
+        return self._bulk_update(
+            request,
+            ids,
+            back,
+            "set_stage",
+            field,
+            lambda stage: {"stage": stage, "pipeline": pipeline_of[stage]},
+            valid=set(pipeline_of),
+        )
+
+    def action_set_owner(self, request, ids, back):
+        found = self._owners(request)
+        if found is None:
+            return HttpResponseRedirect(back)
+        field = {
+            "name": "owner",
+            "id": "bulk-owner",
+            "label": "New owner",
+            "choices": [("HubSpot owners", [(o["id"], owner_label(o)) for o in found])],
+        }
+        return self._bulk_update(
+            request,
+            ids,
+            back,
+            "set_owner",
+            field,
+            lambda owner: {"owner": owner},
+            valid={o["id"] for o in found},
+        )
+
+    def _bulk_update(self, request, ids, back, action, field, data_for, *, valid):
+        """Confirm the choice, then update each ticket through the service and the outbox."""
+        chosen = request.POST.get(field["name"], "")
+        if request.POST.get("post") != "yes" or chosen not in valid:
+            if request.POST.get("post") == "yes":
+                messages.error(request, f"Choose the {field['label'].lower()}.")
+            return self.confirm(request, action, ids, back, choice_field=field)
+        outcomes = []
+        for ticket_id in ids:
+            try:
+                outcomes.append(
+                    (
+                        ticket_id,
+                        tickets.update_ticket(ticket_id, data_for(chosen), user=request.user),
+                    )
+                )
+            except (errors.HubSpotError, ValidationError) as err:
+                text = "; ".join(err.messages) if isinstance(err, ValidationError) else str(err)
+                messages.error(request, f"Ticket {ticket_id} not changed: {text}")
+        report_bulk(request, outcomes, OBJECT_TYPE, done="updated")
+        return HttpResponseRedirect(back)
 
     def refresh_pipelines_view(self, request):
         self.check_permission(request)
@@ -204,13 +299,28 @@ class HubSpotTicketAdmin(CrmObjectAdmin):
                 "title": row["subject"] or f"Ticket {object_id}",
                 "ticket": row,
                 "form": form,
-                "contacts": [
-                    {"id": cid, "hubspot_url": contacts.contact_url(cid)}
-                    for cid in _contact_ids(ticket)
-                ],
-                "can_open_contacts": request.user.has_perm("hubspot_integration.manage_contacts"),
+                "contacts": self._contacts(request, ticket),
             },
         )
+
+    def _contacts(self, request, ticket: dict) -> list[dict]:
+        """The ticket's contacts by name ("Ann Lee <ann@example.com>"), each linked to its page
+        where the user may open contacts; by ID when HubSpot cannot name them right now."""
+        ids = _contact_ids(ticket)
+        named = {}
+        if ids:
+            sections = self.related(request, ticket)  # one batch read; warns when it fails
+            named = {item["id"]: item for s in sections for item in s["items"]}
+        return [
+            named.get(cid)
+            or {
+                "id": cid,
+                "text": f"Contact {cid}",
+                "url": self.panel_url(request, "contacts", cid),
+                "hubspot_url": contacts.contact_url(cid),
+            }
+            for cid in ids
+        ]
 
     def _owners(self, request) -> list[dict] | None:
         try:

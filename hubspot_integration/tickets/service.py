@@ -156,16 +156,18 @@ def list_tickets(
     query: str = "",
     stage: str = "",
     priority: str = "",
+    filters=(),
+    sort: tuple[str, str] | None = None,
 ) -> Page:
     ensure_enabled()
-    filters = []
+    filters = list(filters)
     if stage:
         filters.append({"propertyName": "hs_pipeline_stage", "operator": "EQ", "value": stage})
     if priority:
         filters.append(
             {"propertyName": "hs_ticket_priority", "operator": "EQ", "value": priority.upper()}
         )
-    return service.list(limit=limit, after=after, query=query, filters=filters)
+    return service.list(limit=limit, after=after, query=query, filters=filters, sort=sort)
 
 
 def get_ticket(ticket_id: str) -> dict:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import fnmatch
+import functools
 import json
 import re
 import time
@@ -129,7 +130,13 @@ def iso(ms):
 
 def parse_ms(value):
     """Epoch milliseconds from '1700000000000', '2024-01-02' or an ISO datetime; None if neither."""
-    text = str(value).strip()
+    return _parse_ms_text(str(value).strip())
+
+
+# A search sorts or filters every record by its dates on each call: parsed once per text, a
+# search over tens of thousands of records costs milliseconds instead of half a second.
+@functools.lru_cache(maxsize=262_144)
+def _parse_ms_text(text):
     if re.fullmatch(r"-?\d+", text):
         return int(text)
     try:

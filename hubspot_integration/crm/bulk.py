@@ -1,0 +1,52 @@
+"""What the lists' bulk actions share: which records were checked, where to go back to, and
+telling the user each record's outcome (done, queued while HubSpot is down, or refused)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+
+from ..admin.pages import QUEUED_MESSAGE
+from ..services.outbox import Outcome
+from .types import ObjectType
+
+# The admin's own name for a row's checkbox, so the list reads like any admin list.
+ACTION_CHECKBOX = "_selected_action"
+
+
+def counted(total: int | None, object_type: ObjectType) -> str:
+    """ "1,234 contacts"; blank when HubSpot could not say."""
+    if total is None:
+        return ""
+    noun = object_type.label if total == 1 else object_type.label_plural
+    return f"{total:,} {noun}"
+
+
+def selected_ids(values: list[str]) -> list[str]:
+    """The checked records' IDs, once each and in the list's order; anything that is not a
+    HubSpot ID (digits) is dropped."""
+    return list(dict.fromkeys(v.strip() for v in values if v.strip().isdigit()))
+
+
+def safe_list_query(value: str) -> str:
+    """The list's query string carried through a form, so the user lands back on the same
+    filtered list; only a query string, never a URL of its own."""
+    value = (value or "").strip()
+    if not value.startswith("?") or any(c in value for c in "\r\n\\") or "//" in value:
+        return ""
+    return value
+
+
+def report_bulk(request, outcomes: list[tuple[str, Outcome]], object_type: ObjectType, *, done):
+    """One message per outcome kind; the refused ones name their record and HubSpot's reason."""
+    finished = [i for i, o in outcomes if o.done]
+    queued = [i for i, o in outcomes if o.queued]
+    refused = [(i, o) for i, o in outcomes if not o.done and not o.queued]
+    if finished:
+        messages.success(request, f"{counted(len(finished), object_type)} {done}.")
+    if queued:
+        messages.warning(request, f"{counted(len(queued), object_type)}: {QUEUED_MESSAGE}")
+    for object_id, outcome in refused:
+        messages.error(
+            request,
+            f"HubSpot refused the change to {object_type.label} {object_id}: {outcome.error}",
+        )

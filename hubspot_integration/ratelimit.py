@@ -89,9 +89,15 @@ class RateLimiter:
             wait = self._blocked_for()
             if wait <= 0:
                 window = self.window
-                wait = self._try_take(self._window_key(window), self.limit, window)
-            if wait <= 0 and search:
-                wait = self._try_take(f"hubspot:rl:{self.scope}:search", self.search_limit, 1.0)
+                wait, taken = self._try_take(self._window_key(window), self.limit, window)
+                if wait <= 0 and search:
+                    wait, _ = self._try_take(
+                        f"hubspot:rl:{self.scope}:search", self.search_limit, 1.0
+                    )
+                    if wait > 0:
+                        # No search slot yet: hand the window's slot back, or every retry of
+                        # a waiting search would use up one more of the account's calls.
+                        self._give_back(taken)
             if wait <= 0:
                 return
             if self._clock() + wait > deadline:
@@ -126,7 +132,8 @@ class RateLimiter:
         until = cache.get(f"hubspot:rl:{self.scope}:blocked")
         return (until - self._clock()) if until else 0.0
 
-    def _try_take(self, key: str, limit: int, window: float) -> float:
+    def _try_take(self, key: str, limit: int, window: float) -> tuple[float, str]:
+        """(0, the bucket the call was counted in), or (seconds to wait, "") with nothing taken."""
         # The window is cut into SLOTS buckets; any rolling window lies inside the current bucket
         # and the SLOTS before it, so their sum bounds the true rolling count from above: the
         # account's limit can never be crossed, at the cost of at most one bucket of headroom.
@@ -145,10 +152,14 @@ class RateLimiter:
             current = 1
         older = cache.get_many([f"{key}:{bucket - i}" for i in range(1, SLOTS + 1)])
         if current + sum(older.values()) <= limit:
-            return 0.0
+            return 0.0, bucket_key
+        self._give_back(bucket_key)
+        # Room appears when the oldest bucket leaves the window: at the next bucket boundary.
+        return max((bucket + 1) * width - now, 0.01), ""
+
+    @staticmethod
+    def _give_back(bucket_key: str) -> None:
         try:
             cache.decr(bucket_key)
         except ValueError:
-            pass
-        # Room appears when the oldest bucket leaves the window: at the next bucket boundary.
-        return max((bucket + 1) * width - now, 0.01)
+            pass  # the bucket expired meanwhile: nothing left to give back

@@ -260,7 +260,9 @@ def test_a_sorted_list_pages_past_10000(hubspot_settings, fake_hubspot):
     fake_hubspot.seed_contacts(10_050)
     seen, after, pages = [], None, 0
     while True:
-        page = contacts.list(limit=200, after=after, sort=("createdate", listing.DESC))
+        page = contacts.list(
+            limit=200, after=after, sort=("createdate", listing.DESC), with_total=True
+        )
         seen.extend(r["id"] for r in page.results)
         pages += 1
         assert page.total == 10_050

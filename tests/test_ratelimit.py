@@ -94,3 +94,20 @@ def test_the_client_keeps_a_burst_under_the_fakes_window(hubspot_settings, fake_
         ratelimit.WINDOW_SECONDS = original
     statuses = [r.status for r in fake_hubspot.requests]
     assert 429 not in statuses and len(statuses) == 40
+
+
+def test_a_search_waiting_for_its_own_budget_keeps_the_window_s_calls(settings):
+    """A search that waits for the search budget must not spend one of the account's window
+    calls on every retry: before, a long export used up the 10-second window and was refused."""
+    from hubspot_integration.ratelimit import RateLimiter
+
+    clock = [1000.0]
+    limiter = RateLimiter(
+        scope="search-leak",
+        calls_per_10s=100,
+        clock=lambda: clock[0],
+        sleep=lambda s: clock.__setitem__(0, clock[0] + s),
+    )
+    for _ in range(40):  # ten seconds of searches at the search budget (4 a second)
+        limiter.acquire(search=True, max_wait=5)
+    assert limiter.usage() <= 40  # one window call per search, none for the waiting

@@ -119,6 +119,7 @@ class CrmObjectAdmin(HubSpotPageAdmin):
             query=state.query,
             filters=state.filters(),
             sort=state.sort,
+            with_total=True,
         )
         return page.results, page.next_after, page.total
 

@@ -96,8 +96,10 @@ class CrmService:
         query: str = "",
         filters=(),
         sort: tuple[str, str] | None = None,
+        with_total: bool = False,
     ) -> Page:
-        """A page of the records with the list's total. Searched, filtered or sorted: HubSpot's
+        """A page of the records, with the list's total when `with_total` (the admin's count:
+        one more search where the page itself does not say it). Searched, filtered or sorted: HubSpot's
         search (newest first unless `sort`, a (property, "ASCENDING"/"DESCENDING") pair, says
         otherwise; `filters` are ANDed with the search box's text); otherwise HubSpot's plain
         list, which sees a new record at once (search's index lags)."""
@@ -108,7 +110,8 @@ class CrmService:
             page = client.list_objects(
                 self.type.name, limit=limit, after=after, properties=properties
             )
-            return Page(page["results"], page["next_after"], self.count())
+            total = self.count() if with_total else None
+            return Page(page["results"], page["next_after"], total)
         prop, direction = sort or ("createdate", listing.DESC)
         if prop == "createdate":
             # Sorted by creation date, a list pages past the search cap by date windows.
@@ -122,7 +125,7 @@ class CrmService:
                 limit=limit,
                 after=after,
             )
-            if total is None:
+            if total is None and with_total:
                 total = self.count(terms=(text, filters))
             return Page(results, next_after, total)
         page = listing.search_page(

@@ -120,6 +120,7 @@ class HubSpotTicketAdmin(CrmObjectAdmin):
                 query=state.query,
                 filters=state.filters(),
                 sort=state.sort,
+                with_total=True,
             )
             rows = [_row(t, known) for t in page.results]
             next_after, total = page.next_after, page.total

@@ -158,6 +158,7 @@ def list_tickets(
     priority: str = "",
     filters=(),
     sort: tuple[str, str] | None = None,
+    with_total: bool = False,
 ) -> Page:
     ensure_enabled()
     filters = list(filters)
@@ -167,7 +168,9 @@ def list_tickets(
         filters.append(
             {"propertyName": "hs_ticket_priority", "operator": "EQ", "value": priority.upper()}
         )
-    return service.list(limit=limit, after=after, query=query, filters=filters, sort=sort)
+    return service.list(
+        limit=limit, after=after, query=query, filters=filters, sort=sort, with_total=with_total
+    )
 
 
 def get_ticket(ticket_id: str) -> dict:

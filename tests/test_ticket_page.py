@@ -3,8 +3,9 @@ HubSpot's inbox holds for it, read through the real SDK from the fake HubSpot.""
 
 import pytest
 
-from hubspot_integration.models import CustomerTicket
+from hubspot_integration.models import CredentialType, CustomerTicket
 from hubspot_integration.services import support_requests
+from hubspot_integration.services.connection import check_connection
 from tests.fake_hubspot import ALL_SCOPES, TICKET_PIPELINE_ID
 from tests.helpers import client_for, make_user
 
@@ -148,3 +149,17 @@ def test_what_they_wrote_comes_from_the_request(tickets_on, verified_customer):
     assert ticket.content == "It blinks red."
     html = page(verified_customer, ticket).content.decode()
     assert "It blinks red." in html and '<dd class="priority">Low</dd>' in html
+
+
+def test_the_connection_check_calls_the_missing_scope_optional(tickets_on, fake_hubspot):
+    key = "Yk7qP2vLm9RtB4wZc8NfJ3hD6sGy1AeU5oTi0VbZ"
+    everything_else = [s for s in ALL_SCOPES if s != "conversations.read"]
+    fake_hubspot.add_token(key, everything_else, kind="service_key")
+    tickets_on.credential_type = CredentialType.SERVICE_KEY
+    tickets_on.access_token = key
+    tickets_on.save()
+    [scopes] = [c for c in check_connection().checks if c.name == "scopes"]
+    assert scopes.ok, scopes.message
+    assert "Missing for optional features: conversations.read (for ticket conversations)" in (
+        scopes.message
+    )

@@ -20,7 +20,7 @@ from hubspot_integration.services import sweep, ticket_notifications, webhook_ev
 from hubspot_integration.tasks import process_webhook_events
 from tests.fake_hubspot import TICKET_PIPELINE_ID
 from tests.helpers import client_for, make_user
-from tests.test_webhooks import SECRET, deliver, stage_event
+from tests.test_webhooks import deliver, secret, stage_event, ticket  # noqa: F401 (fixtures)
 
 IMMEDIATE = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
 WAITING_ON_US = "81234570"
@@ -52,25 +52,9 @@ def worker(settings, django_capture_on_commit_callbacks):
 
 
 @pytest.fixture
-def secret(hubspot_settings):
-    hubspot_settings.webhook_secret = SECRET
-    hubspot_settings.tickets_enabled = True
-    hubspot_settings.save()
-    return hubspot_settings
-
-
-@pytest.fixture
-def ticket(secret, verified_customer):
-    return CustomerTicket.objects.create(
-        user=verified_customer,
-        email=verified_customer.email,
-        subject="Site down",
-        hubspot_id="555",
-        pipeline=TICKET_PIPELINE_ID,
-        stage="81234568",
-        stage_label="New",
-        status="open",
-    )
+def mine(ticket, verified_customer):  # noqa: F811 (the fixture imported above)
+    """test_webhooks' ticket (HubSpot ID 555, stage "New"), its customer's address confirmed."""
+    return ticket
 
 
 @pytest.fixture
@@ -83,7 +67,7 @@ def deliver_and_apply(worker, hooks, events, **kwargs):
     worker(process_webhook_events.call)
 
 
-def test_a_stage_change_sends_one_email(ticket, hooks, worker, settings):
+def test_a_stage_change_sends_one_email(mine, hooks, worker, settings):
     settings.HUBSPOT_SITE_URL = "https://panel.example.com"
     settings.DEFAULT_FROM_EMAIL = "SkyPanel <help@example.com>"
     deliver_and_apply(worker, hooks, [stage_event(2001, 555, WAITING_ON_US)])
@@ -102,7 +86,7 @@ def test_a_stage_change_sends_one_email(ticket, hooks, worker, settings):
     assert (note.status, note.key, note.attempts) == ("sent", "event:2001", 1)
 
 
-def test_the_same_webhook_delivered_twice_sends_one_email(ticket, hooks, worker):
+def test_the_same_webhook_delivered_twice_sends_one_email(mine, hooks, worker):
     event = stage_event(2002, 555, WAITING_ON_US)
     deliver_and_apply(worker, hooks, [event])
     # HubSpot's retry: the same event ID, a new attempt number, a new signed request.
@@ -111,11 +95,11 @@ def test_the_same_webhook_delivered_twice_sends_one_email(ticket, hooks, worker)
     assert len(mail.outbox) == 1
 
 
-def test_the_event_id_decides_even_when_an_event_is_applied_again(ticket, worker):
+def test_the_event_id_decides_even_when_an_event_is_applied_again(mine, worker):
     event = stage_event(2003, 555, WAITING_ON_US)
     worker(webhook_events.apply, event)
     # The ticket is put back as if the first application never happened; the event comes again.
-    CustomerTicket.objects.filter(pk=ticket.pk).update(
+    CustomerTicket.objects.filter(pk=mine.pk).update(
         stage="81234568", stage_label="New", updated_at=timezone.now() - timedelta(hours=1)
     )
     worker(webhook_events.apply, event)
@@ -123,7 +107,7 @@ def test_the_event_id_decides_even_when_an_event_is_applied_again(ticket, worker
     assert TicketNotification.objects.count() == 1
 
 
-def test_closed_and_deleted_say_so(ticket, hooks, worker):
+def test_closed_and_deleted_say_so(mine, hooks, worker):
     deliver_and_apply(worker, hooks, [stage_event(2004, 555, CLOSED)])
     closed = mail.outbox[-1]
     assert "closed" in closed.subject and "has been closed" in closed.body
@@ -144,19 +128,18 @@ def test_closed_and_deleted_say_so(ticket, hooks, worker):
     assert len(mail.outbox) == 2
 
 
-def test_a_priority_change_is_no_news(ticket, hooks, worker):
+def test_a_priority_change_is_no_news(mine, hooks, worker):
     deliver_and_apply(worker, hooks, [stage_event(2007, 555, "HIGH", name="hs_ticket_priority")])
     assert mail.outbox == []
 
 
-def test_an_unknown_stage_is_named_by_its_id(ticket, hooks, worker):
+def test_an_unknown_stage_is_named_by_its_id(mine, hooks, worker):
     deliver_and_apply(worker, hooks, [stage_event(2008, 555, "99999999")])
     assert "99999999" in mail.outbox[0].subject
 
 
-def test_staff_sync_now_emails_the_changes_only(
-    secret, fake_hubspot, verified_customer, worker, users
-):
+@pytest.mark.usefixtures("secret")
+def test_staff_sync_now_emails_the_changes_only(fake_hubspot, verified_customer, worker, users):
     live = fake_hubspot.create_object(
         "tickets",
         {"subject": "Site down", "hs_pipeline": TICKET_PIPELINE_ID, "hs_pipeline_stage": CLOSED},
@@ -183,16 +166,14 @@ def test_staff_sync_now_emails_the_changes_only(
     assert len(mail.outbox) == 1
 
 
-def test_no_email_without_a_verified_address(secret, customer, hooks, worker):
-    CustomerTicket.objects.create(
-        user=customer, email=customer.email, subject="x", hubspot_id="555", stage="81234568"
-    )
+def test_no_email_without_a_verified_address(ticket, hooks, worker):  # noqa: F811
     deliver_and_apply(worker, hooks, [stage_event(2009, 555, WAITING_ON_US)])
     assert mail.outbox == []
     assert not TicketNotification.objects.exists()
 
 
-def test_no_email_for_a_visitors_ticket(secret, hooks, worker):
+@pytest.mark.usefixtures("secret")
+def test_no_email_for_a_visitors_ticket(hooks, worker):
     CustomerTicket.objects.create(
         email="visitor@example.com", subject="x", hubspot_id="555", stage="81234568"
     )
@@ -205,13 +186,13 @@ def test_a_user_without_a_profile_wants_the_emails(verified_customer):
     assert ticket_notifications.wants_ticket_emails(verified_customer) is True
 
 
-def test_switched_off_no_email(ticket, hooks, worker, monkeypatch):
+def test_switched_off_no_email(mine, hooks, worker, monkeypatch):
     monkeypatch.setattr(ticket_notifications, "wants_ticket_emails", lambda user: False)
     deliver_and_apply(worker, hooks, [stage_event(2011, 555, WAITING_ON_US)])
     assert mail.outbox == []
 
 
-def test_switched_off_after_the_change_no_email(ticket, hooks, settings, monkeypatch):
+def test_switched_off_after_the_change_no_email(mine, hooks, settings, monkeypatch):
     # Recorded while on, sent by a worker after the customer switched it off.
     assert deliver(hooks, [stage_event(2012, 555, WAITING_ON_US)]).status_code == 204
     process_webhook_events.call()
@@ -221,7 +202,7 @@ def test_switched_off_after_the_change_no_email(ticket, hooks, settings, monkeyp
     assert mail.outbox == []
 
 
-def test_a_failing_mail_server_is_retried_and_delivers_once(ticket, hooks, worker, settings):
+def test_a_failing_mail_server_is_retried_and_delivers_once(mine, hooks, worker, settings):
     settings.EMAIL_BACKEND = f"{__name__}.FailingBackend"
     FailingBackend.failures = 2
     deliver_and_apply(worker, hooks, [stage_event(2013, 555, WAITING_ON_US)])
@@ -246,7 +227,7 @@ def test_a_failing_mail_server_is_retried_and_delivers_once(ticket, hooks, worke
     assert len(mail.outbox) == 1
 
 
-def test_a_mail_server_that_never_answers_gives_up_loudly(ticket, hooks, settings, caplog):
+def test_a_mail_server_that_never_answers_gives_up_loudly(mine, hooks, settings, caplog):
     settings.EMAIL_BACKEND = f"{__name__}.FailingBackend"
     settings.HUBSPOT_TICKET_EMAIL_MAX_ATTEMPTS = 2
     FailingBackend.failures = 10
@@ -260,7 +241,7 @@ def test_a_mail_server_that_never_answers_gives_up_loudly(ticket, hooks, setting
     FailingBackend.failures = 0
 
 
-def test_a_lost_task_is_sent_by_the_sweep(ticket, hooks, settings):
+def test_a_lost_task_is_sent_by_the_sweep(mine, hooks, settings):
     # The database backend stores the job; no worker runs it. The row is still owed.
     assert deliver(hooks, [stage_event(2015, 555, WAITING_ON_US)]).status_code == 204
     process_webhook_events.call()
@@ -269,7 +250,7 @@ def test_a_lost_task_is_sent_by_the_sweep(ticket, hooks, settings):
     assert len(mail.outbox) == 1
 
 
-def test_a_worker_that_died_sending_is_taken_over_after_its_lease(ticket, hooks):
+def test_a_worker_that_died_sending_is_taken_over_after_its_lease(mine, hooks):
     assert deliver(hooks, [stage_event(2016, 555, WAITING_ON_US)]).status_code == 204
     process_webhook_events.call()
     note = TicketNotification.objects.get()
@@ -280,7 +261,7 @@ def test_a_worker_that_died_sending_is_taken_over_after_its_lease(ticket, hooks)
     assert len(mail.outbox) == 1
 
 
-def test_only_the_tickets_owner_is_emailed(ticket, hooks, worker, django_user_model):
+def test_only_the_tickets_owner_is_emailed(mine, hooks, worker, django_user_model):
     other = make_user(django_user_model, "oth")
     from hubspot_integration.services.email_verification import mark_verified
 

@@ -101,13 +101,17 @@ def _enqueue(notification_id: int, run_after=None) -> None:
 
 
 # --- sending -------------------------------------------------------------------------------------
+def _due(now) -> Q:
+    # Pending and its time has come, or held by a worker whose lease ran out (it died sending).
+    return Q(status=Status.PENDING, next_attempt_at__lte=now) | Q(
+        status=Status.SENDING, locked_until__lt=now
+    )
+
+
 def claim(notification_id: int) -> TicketNotification | None:
     """The row, leased to this worker, if it is due and nobody else holds it."""
     now = timezone.now()
-    claimable = Q(status=Status.PENDING, next_attempt_at__lte=now) | Q(
-        status=Status.SENDING, locked_until__lt=now
-    )
-    taken = TicketNotification.objects.filter(claimable, pk=notification_id).update(
+    taken = TicketNotification.objects.filter(_due(now), pk=notification_id).update(
         status=Status.SENDING,
         locked_until=now + timedelta(seconds=app_settings.TICKET_EMAIL_LEASE_SECONDS),
         attempts=F("attempts") + 1,
@@ -168,12 +172,8 @@ def _retry_later(row: TicketNotification, err: Exception) -> str:
 def send_due(limit: int = 100) -> int:
     """The sweep's step: send owed emails that are due (a lost task, a retry whose task was
     lost, a worker that died holding one); how many were sent."""
-    now = timezone.now()
     due = (
-        TicketNotification.objects.filter(
-            Q(status=Status.PENDING, next_attempt_at__lte=now)
-            | Q(status=Status.SENDING, locked_until__lt=now)
-        )
+        TicketNotification.objects.filter(_due(timezone.now()))
         .order_by("next_attempt_at", "pk")
         .values_list("pk", flat=True)[:limit]
     )

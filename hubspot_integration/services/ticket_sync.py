@@ -44,6 +44,15 @@ def _cause(event_id: str, fallback: str) -> str:
     return f"event:{event_id}" if event_id else fallback
 
 
+def _save(ticket: CustomerTicket, old_stage: str, old_status: str, cause: str) -> None:
+    # The change and the email it owes the customer are stored together or not at all.
+    with transaction.atomic():
+        ticket.save()
+        ticket_notifications.record_change(
+            ticket, old_stage=old_stage, old_status=old_status, key=cause
+        )
+
+
 def apply_ticket_change(
     hubspot_id: str, name: str, value: str, *, at=None, event_id: str = ""
 ) -> int:
@@ -66,14 +75,7 @@ def apply_ticket_change(
         else:
             continue
         ticket.updated_at = at
-        with transaction.atomic():
-            ticket.save()
-            ticket_notifications.record_change(
-                ticket,
-                old_stage=old_stage,
-                old_status=old_status,
-                key=_cause(event_id, f"change:{name}:{value}:{at.isoformat()}"),
-            )
+        _save(ticket, old_stage, old_status, _cause(event_id, f"{name}:{value}:{at.isoformat()}"))
         changed += 1
     return changed
 
@@ -127,12 +129,5 @@ def sync_tickets(queryset) -> dict:
                 ticket.priority = props.get("hs_ticket_priority") or ticket.priority
                 updated += 1
             ticket.updated_at = now
-            with transaction.atomic():
-                ticket.save()
-                ticket_notifications.record_change(
-                    ticket,
-                    old_stage=old_stage,
-                    old_status=old_status,
-                    key=f"sync:{now.isoformat()}",
-                )
+            _save(ticket, old_stage, old_status, f"sync:{now.isoformat()}")
     return {"updated": updated, "deleted": deleted}

@@ -850,5 +850,9 @@ def _page(response: Response) -> dict:
     items = data.get("results") or []
     paging = data.get("paging") or {}
     next_after = ((paging.get("next") or {}).get("after")) if paging else None
-    shaped = [_object_from_dict(item) if "properties" in item else item for item in items]
+    # An item that is not an object is handed on as it came: the caller's reading decides.
+    shaped = [
+        _object_from_dict(item) if isinstance(item, dict) and "properties" in item else item
+        for item in items
+    ]
     return {"results": shaped, "next_after": next_after}

@@ -163,3 +163,17 @@ def test_the_connection_check_calls_the_missing_scope_optional(tickets_on, fake_
     assert "Missing for optional features: conversations.read (for ticket conversations)" in (
         scopes.message
     )
+
+
+def test_odd_answers_never_break_the_page(mine, customer, fake_hubspot):
+    messages = "/conversations/conversations/2026-09/threads/"
+    odd = '{"results": [{"type": "MESSAGE", "text": "Odd one", "senders": {"x": 1}}, "junk", 7]}'
+    fake_hubspot.faults.fail_next(1, status=200, path_prefix=messages, body=odd)
+    response = page(customer, mine)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Odd one" in html and ">Support<" in html
+    # A proxy's HTML page where HubSpot's JSON should be: the notice, not an error.
+    fake_hubspot.faults.fail_next(1, status=200, body="<html>Sign in to the Wi-Fi</html>")
+    response = page(customer, mine)
+    assert response.status_code == 200 and UNAVAILABLE in response.content.decode()

@@ -43,7 +43,8 @@ def conversation(ticket: CustomerTicket) -> list[Message] | None:
         found = []
         threads = client.threads(ticket_id=ticket.hubspot_id, limit=THREADS_PAGE)["results"]
         for thread in threads:
-            found += _messages(client, str(thread.get("id") or ""), len(found))
+            if isinstance(thread, dict):
+                found += _messages(client, str(thread.get("id") or ""), len(found))
     except errors.HubSpotError as err:
         logger.warning("The conversation of ticket %s cannot be read: %s", ticket.pk, err)
         return None
@@ -67,8 +68,9 @@ def _messages(client, thread_id: str, already: int) -> list[Message]:
 
 def _shaped(item: dict) -> Message:
     from_customer = item.get("direction") == "INCOMING"
-    senders = item.get("senders") or [{}]
-    name = str((senders[0] if isinstance(senders[0], dict) else {}).get("name") or "")
+    senders = item.get("senders")
+    first = senders[0] if isinstance(senders, list) and senders else None
+    name = str(first.get("name") or "") if isinstance(first, dict) else ""
     try:
         at = parse_datetime(str(item.get("createdAt") or ""))
     except ValueError:

@@ -55,6 +55,7 @@ class Operation:
 _OBJ = "/crm/objects/{version}/{objectType}"
 _ASSOC = _OBJ + "/{objectId}/associations"
 _JSON = {200: "object"}
+_CONV = "conversations.visitor_identification"
 
 OPERATIONS: dict[str, Operation] = {
     # CRM objects (contacts, tickets, deals, companies), one generic set of paths.
@@ -144,6 +145,15 @@ OPERATIONS: dict[str, Operation] = {
         "/visitor-identification/{version}/tokens/create",
         "conversations.visitor_identification",
         {200: "IdentificationTokenResponse"},
+    ),
+    # Conversations inbox (scope `conversations.read`). hubspot-api-client 12 has no package for
+    # threads or messages (only visitor identification), so their answers are read as raw JSON;
+    # the visitor-identification package's ApiClient sends them with the same auth.
+    "conversations.threads": Operation(
+        "GET", "/conversations/conversations/{version}/threads", _CONV, _JSON
+    ),
+    "conversations.messages": Operation(
+        "GET", "/conversations/conversations/{version}/threads/{threadId}/messages", _CONV, _JSON
     ),
     # OAuth: form-encoded, authenticated by the app's client ID and secret in the form.
     "oauth.token": Operation(
@@ -608,6 +618,21 @@ class HubSpotClient:
             raise errors.Unavailable("HubSpot answered without an identification token.")
         return token
 
+    def threads(self, *, ticket_id: str, limit: int = 20, after: str | None = None) -> dict:
+        """One page of the inbox threads associated with a ticket (`results`, `next_after`)."""
+        query: list[tuple[str, Any]] = [("associatedTicketId", str(ticket_id)), ("limit", limit)]
+        if after:
+            query.append(("after", after))
+        return _page(self.request("conversations.threads", query=query))
+
+    def thread_messages(self, thread_id: str, *, limit: int = 50, after: str | None = None) -> dict:
+        """One page of a thread's messages, comments and system events, oldest first."""
+        query: list[tuple[str, Any]] = [("limit", limit)]
+        if after:
+            query.append(("after", after))
+        params = {"threadId": str(thread_id)}
+        return _page(self.request("conversations.messages", params=params, query=query))
+
     def submit_form(self, portal_id: str, form_guid: str, body: dict) -> dict:
         params = {"portalId": str(portal_id), "formGuid": str(form_guid)}
         return self.request("forms.submit", params=params, body=body).data or {}
@@ -835,5 +860,9 @@ def _page(response: Response) -> dict:
     items = data.get("results") or []
     paging = data.get("paging") or {}
     next_after = ((paging.get("next") or {}).get("after")) if paging else None
-    shaped = [_object_from_dict(item) if "properties" in item else item for item in items]
+    # An item that is not an object is handed on as it came: the caller's reading decides.
+    shaped = [
+        _object_from_dict(item) if isinstance(item, dict) and "properties" in item else item
+        for item in items
+    ]
     return {"results": shaped, "next_after": next_after}

@@ -200,6 +200,43 @@ class AppSettings:
         return float(self._get("OUTBOX_BACKOFF_CAP_SECONDS", 15 * 60))
 
     @property
+    def SITE_URL(self) -> str:
+        """The customer site's address as its customers reach it (scheme and host, e.g.
+        `https://panel.example.com`): emails sent by the worker, which has no request to ask,
+        link to My tickets on it."""
+        return str(self._get("SITE_URL", "http://localhost:8000")).rstrip("/")
+
+    @property
+    def TICKET_EMAIL_MAX_ATTEMPTS(self) -> int:
+        """Attempts to send one ticket email before it is marked failed (and logged): with the
+        backoff below, about a day of the mail server refusing."""
+        return int(self._get("TICKET_EMAIL_MAX_ATTEMPTS", 10))
+
+    @property
+    def TICKET_EMAIL_BACKOFF_BASE_SECONDS(self) -> float:
+        """The first retry of a ticket email that could not be sent; each further one doubles it
+        (with jitter): a mail server that is down is rarely back within seconds."""
+        return float(self._get("TICKET_EMAIL_BACKOFF_BASE_SECONDS", 60.0))
+
+    @property
+    def TICKET_EMAIL_BACKOFF_CAP_SECONDS(self) -> float:
+        """The longest wait between two attempts at a ticket email, so it goes out within hours
+        of the mail server coming back."""
+        return float(self._get("TICKET_EMAIL_BACKOFF_CAP_SECONDS", 4 * 3600))
+
+    @property
+    def TICKET_EMAIL_LEASE_SECONDS(self) -> int:
+        """How long a worker holds a ticket email it is sending; one that died only delays the
+        email this long. Far longer than one SMTP conversation."""
+        return int(self._get("TICKET_EMAIL_LEASE_SECONDS", 300))
+
+    @property
+    def TICKET_CONVERSATION_MAX_MESSAGES(self) -> int:
+        """Messages a ticket's page shows from its HubSpot conversation at most (the rest are
+        not read): a long chat must not make one page render cost dozens of HubSpot calls."""
+        return int(self._get("TICKET_CONVERSATION_MAX_MESSAGES", 200))
+
+    @property
     def IMPORT_BATCH_MAX_WAIT(self) -> float:
         """How long an import batch (or a batch of site users sent as contacts) may wait for the
         rate limiter before giving up for now: background work can wait far longer than a page

@@ -611,6 +611,9 @@ class CustomerTicket(models.Model):
     )
     email = models.EmailField()
     subject = models.CharField(max_length=255)
+    # What the customer wrote, as they wrote it: their ticket page shows it, and the outbox
+    # payload that also holds it is purged by retention.
+    content = models.TextField(blank=True)
     priority = models.CharField(max_length=16, blank=True)
     hubspot_id = models.CharField(max_length=32, blank=True, db_index=True)
     pipeline = models.CharField(max_length=64, blank=True)
@@ -628,6 +631,53 @@ class CustomerTicket(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subject} ({self.hubspot_id or 'pending'})"
+
+
+class TicketNotification(models.Model):
+    """One email owed to a customer about a change to their ticket (services/ticket_notifications).
+
+    `key` names what caused it (a webhook event's ID, or one "sync now" change): the unique pair
+    makes a redelivered event or a repeated sync record nothing new, so nothing is sent twice. The
+    row is the record of what is due: a lost task or a failed send leaves it pending for the sweep.
+    """
+
+    class Kind(models.TextChoices):
+        STAGE = "stage", "Stage changed"
+        CLOSED = "closed", "Closed"
+        DELETED = "deleted", "Deleted in HubSpot"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        SKIPPED = "skipped", "Not sent (no verified address or switched off)"
+        FAILED = "failed", "Failed"
+
+    ticket = models.ForeignKey(
+        CustomerTicket, on_delete=models.CASCADE, related_name="notifications"
+    )
+    key = models.CharField(max_length=100)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    # The stage as it was when the change happened: a later change must not rewrite this email.
+    stage_label = models.CharField(max_length=120, blank=True)
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    locked_until = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["ticket", "key"], name="ticket_notification_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} email for ticket {self.ticket_id} ({self.status})"
 
 
 class CustomerEmail(models.Model):

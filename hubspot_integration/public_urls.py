@@ -15,6 +15,7 @@ urlpatterns = [
     path("support/", support.support_request, name="support"),
     path("support/received/", support.support_received, name="support-received"),
     path("support/tickets/", support.my_tickets, name="my-tickets"),
+    path("support/tickets/<int:pk>/", support.my_ticket, name="my-ticket"),
     path("contact/", public.contact, name="contact"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path(

@@ -8,7 +8,7 @@ from django_tasks import task
 
 from . import errors
 from .models import ContactImport, CustomerTicket
-from .services import imports, outbox, ticket_sync, webhook_events
+from .services import imports, outbox, ticket_notifications, ticket_sync, webhook_events
 
 
 @task()
@@ -36,6 +36,13 @@ def sync_customer_tickets(ticket_ids: list[int] | None = None) -> dict:
     if ticket_ids:
         tickets = tickets.filter(pk__in=ticket_ids)
     return ticket_sync.sync_tickets(tickets)
+
+
+@task()
+def send_ticket_email(notification_id: int) -> str:
+    """Send one email owed to a customer about their ticket. A failed send is not raised: the
+    row is left pending with its backoff and queued again for then (the sweep if that is lost)."""
+    return ticket_notifications.send(notification_id)
 
 
 @task()

@@ -56,6 +56,8 @@ HUBSPOT_FORMS_BASE_URL = env.str(
 ).rstrip("/")
 # HubSpot's date-based API version (hubspot_integration/conf.py says why it is one setting).
 HUBSPOT_API_VERSION = env.str("HUBSPOT_API_VERSION", default="2026-09")
+# The customer site as its customers reach it: emails sent by the worker link to it.
+HUBSPOT_SITE_URL = env.str("HUBSPOT_SITE_URL", default="http://localhost:8000").rstrip("/")
 HUBSPOT_OAUTH_AUTHORIZE_URL = env.str(
     "HUBSPOT_OAUTH_AUTHORIZE_URL", default="https://app.hubspot.com/oauth/authorize"
 )

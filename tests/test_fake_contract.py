@@ -948,6 +948,10 @@ NO_SDK_MODEL = [
     ("POST", f"{OBJECTS}/contacts/gdpr-delete"),  # 204
     ("DELETE", f"{OBJECTS}/contacts/101/associations/companies/102"),  # 204
     ("POST", f"/crm/associations/{V}/contacts/companies/batch/archive"),  # v4's was 204, no model
+    # The conversations inbox: SDK 12 has only visitor identification under conversations, so
+    # these are checked against HubSpot's reference keys below.
+    ("GET", f"/conversations/conversations/{V}/threads"),
+    ("GET", f"/conversations/conversations/{V}/threads/101/messages"),
     # OAuth (oauth.py): a browser page, and token answers whose 2026-09 keys the SDK 12 `oauth`
     # models predate; tests/test_oauth.py checks them against HubSpot's reference pages.
     ("GET", "/oauth/authorize"),
@@ -1035,6 +1039,81 @@ def test_routes_without_an_sdk_model_answer_their_documented_keys(seeded):
     for row in usage["results"]:
         assert required <= set(row) <= required | {"resetsAt"}
         assert row["fetchStatus"] in {"CACHED", "FAILURE", "NOTFOUND", "SUCCESS", "TIMEOUT"}
+
+
+# HubSpot's conversations reference (2026-09): a thread, a message and an agent's comment.
+THREAD_KEYS = {
+    "id",
+    "createdAt",
+    "status",
+    "originalChannelId",
+    "originalChannelAccountId",
+    "latestMessageTimestamp",
+    "spam",
+    "inboxId",
+    "associatedContactId",
+    "archived",
+}
+COMMENT_KEYS = {
+    "type",
+    "id",
+    "conversationsThreadId",
+    "createdAt",
+    "updatedAt",
+    "createdBy",
+    "client",
+    "senders",
+    "text",
+    "richText",
+    "attachments",
+    "archived",
+}
+MESSAGE_KEYS = COMMENT_KEYS | {
+    "recipients",
+    "truncationStatus",
+    "status",
+    "direction",
+    "channelId",
+    "channelAccountId",
+}
+
+
+def test_conversations_answer_hubspots_keys(seeded):
+    fake = seeded.fake
+    thread = fake.add_thread(ticket_id=seeded.tickets[0], contact_id=seeded.contacts[0])
+    other = fake.add_thread(ticket_id=seeded.tickets[1], status="CLOSED")
+    fake.add_message(thread["id"], "Hello?")
+    fake.add_message(thread["id"], "Note to self", type="COMMENT", sender="Agent")
+    fake.add_message(thread["id"], "Hi!", direction="OUTGOING", sender="Agent")
+    base = f"/conversations/conversations/{V}/threads"
+
+    def get(path, **query):
+        answer = requests.get(fake.url + path, params=query, headers=_auth(FAKE_TOKEN), timeout=5)
+        assert answer.status_code == 200, answer.text[:300]
+        return answer.json()
+
+    found = get(base, associatedTicketId=seeded.tickets[0])["results"]
+    assert [t["id"] for t in found] == [thread["id"]]
+    assert set(found[0]) == THREAD_KEYS
+    assert found[0]["associatedContactId"] == seeded.contacts[0]
+    assert set(get(base, threadStatus="CLOSED")["results"][0]) == THREAD_KEYS | {"closedAt"}
+    assert get(base, threadStatus="CLOSED")["results"][0]["id"] == other["id"]
+
+    first = get(f"{base}/{thread['id']}/messages", limit=2)
+    assert first["paging"]["next"]["after"] == "2"
+    message, comment = first["results"]
+    assert (message["type"], comment["type"]) == ("MESSAGE", "COMMENT")
+    assert set(message) == MESSAGE_KEYS and set(comment) == COMMENT_KEYS
+    assert message["direction"] == "INCOMING" and message["status"] == {"statusType": "SENT"}
+    assert set(message["senders"][0]) == {"actorId", "name", "senderField"}
+    rest = get(f"{base}/{thread['id']}/messages", limit=2, after="2")
+    assert [m["direction"] for m in rest["results"]] == ["OUTGOING"] and "paging" not in rest
+    assert [m["createdAt"] for m in first["results"] + rest["results"]] == sorted(
+        m["createdAt"] for m in first["results"] + rest["results"]
+    )
+    gone = requests.get(f"{fake.url}{base}/9/messages", headers=_auth(FAKE_TOKEN), timeout=5)
+    assert gone.status_code == 404
+    assert_matches(VISITOR_PKG, "Error", gone.json(), EXTRA_KEYS["error"])
 
 
 def test_service_keys_get_the_same_shapes(seeded):

@@ -208,7 +208,7 @@ def test_connect_end_to_end(oauth_app, admin_client, fake_hubspot):
     assert s.oauth_scopes == sorted(
         ["oauth", "crm.objects.contacts.read", "crm.objects.contacts.write"]
         + ["crm.objects.deals.read", "crm.objects.companies.read", "business-intelligence"]
-        + ["crm.objects.companies.write", "crm.schemas.companies.write"]
+        + ["crm.objects.companies.write", "crm.schemas.companies.write", "conversations.read"]
     )
     assert s.oauth_expires_at > timezone.now() + timedelta(minutes=29)
 

@@ -385,6 +385,8 @@ PUBLIC = [
     # Nothing was just sent from this session: back to the support page.
     row("support-received", "GET",                   AWAY,  AWAY,  AWAY,  AWAY,  AWAY,  AWAY,  AWAY),
     row("my-tickets", "GET",                         SIGNIN, 200,  200,   200,   200,   200,   200),
+    # A ticket's page is its owner's alone (the "cust" column's); anyone else's, staff too, is a 404.
+    row("my-ticket", "GET",                          SIGNIN, 200,  404,   404,   404,   404,   404,   args={"pk": "{customer_ticket_pk}"}),
     row("contact", "GET",                            200,   200,   200,   200,   200,   200,   200),
     row("contact", "POST",                           200,   200,   200,   200,   200,   200,   200,   data={}),
     # Django's own sign-in and sign-out views: public by design.

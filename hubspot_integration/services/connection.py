@@ -38,7 +38,7 @@ class Feature:
     name: str
     scopes: tuple[str, ...]
     needed: Callable[[HubSpotSettings], bool]
-    optional: bool = False  # a gap shows on its dashboard card; the rest of the panel works
+    optional: bool = False  # a gap shows where it is used (a dashboard card, a ticket's page)
 
 
 # Every scope the panel's calls need, by the feature that makes them.
@@ -60,6 +60,10 @@ FEATURES = (
     ),
     Feature("forms", ("forms",), lambda s: bool(s.ticket_form_id or s.contact_form_id)),
     Feature("analytics", ("business-intelligence",), _always, optional=True),
+    # A customer's ticket page shows its HubSpot conversation; without the scope it says so.
+    Feature(
+        "ticket conversations", ("conversations.read",), lambda s: s.tickets_enabled, optional=True
+    ),
     Feature(
         "visitor identification",
         ("conversations.visitor_identification.tokens.create",),
@@ -100,6 +104,8 @@ PROBES: dict[str, Callable[[HubSpotClient], object]] = {
     "forms": lambda c: c.forms(limit=1),
     "business-intelligence": lambda c: c.analytics_report("totals", _today(), _today()),
     "conversations.visitor_identification.tokens.create": lambda c: c.visitor_token(PROBE_EMAIL),
+    # A read filtered on a ticket ID no ticket has: an empty page when the scope is held.
+    "conversations.read": lambda c: c.threads(ticket_id="0", limit=1),
 }
 
 

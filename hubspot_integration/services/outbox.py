@@ -136,11 +136,17 @@ def schedule(operation_id: int, *, run_after=None) -> None:
     )
 
 
-def backoff_seconds(attempts: int, retry_after: float | None = None) -> float:
-    delay = min(
-        app_settings.OUTBOX_BACKOFF_BASE_SECONDS * (2 ** max(attempts - 1, 0)),
-        app_settings.OUTBOX_BACKOFF_CAP_SECONDS,
-    )
+def backoff_seconds(
+    attempts: int,
+    retry_after: float | None = None,
+    *,
+    base: float | None = None,
+    cap: float | None = None,
+) -> float:
+    """Doubling from `base` up to `cap` (the outbox's settings unless given), with jitter."""
+    base = app_settings.OUTBOX_BACKOFF_BASE_SECONDS if base is None else base
+    cap = app_settings.OUTBOX_BACKOFF_CAP_SECONDS if cap is None else cap
+    delay = min(base * (2 ** max(attempts - 1, 0)), cap)
     delay *= 0.8 + random.random() * 0.4  # jitter: a fleet of workers does not retry in step
     if retry_after:
         delay = max(delay, retry_after)

@@ -100,6 +100,7 @@ def submit_support_request(data: dict, *, user=None) -> tuple[CustomerTicket, ou
             user=user if getattr(user, "is_authenticated", False) else None,
             email=fields["email"],
             subject=fields["subject"],
+            content=fields["content"],
             priority=payload.get("priority", ""),
             pipeline=properties.get("hs_pipeline", ""),
             stage=properties.get("hs_pipeline_stage", ""),
@@ -114,6 +115,21 @@ def submit_support_request(data: dict, *, user=None) -> tuple[CustomerTicket, ou
     outcome = outbox.attempt(operation)
     ticket.refresh_from_db()
     return ticket, outcome
+
+
+def content_of(ticket: CustomerTicket) -> str:
+    """What the customer wrote; tickets sent before the row kept it have it in their outbox
+    payload, while retention has not purged that."""
+    if ticket.content:
+        return ticket.content
+    payload = ticket.operation.payload if ticket.operation_id else {}
+    properties = payload.get("properties") if isinstance(payload, dict) else None
+    return str((properties or {}).get("content") or "") if isinstance(properties, dict) else ""
+
+
+def ticket_of(user, pk) -> CustomerTicket | None:
+    """One of the customer's own tickets, or None (someone else's is as good as absent)."""
+    return tickets_of(user).filter(pk=pk).first()
 
 
 def tickets_of(user):

@@ -6,6 +6,7 @@ finds every kind:
 
 - outbox operations that are due, or whose worker's lease expired;
 - webhook events still unapplied `HUBSPOT_WEBHOOK_GRACE_SECONDS` after they came in;
+- ticket emails owed and due (their task lost, a retry's task lost, a worker that died sending);
 - CSV imports whose reader shows no sign of life for `HUBSPOT_IMPORT_LEASE_SECONDS` (queued and
   never started, or a worker that died mid-file): read on from their checkpoint;
 - task results a dead worker left "running": the database backend's rows older than
@@ -32,7 +33,16 @@ from datetime import timedelta
 from django.utils import timezone
 
 from ..conf import app_settings
-from . import connection, connection_watch, imports, outbox, queue, retention, webhook_events
+from . import (
+    connection,
+    connection_watch,
+    imports,
+    outbox,
+    queue,
+    retention,
+    ticket_notifications,
+    webhook_events,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -41,13 +51,21 @@ logger = logging.getLogger(__name__)
 class Swept:
     outbox: int = 0
     webhook_events: int = 0
+    ticket_emails: int = 0
     imports: int = 0
     task_results: int = 0
     purged: int = 0
 
     @property
     def total(self) -> int:
-        return self.outbox + self.webhook_events + self.imports + self.task_results + self.purged
+        return (
+            self.outbox
+            + self.webhook_events
+            + self.ticket_emails
+            + self.imports
+            + self.task_results
+            + self.purged
+        )
 
     def __str__(self) -> str:
         return ", ".join(f"{name.replace('_', ' ')} {n}" for name, n in asdict(self).items())
@@ -67,6 +85,8 @@ def sweep(*, limit: int = 100) -> Swept:
     done.webhook_events = _step(
         "webhook events", webhook_events.apply_pending, limit=limit, received_before=grace
     )
+    # After the events: the emails their changes just recorded go out in the same pass.
+    done.ticket_emails = _step("ticket emails", ticket_notifications.send_due, limit=limit)
     done.imports = _step("imports", imports.resume_stalled)
     # Last: due work comes before housekeeping. Counted in the total, so a `--loop` sweep goes
     # straight on to the next batch of a backlog instead of waiting its interval.

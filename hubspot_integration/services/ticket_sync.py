@@ -1,17 +1,20 @@
 """HubSpot's state of a ticket applied to the panel's CustomerTicket rows (webhooks, "sync now").
 
-Customers see their tickets' stage from these rows, never from a live HubSpot call.
+Customers see their tickets' stage from these rows, never from a live HubSpot call; a change that
+is news to them (a new stage, closed, deleted) records the email it owes them in the same
+transaction (services/ticket_notifications.py).
 """
 
 from __future__ import annotations
 
+from django.db import transaction
 from django.utils import timezone
 
 from .. import errors
 from ..credentials import get_client
 from ..models import CustomerTicket
 from ..tickets import service as tickets
-from . import pipelines
+from . import pipelines, ticket_notifications
 
 
 def stage_info(pipeline_id: str, stage_id: str) -> tuple[str, str, str]:
@@ -36,8 +39,25 @@ def apply_stage(ticket: CustomerTicket, stage_id: str, *, pipeline_id: str = "")
     ticket.status = state
 
 
-def apply_ticket_change(hubspot_id: str, name: str, value: str, *, at=None) -> int:
-    """A property change HubSpot reported; returns how many local tickets it touched."""
+def _cause(event_id: str, fallback: str) -> str:
+    # The event ID decides: HubSpot's redelivery of one event is one email, however it arrives.
+    return f"event:{event_id}" if event_id else fallback
+
+
+def _save(ticket: CustomerTicket, old_stage: str, old_status: str, cause: str) -> None:
+    # The change and the email it owes the customer are stored together or not at all.
+    with transaction.atomic():
+        ticket.save()
+        ticket_notifications.record_change(
+            ticket, old_stage=old_stage, old_status=old_status, key=cause
+        )
+
+
+def apply_ticket_change(
+    hubspot_id: str, name: str, value: str, *, at=None, event_id: str = ""
+) -> int:
+    """A property change HubSpot reported (`event_id`: the webhook event's); returns how many
+    local tickets it touched."""
     at = at or timezone.now()
     changed = 0
     for ticket in CustomerTicket.objects.filter(hubspot_id=hubspot_id):
@@ -45,6 +65,7 @@ def apply_ticket_change(hubspot_id: str, name: str, value: str, *, at=None) -> i
         last = ticket.updated_at.replace(microsecond=ticket.updated_at.microsecond // 1000 * 1000)
         if ticket.status == CustomerTicket.Status.DELETED or last > at:
             continue  # an older event arriving late must not undo a newer one
+        old_stage, old_status = ticket.stage, ticket.status
         if name == "hs_pipeline_stage":
             apply_stage(ticket, value)
         elif name == "hs_pipeline":
@@ -54,15 +75,23 @@ def apply_ticket_change(hubspot_id: str, name: str, value: str, *, at=None) -> i
         else:
             continue
         ticket.updated_at = at
-        ticket.save()
+        _save(ticket, old_stage, old_status, _cause(event_id, f"{name}:{value}:{at.isoformat()}"))
         changed += 1
     return changed
 
 
-def mark_deleted(hubspot_id: str, *, at=None) -> int:
-    return CustomerTicket.objects.filter(hubspot_id=hubspot_id).update(
-        status=CustomerTicket.Status.DELETED, updated_at=at or timezone.now()
-    )
+def mark_deleted(hubspot_id: str, *, at=None, event_id: str = "") -> int:
+    at = at or timezone.now()
+    rows = CustomerTicket.objects.filter(hubspot_id=hubspot_id)
+    with transaction.atomic():
+        before = list(rows)
+        touched = rows.update(status=CustomerTicket.Status.DELETED, updated_at=at)
+        for ticket in before:
+            old_status, ticket.status = ticket.status, CustomerTicket.Status.DELETED
+            ticket_notifications.record_change(
+                ticket, old_stage=ticket.stage, old_status=old_status, key=_cause(event_id, "")
+            )
+    return touched
 
 
 def sync_tickets(queryset) -> dict:
@@ -87,6 +116,7 @@ def sync_tickets(queryset) -> dict:
     for hubspot_id, rows in by_id.items():
         props = found.get(hubspot_id)
         for ticket in rows:
+            old_stage, old_status = ticket.stage, ticket.status
             if props is None:
                 ticket.status = CustomerTicket.Status.DELETED
                 deleted += 1
@@ -99,5 +129,5 @@ def sync_tickets(queryset) -> dict:
                 ticket.priority = props.get("hs_ticket_priority") or ticket.priority
                 updated += 1
             ticket.updated_at = now
-            ticket.save()
+            _save(ticket, old_stage, old_status, f"sync:{now.isoformat()}")
     return {"updated": updated, "deleted": deleted}

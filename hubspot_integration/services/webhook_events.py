@@ -30,16 +30,21 @@ def apply(event: dict) -> int:
     if not object_id:
         return 0
     at = _occurred_at(event)
+    event_id = str(event.get("eventId") or "")
     if kind == "ticket.propertyChange" and event.get("propertyName") in TRACKED_PROPERTIES:
         return ticket_sync.apply_ticket_change(
-            object_id, event["propertyName"], str(event.get("propertyValue") or ""), at=at
+            object_id,
+            event["propertyName"],
+            str(event.get("propertyValue") or ""),
+            at=at,
+            event_id=event_id,
         )
     if kind == "contact.propertyChange" and event.get("propertyName"):
         return user_sync.apply_contact_change(
             object_id, str(event["propertyName"]), str(event.get("propertyValue") or ""), at=at
         )
     if kind == "ticket.deletion":
-        return ticket_sync.mark_deleted(object_id, at=at)
+        return ticket_sync.mark_deleted(object_id, at=at, event_id=event_id)
     return 0  # other subscriptions are recorded, not applied
 
 

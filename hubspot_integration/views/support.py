@@ -5,13 +5,15 @@ import logging
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from .. import errors
 from ..form_errors import add_service_errors
 from ..models import HubSpotSettings
-from ..services import email_verification, support_requests
+from ..services import email_verification, support_requests, ticket_conversations
+from ..tickets.service import Priority
 from . import abuse
 from .forms import SupportRequestForm
 
@@ -69,3 +71,18 @@ def my_tickets(request):
     return render(
         request, "support/tickets.html", {"tickets": support_requests.tickets_of(request.user)}
     )
+
+
+@login_required
+def my_ticket(request, pk: int):
+    # Only the owner's: anyone else's ticket (staff included) is a 404, as if it did not exist.
+    ticket = support_requests.ticket_of(request.user, pk)
+    if ticket is None:
+        raise Http404("No such ticket.")
+    context = {
+        "ticket": ticket,
+        "content": support_requests.content_of(ticket),
+        "priority": Priority(ticket.priority).label if ticket.priority in Priority.values else "",
+        "conversation": ticket_conversations.conversation(ticket),
+    }
+    return render(request, "support/ticket.html", context)

@@ -61,6 +61,7 @@ APP_OPTIONAL_SCOPES = (
     "crm.objects.companies.write",
     "crm.schemas.companies.write",
     "business-intelligence",
+    "conversations.read",
 )
 
 EXPIRED_MESSAGE = "The OAuth token used to make this call expired {seconds} second(s) ago."

@@ -547,6 +547,27 @@ def seed_tickets(state, n, days=365, end_ms=None):
     return state.bulk_insert("tickets", rows, links)
 
 
+def seed_conversations(state, ticket_ids):
+    """A thread on each ticket: the customer's question, an agent's internal note (a COMMENT,
+    which customers must never see) and the agent's answer."""
+    threads = []
+    for ticket_id in ticket_ids:
+        contacts = state.links.get(("tickets", str(ticket_id)), {}).get("contacts") or {}
+        thread = state.add_thread(ticket_id=ticket_id, contact_id=next(iter(contacts), None))
+        state.add_message(thread["id"], "Hello, is there any news on this?", sender="Customer")
+        state.add_message(
+            thread["id"], "Internal: check the logs first.", type="COMMENT", sender="Alex Agent"
+        )
+        state.add_message(
+            thread["id"],
+            "We are looking into it and will get back to you today.",
+            direction="OUTGOING",
+            sender="Alex Agent",
+        )
+        threads.append(thread["id"])
+    return threads
+
+
 def _iso(ms):
     from .common import iso
 

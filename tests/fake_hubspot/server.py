@@ -61,8 +61,10 @@ SCHEMA_WRITE_SCOPES = {
 OWNERS_SCOPE = "crm.objects.owners.read"
 FORMS_SCOPE = "forms"
 VISITOR_SCOPE = "conversations.visitor_identification.tokens.create"
+CONVERSATIONS_SCOPE = "conversations.read"
 ALL_SCOPES = sorted(
     {*READ_SCOPES.values(), *WRITE_SCOPES.values(), OWNERS_SCOPE, FORMS_SCOPE, VISITOR_SCOPE}
+    | {CONVERSATIONS_SCOPE}
     | {ANALYTICS_SCOPE}
     | {
         f"crm.schemas.{t}.{m}"
@@ -453,6 +455,18 @@ def _routes():
             _h_visitor,
             fixed_scopes(VISITOR_SCOPE),
         ),
+        route(
+            "GET",
+            f"/conversations/conversations/{VERSION}/threads",
+            lambda f, c: f.state.threads_list(c.query),
+            fixed_scopes(CONVERSATIONS_SCOPE),
+        ),
+        route(
+            "GET",
+            f"/conversations/conversations/{VERSION}/threads/(?P<thread>[^/]+)/messages",
+            lambda f, c: f.state.messages_list(c.params["thread"], c.query),
+            fixed_scopes(CONVERSATIONS_SCOPE),
+        ),
         *_legacy_routes(),
     ]
 
@@ -794,12 +808,21 @@ class FakeHubSpot:
     def seed_tickets(self, n, **kwargs):
         return seed.seed_tickets(self.state, n, **kwargs)
 
+    def add_thread(self, **kwargs):
+        return self.state.add_thread(**kwargs)
+
+    def add_message(self, thread_id, text, **kwargs):
+        return self.state.add_message(thread_id, text, **kwargs)
+
+    def seed_conversations(self, ticket_ids):
+        return seed.seed_conversations(self.state, ticket_ids)
+
     def seed_demo(self):
         """The demo account `python -m tests.fake_hubspot --seed` and the smoke test serve."""
         self.seed_contacts(200)
         self.seed_companies(30)
         self.seed_deals(60)
-        self.seed_tickets(40)
+        self.seed_conversations(self.seed_tickets(40)[:10])
 
     # --- request handling ------------------------------------------------------------------------
 

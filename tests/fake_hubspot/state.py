@@ -1,6 +1,7 @@
 """The fake account's data and HubSpot's rules over it.
 
-CRM records, their properties, associations, pipelines, owners, forms, and the searches over them.
+CRM records, their properties, associations, pipelines, owners, forms, the searches over them,
+and the conversations inbox.
 Every public method takes the one lock, so HTTP threads and a test seeding directly never see a
 half-applied write. Methods answer ``(status, json_body)`` or raise :class:`ApiError`; the server
 turns either into an HTTP answer. Each resource's endpoints live in a mixin of their own
@@ -22,6 +23,7 @@ from .common import (
 from .state_access import AccessMixin
 from .state_associations import AssociationsMixin
 from .state_batch import BatchMixin
+from .state_conversations import ConversationsMixin
 from .state_marketing import MarketingMixin
 from .state_objects import ObjectsMixin
 from .state_records import RecordsMixin
@@ -38,6 +40,7 @@ class State(
     BatchMixin,
     SchemaMixin,
     MarketingMixin,
+    ConversationsMixin,
 ):
     def __init__(self):
         self.lock = threading.RLock()
@@ -57,5 +60,6 @@ class State(
             self.forms = seed.forms()
             self.form_submissions = []
             self.identification_tokens = []
+            self._reset_conversations()
             # Seconds a new record stays invisible to search, like HubSpot's lagging index.
             self.search_delay = 0.0

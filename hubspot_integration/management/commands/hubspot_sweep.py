@@ -2,10 +2,10 @@
 
 The task queue delivers work at once and retries at their backoff; this sweep is the safety net
 that makes the rows, not the queue, the source of truth. It sends due outbox operations (and those a
-dead worker held), applies webhook events left unapplied, reads on imports whose worker died,
-marks task results a dead worker left "running", purges finished records past their retention
-days, and runs the connection check when one is due (services/sweep.py). One is enough; more are
-safe.
+dead worker held), applies webhook events left unapplied, sends ticket emails still owed, reads on
+imports whose worker died, marks task results a dead worker left "running", purges finished
+records past their retention days, and runs the connection check when one is due
+(services/sweep.py). One is enough; more are safe.
 """
 
 import time
@@ -18,9 +18,9 @@ from ...services.sweep import sweep
 
 class Command(BaseCommand):
     help = (
-        "Do the HubSpot background work that is due: outbox operations, webhook events, stalled "
-        "imports, abandoned task results, retention purge (once, or every --interval seconds "
-        "with --loop)."
+        "Do the HubSpot background work that is due: outbox operations, webhook events, ticket "
+        "emails, stalled imports, abandoned task results, retention purge (once, or every "
+        "--interval seconds with --loop)."
     )
 
     def add_arguments(self, parser):

@@ -308,7 +308,9 @@ def _scope_verdict(s, needed, missing, unverified, how) -> Check:
     if blocking:
         parts.append("Missing scopes: " + ", ".join(blocking) + ".")
     if gaps:
-        parts.append("Missing for optional features (the rest of the panel works): " + ", ".join(gaps) + ".")
+        parts.append(
+            "Missing for optional features (the rest of the panel works): " + ", ".join(gaps) + "."
+        )
     if unverified:
         parts.append("Not verifiable now: " + ", ".join(sorted(unverified)) + ".")
     if not blocking and not gaps:

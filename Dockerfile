@@ -19,7 +19,7 @@ RUN DEBUG=false \
     SECRET_KEY=build-only-not-a-secret-build-only-not-a-secret \
     HUBSPOT_ENCRYPTION_KEYS=MDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDA= \
     python manage.py collectstatic --noinput \
-    && mkdir -p var && chown -R skypanel:skypanel var
+    && mkdir -p var/metrics && chown -R skypanel:skypanel var
 
 USER skypanel
 ENV PORT=8000 DEBUG=false

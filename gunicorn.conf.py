@@ -12,6 +12,16 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "skypanel.settings")
+# Metrics in multiprocess mode (hubspot_integration/metrics.py): set before anything imports
+# prometheus_client, so the master and every worker it forks write to the shared directory and a
+# scrape answered by any worker counts them all. The previous run's files are removed first.
+os.environ.setdefault(
+    "PROMETHEUS_MULTIPROC_DIR",
+    os.path.join(os.path.dirname(os.path.abspath(__file__)), "var", "metrics"),
+)
+from hubspot_integration import metrics as _metrics  # noqa: E402
+
+_metrics.clean_multiprocess_dir()
 
 bind = (
     os.environ.get("GUNICORN_BIND")
@@ -55,3 +65,9 @@ def post_fork(server, worker):
 
     for conn in connections.all(initialized_only=True):
         conn.close()
+
+
+def child_exit(server, worker):
+    # A worker that ended (recycled by max_requests, killed by the timeout) has no calls in
+    # flight any more; its counters stay in the totals.
+    _metrics.mark_process_dead(worker.pid)

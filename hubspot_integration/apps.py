@@ -12,9 +12,20 @@ class HubSpotIntegrationConfig(AppConfig):
         from .health import register_default_checks
 
         register_default_checks()
+        self.remember_metrics_token()
         receivers.connect(self)
         self.register_outbox_handlers()
         self.bind_queue_jobs()
+
+    @staticmethod
+    def remember_metrics_token():
+        """The log filter redacts the metrics token wherever it would appear (a proxy's header
+        dump, a debug line), like the HubSpot secrets it learns as they are decrypted."""
+        from django.conf import settings
+
+        from .logging import remember_secret
+
+        remember_secret(str(getattr(settings, "METRICS_TOKEN", "") or ""))
 
     @staticmethod
     def register_outbox_handlers():

@@ -142,3 +142,24 @@ def check_queue_jobs(app_configs, **kwargs):
         )
         for job in unbound_jobs()
     ]
+
+
+@register()
+def check_metrics_access(app_configs, **kwargs):
+    """A METRICS_ALLOWED_IPS entry that is no address or range would silently let no one in."""
+    import ipaddress
+
+    found = []
+    for entry in getattr(settings, "METRICS_ALLOWED_IPS", None) or ():
+        try:
+            ipaddress.ip_network(str(entry).strip(), strict=False)
+        except ValueError:
+            found.append(
+                Error(
+                    f"METRICS_ALLOWED_IPS entry {entry!r} is not an IP address or CIDR range.",
+                    hint="Use addresses or ranges such as 10.0.0.7, 10.0.0.0/8 or fd00::/8.",
+                    obj="METRICS_ALLOWED_IPS",
+                    id="hubspot.E012",
+                )
+            )
+    return found

@@ -28,7 +28,7 @@ from typing import Any
 import urllib3
 from urllib3.util.retry import Retry
 
-from . import errors
+from . import errors, metrics
 from .conf import app_settings
 from .ratelimit import RateLimiter
 
@@ -327,14 +327,14 @@ class HubSpotClient:
         """Send operation `name` from OPERATIONS and read its answer with the SDK's models."""
         op = OPERATIONS[name]
         try:
-            return self._send(op, params, query, body, form, max_wait, retry_auth=True)
+            return self._send(name, op, params, query, body, form, max_wait, retry_auth=True)
         except errors.HubSpotError as err:
             if isinstance(err, errors.RateLimited) and err.policy != "LOCAL":
                 # Every process backs off, not only the one that was told.
                 self.limiter.block_for(err.retry_after or 10.0)
             raise
 
-    def _send(self, op, params, query, body, form, max_wait, *, retry_auth):
+    def _send(self, name, op, params, query, body, form, max_wait, *, retry_auth):
         api_client = self._api_client(op.package, op.host)
         headers = {"Accept": "application/json"}
         headers["Content-Type"] = (
@@ -351,35 +351,45 @@ class HubSpotClient:
             search=op.search, max_wait=self.max_wait if max_wait is None else max_wait
         )
         started = time.monotonic()
-        try:
-            raw = api_client.call_api(
-                op.path,
-                op.method,
-                path_params={"version": self.version, **(params or {})},
-                query_params=query_pairs,
-                header_params=headers,
-                body=body,
-                post_params=list(form.items()) if form else None,
-                response_types_map={},
-                auth_settings=["oauth2"] if op.auth else [],
-                _return_http_data_only=True,
-                _preload_content=False,
-                _request_timeout=self.timeout,
-                _request_auth=request_auth,
-            )
-            status, headers_in, payload = raw.status, dict(raw.headers), raw.data
-            raw.release_conn()
-        except Exception as err:
-            mapped = translate(err, timeout=self.timeout)
-            if mapped is None:
-                raise
+        with metrics.hubspot_call(name) as outcome:
+            try:
+                raw = api_client.call_api(
+                    op.path,
+                    op.method,
+                    path_params={"version": self.version, **(params or {})},
+                    query_params=query_pairs,
+                    header_params=headers,
+                    body=body,
+                    post_params=list(form.items()) if form else None,
+                    response_types_map={},
+                    auth_settings=["oauth2"] if op.auth else [],
+                    _return_http_data_only=True,
+                    _preload_content=False,
+                    _request_timeout=self.timeout,
+                    _request_auth=request_auth,
+                )
+                status, headers_in, payload = raw.status, dict(raw.headers), raw.data
+                raw.release_conn()
+                outcome["status"] = status
+            except Exception as err:
+                mapped = translate(err, timeout=self.timeout)
+                outcome["status"] = _status_label(mapped)
+                if mapped is None:
+                    raise
+                if isinstance(mapped, errors.RateLimited):
+                    metrics.rate_limited(mapped.policy)
+                failure = (err, mapped)
+            else:
+                failure = None
+        if failure:
+            err, mapped = failure
             self._learn_limits(getattr(err, "headers", None))
             refresh = getattr(self._token_source, "refresh", None)
             if isinstance(mapped, errors.AuthError) and retry_auth and refresh and op.auth:
                 # An access token can lapse between our expiry check and HubSpot's: a 401 means
                 # nothing was done, so refresh once and send again.
                 refresh(token)
-                return self._send(op, params, query, body, form, max_wait, retry_auth=False)
+                return self._send(name, op, params, query, body, form, max_wait, retry_auth=False)
             raise mapped from err
         elapsed = (time.monotonic() - started) * 1000
         self._learn_limits(headers_in)
@@ -682,6 +692,16 @@ class OAuthEndpoints:
 
 
 # --- translating errors ----------------------------------------------------------------------------
+def _status_label(mapped: errors.HubSpotError | None) -> str:
+    """The `status` a failed call is counted under: HubSpot's HTTP status when it answered,
+    else what went wrong on the way (timeout, dns, unreachable, dropped)."""
+    if mapped is None:
+        return "error"
+    if mapped.status:
+        return str(mapped.status)
+    return getattr(mapped, "reason", "") or mapped.kind
+
+
 def _is_sdk_api_exception(err: Exception) -> bool:
     # Each generated SDK package has its own ApiException; their only common base is Exception.
     return type(err).__module__.startswith("hubspot.") and hasattr(err, "status")

@@ -9,6 +9,7 @@ from . import webhooks
 from .api.public_views import PublicConfigView
 from .oauth import views as oauth_views
 from .views import accounts, profile, public, support
+from .views.metrics import metrics_view
 
 urlpatterns = [
     path("", public.home, name="home"),
@@ -46,4 +47,6 @@ urlpatterns = [
         name="hubspot-oauth-callback",
     ),
     path("api/hubspot/config", PublicConfigView.as_view(), name="hubspot-public-config"),
+    # Prometheus' scrape: a bearer token or an allowed address, no session (views/metrics.py).
+    path("metrics", metrics_view, name="metrics"),
 ]

@@ -11,7 +11,7 @@ import time
 
 from django.core.cache import cache
 
-from . import errors
+from . import errors, metrics
 from .conf import app_settings
 
 # HubSpot's, not ours: the length of its rolling rate-limit window and the search endpoints'
@@ -84,7 +84,8 @@ class RateLimiter:
 
         Raises RateLimited (transient) when no room comes in time: a write then stays queued.
         """
-        deadline = self._clock() + max_wait
+        started = self._clock()
+        deadline = started + max_wait
         while True:
             wait = self._blocked_for()
             if wait <= 0:
@@ -99,8 +100,10 @@ class RateLimiter:
                         # a waiting search would use up one more of the account's calls.
                         self._give_back(taken)
             if wait <= 0:
+                metrics.limiter_waited(self._clock() - started, acquired=True)
                 return
             if self._clock() + wait > deadline:
+                metrics.limiter_waited(self._clock() - started, acquired=False)
                 raise errors.RateLimited(
                     "The panel is holding calls back to stay under HubSpot's rate limit; "
                     "try again in a few seconds.",

@@ -25,7 +25,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_POST
 
-from . import errors
+from . import errors, metrics
 from .client_address import client_address
 from .conf import app_settings
 from .fields import Undecryptable
@@ -163,7 +163,8 @@ def record_events(events: list[dict]) -> list[int]:
                     payload=event,
                 )
         except IntegrityError:
-            continue
+            continue  # a redelivery: its lag is HubSpot's retry schedule, not delivery
+        metrics.webhook_received(event.get("occurredAt"))
         new_ids.append(row.pk)
     return new_ids
 

@@ -28,10 +28,21 @@ def _commands(port: int) -> list[list[str]]:
     ]
 
 
+def _metrics_dir() -> None:
+    """The server, the worker and the sweep share one metrics directory (multiprocess mode), so
+    /metrics on the dev server counts the worker's HubSpot calls too; the last run's files go."""
+    os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(ROOT / "var" / "metrics"))
+    sys.path.insert(0, str(ROOT))
+    from hubspot_integration import metrics
+
+    metrics.clean_multiprocess_dir()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
     args = parser.parse_args()
+    _metrics_dir()
 
     stopping = False
 

@@ -712,6 +712,9 @@ class DryRun:
             # Precedence as in compose: image ENV < env_file < environment.
             env = {**self.base_env(), **self.image_env, **from_files, **raw[name]}
             env = {k: localise(v) for k, v in env.items()}
+            if env.get("PROMETHEUS_MULTIPROC_DIR", "").startswith("/"):
+                # The shared metrics volume: a directory under the replayed filesystem.
+                env["PROMETHEUS_MULTIPROC_DIR"] = str(self.resolve(env["PROMETHEUS_MULTIPROC_DIR"]))
             env["PORT"] = str(self.port)
             # The container binds 0.0.0.0 so its port can be published; here nothing is published.
             env["HOST"] = "127.0.0.1"

@@ -14,7 +14,9 @@ Then, over HTTP, as a browser behind a TLS-terminating proxy would:
 - every gunicorn process sees the saved settings at once (shared Redis cache);
 - a staff member creates a contact and a ticket; an RQ worker runs a task;
 - the customer home page shows the chat widget with a CSP that allows its host; a signed webhook
-  updates a customer's ticket.
+  updates a customer's ticket;
+- `/metrics` refuses a scrape without the token; with it, any gunicorn worker's answer counts the
+  HubSpot calls of every process (both workers, a separate `manage.py` process).
 
 TLS: the client sends `X-Forwarded-Proto: https` (the stack trusts it, TRUST_PROXY=true), so
 SSL redirect, secure cookies and HSTS stay on exactly as in production; cookies marked Secure are
@@ -44,6 +46,7 @@ ADMIN = ("smoke-admin", "smoke-Admin-pass-91f3")
 STAFF = ("smoke-staff", "smoke-Staff-pass-0c5e")
 VICTIM = ("smoke-victim", "smoke-Victim-pass-77aa")
 WEBHOOK_SECRET = "smoke-webhook-client-secret"
+METRICS_TOKEN = "smoke-metrics-token-5b1f0c93d2e84a67"
 
 passed: list[str] = []
 
@@ -375,6 +378,64 @@ def step_webhook(stack: Stack, ticket_id: str) -> None:
     )
 
 
+def _calls(text: str) -> dict[tuple[str, str], float]:
+    found = {}
+    for match in re.finditer(
+        r'^skypanel_hubspot_calls_total\{operation="([^"]+)",status="([^"]+)"\} (\S+)$',
+        text,
+        re.MULTILINE,
+    ):
+        found[(match.group(1), match.group(2))] = float(match.group(3))
+    return found
+
+
+def step_metrics(stack: Stack, admin: Browser) -> None:
+    b = Browser(stack.url)
+    refused = b.get("/metrics")
+    check(refused.status_code == 403, f"/metrics without the token: {refused.status_code}")
+    wrong = b.get("/metrics", headers={"Authorization": "Bearer not-the-token-at-all"})
+    check(wrong.status_code == 403, f"/metrics with a wrong token: {wrong.status_code}")
+    ok("/metrics refuses a scrape without the token and with a wrong one (403)")
+
+    bearer = {"Authorization": f"Bearer {METRICS_TOKEN}"}
+
+    def scrape() -> str:
+        response = b.get("/metrics", headers=bearer)
+        check(response.status_code == 200, f"/metrics with the token: {response.status_code}")
+        check(response.headers["Content-Type"].startswith("text/plain; version="), "content type")
+        return response.text
+
+    before = _calls(scrape())
+    # Calls from the web workers (gunicorn hands the requests to either) and one from a separate
+    # process that exits at once: every one must be in the total whichever worker answers.
+    for _ in range(8):
+        check(admin.post("/api/admin/settings/hubspot/test-connection").status_code == 200, "test")
+    stack.shell(
+        "from hubspot_integration.credentials import get_client\nget_client().account_details()"
+    )
+    totals = set()
+    for _ in range(6):
+        text = scrape()
+        after = _calls(text)
+        totals.add(sum(after.values()))
+    check(len(totals) == 1, f"the gunicorn workers disagree about the call totals: {totals}")
+    grew = totals.pop() - sum(before.values())
+    key = ("account.details", "200")
+    # Each connection test calls account.details once; the shell process once more.
+    check(
+        after.get(key, 0) - before.get(key, 0) >= 9,
+        f"account.details calls counted: {before.get(key)} -> {after.get(key)}",
+    )
+    check("skypanel_hubspot_call_duration_seconds_bucket" in text, "no latency histogram")
+    check("skypanel_hubspot_outbox_rows{" in text, "no outbox rows from the database")
+    check("skypanel_hubspot_database_metrics_up 1.0" in text, "database metrics not read")
+    files = {p.name.split("_")[-1] for p in (stack.logdir / "metrics").glob("counter_*.db")}
+    ok(
+        f"/metrics with the token: {grew:g} new HubSpot calls counted over {len(files)} processes' "
+        "files, the same total from every gunicorn worker; latency histogram, outbox rows"
+    )
+
+
 # --- main ---------------------------------------------------------------------------------------
 def main() -> int:
     limit = int(os.environ.get("SMOKE_TIMEOUT", "300"))
@@ -385,7 +446,13 @@ def main() -> int:
         print("== fake HubSpot", flush=True)
         fake = FakeProcess(seed=True)
         print(f"  {fake.url}")
-        stack = Stack(name="smoke", hubspot_url=fake.url, cache_db=13, rq_db=14)
+        stack = Stack(
+            name="smoke",
+            hubspot_url=fake.url,
+            cache_db=13,
+            rq_db=14,
+            extra_env={"METRICS_TOKEN": METRICS_TOKEN},
+        )
         print(f"== production profile: migrate, collectstatic ({stack.db_name})", flush=True)
         stack.prepare()
         stack.shell(
@@ -413,11 +480,12 @@ def main() -> int:
         step_deploy_check(stack)
         step_headers(stack)
         step_lockout(stack)
-        step_admin_configures(stack)
+        admin = step_admin_configures(stack)
         created = step_staff_writes(stack)
         step_rq_workers(stack)
         step_customer_page(stack)
         step_webhook(stack, created["ticket_id"])
+        step_metrics(stack, admin)
         for name, proc in stack.procs.items():
             check(proc.poll() is None, f"{name} died during the run:\n{stack.tail(name)}")
         errors = [
@@ -430,7 +498,8 @@ def main() -> int:
         leaked = [
             name
             for name in stack.procs
-            if FAKE_SERVICE_KEY in (stack.logdir / f"{name}.log").read_text()
+            for secret in (FAKE_SERVICE_KEY, METRICS_TOKEN)
+            if secret in (stack.logdir / f"{name}.log").read_text()
         ]
         check(not leaked, f"the token appears in the logs of {leaked}")
         ok("no errors and no token in the logs of gunicorn, the workers and the sweep")

@@ -87,6 +87,9 @@ class Stack:
             "WEB_CONCURRENCY": str(web_workers),
             "GUNICORN_BIND": f"127.0.0.1:{self.port}",
             "LOG_FORMAT": "json",
+            # Every process of the stack (gunicorn, workers, sweep, shell commands) writes its
+            # metrics here, as on one production machine: one scrape counts them all.
+            "PROMETHEUS_MULTIPROC_DIR": str(self.logdir / "metrics"),
             **(extra_env or {}),
         }
         self.env.pop("DJANGO_SETTINGS_MODULE", None)

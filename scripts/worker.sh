@@ -4,6 +4,9 @@
 set -e
 cd "$(dirname "$0")/.."
 PY="${PYTHON:-python}"
+# Metrics in multiprocess mode: the same directory as gunicorn's, so /metrics counts the calls
+# this worker makes (hubspot_integration/metrics.py).
+export PROMETHEUS_MULTIPROC_DIR="${PROMETHEUS_MULTIPROC_DIR:-$PWD/var/metrics}"
 case "${TASK_BACKEND:-database}" in
   rq)
     # django-tasks-rq needs its Job class; --with-scheduler moves retries with a `run_after` onto

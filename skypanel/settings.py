@@ -75,6 +75,11 @@ for _name in _AppSettings.INTEGER_DEFAULTS:
     if f"HUBSPOT_{_name}" in env.ENVIRON:
         globals()[f"HUBSPOT_{_name}"] = env.int(f"HUBSPOT_{_name}")
 
+# /metrics (Prometheus): a scrape needs `Authorization: Bearer <METRICS_TOKEN>` or a client address
+# in METRICS_ALLOWED_IPS (addresses or CIDR ranges); with neither set, every scrape is refused.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=[])
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",

@@ -414,6 +414,9 @@ PUBLIC = [
     row("record-consent", "GET",                     405,   405,   405,   405,   405,   405,   405),
     # Unsigned: refused whoever is signed in (the signature is the only credential).
     row("hubspot-webhooks", "POST",                  401,   401,   401,   401,   401,   401,   401,   data={}),
+    # Prometheus' scrape: a bearer token or an allowed address, never a role (none set here).
+    row("metrics", "GET",                            403,   403,   403,   403,   403,   403,   403),
+    row("metrics", "POST",                           405,   405,   405,   405,   405,   405,   405,   data={}),
 ]
 # fmt: on
 

@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 from django.core.cache import cache
 
-from .. import errors
+from .. import errors, metrics
 from ..conf import app_settings
 from ..credentials import get_client
 from ..models import HubSpotSettings
@@ -138,6 +138,7 @@ def identification(user, s: HubSpotSettings | None = None) -> Identification:
         return Identification(None)
     key = _identity_key(user, email)
     cached = cache.get(key)
+    metrics.identification_cache(hit=cached is not None)
     if cached is not None:
         return Identification(Identity(email, cached["token"]) if cached.get("token") else None)
     try:

@@ -239,7 +239,7 @@ def test_history_is_bounded(hubspot_settings, fake_hubspot, settings):
     assert len(ConnectionWatch.objects.get().history) == 2
 
 
-def test_the_sweep_output_is_unchanged(hubspot_settings, fake_hubspot):
+def test_the_check_adds_nothing_to_the_sweep_output(hubspot_settings, fake_hubspot):
     done = sweep()
     assert done.total == 0 and checks(fake_hubspot) == 1
-    assert str(done) == "outbox 0, webhook events 0, imports 0, task results 0, purged 0"
+    assert str(done) == "outbox 0, webhook events 0, ticket emails 0, imports 0, task results 0, purged 0"

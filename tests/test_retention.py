@@ -20,6 +20,7 @@ from hubspot_integration.models import (
     HubSpotSettings,
     OutboxOperation,
     SettingsAuditEntry,
+    TicketNotification,
     WebhookEvent,
 )
 from hubspot_integration.services import retention
@@ -232,6 +233,28 @@ def test_the_cap_per_pass_leaves_the_rest_for_the_next_pass(settings):
     assert retention.purge().total == 0
 
 
+def test_settled_ticket_emails_go_with_the_webhook_events_and_owed_ones_stay():
+    ticket = CustomerTicket.objects.create(email="a@example.com", subject="x", hubspot_id="9")
+    long_ago = timezone.now() - timedelta(days=40)
+    N = TicketNotification.Status
+    for i, status in enumerate([N.SENT, N.SKIPPED, N.PENDING, N.FAILED, N.SENDING]):
+        note = TicketNotification.objects.create(
+            ticket=ticket, key=f"event:{i}", kind=TicketNotification.Kind.STAGE, status=status
+        )
+        TicketNotification.objects.filter(pk=note.pk).update(created_at=long_ago, sent_at=None)
+    recent = TicketNotification.objects.create(
+        ticket=ticket, key="event:9", kind=TicketNotification.Kind.STAGE, status=N.SENT
+    )
+    assert retention.purge().ticket_emails == 2
+    assert set(TicketNotification.objects.values_list("status", flat=True)) == {
+        N.PENDING,
+        N.FAILED,
+        N.SENDING,
+        N.SENT,  # the recent one
+    }
+    assert TicketNotification.objects.filter(pk=recent.pk).exists()
+
+
 # --- the log and the sweep -------------------------------------------------------------------
 def test_one_log_line_counts_each_kind(caplog):
     write(Status.SUCCEEDED, finished_days_ago=100)
@@ -242,8 +265,8 @@ def test_one_log_line_counts_each_kind(caplog):
         retention.purge()
     lines = [r.getMessage() for r in caplog.records if r.name == LOGGER]
     assert lines == [
-        "Retention purge: 2 outbox rows, 1 webhook event, 1 CSV file, 0 import reports, "
-        "0 audit entries"
+        "Retention purge: 2 outbox rows, 1 webhook event, 0 ticket emails, 1 CSV file, "
+        "0 import reports, 0 audit entries"
     ]
 
 

@@ -2,7 +2,8 @@
 
 Only finished records go: an outbox write that succeeded or was discarded (never one pending,
 running or failed: that is work or a decision still owed), a webhook event already applied, a
-finished import's uploaded file and, later, its record; and settings audit entries. Each kind is
+ticket email sent (or settled as not to be sent) after the webhook events' days, a finished
+import's uploaded file and, later, its record; and settings audit entries. Each kind is
 counted from the moment it finished (its own timestamp), and 0 days keeps that kind forever.
 
 The work is bounded: rows are deleted by primary-key lists of `HUBSPOT_RETENTION_BATCH_SIZE`, each
@@ -27,6 +28,7 @@ from ..models import (
     HubSpotSettings,
     OutboxOperation,
     SettingsAuditEntry,
+    TicketNotification,
     WebhookEvent,
 )
 
@@ -34,12 +36,14 @@ logger = logging.getLogger(__name__)
 
 FINISHED_WRITES = (OutboxOperation.Status.SUCCEEDED, OutboxOperation.Status.DISCARDED)
 FINISHED_IMPORTS = (ContactImport.Status.DONE, ContactImport.Status.FAILED)
+SETTLED_EMAILS = (TicketNotification.Status.SENT, TicketNotification.Status.SKIPPED)
 
 
 @dataclass
 class Purged:
     outbox: int = 0
     webhook_events: int = 0
+    ticket_emails: int = 0
     csv_files: int = 0
     import_reports: int = 0
     audit_entries: int = 0
@@ -49,6 +53,7 @@ class Purged:
         return (
             self.outbox
             + self.webhook_events
+            + self.ticket_emails
             + self.csv_files
             + self.import_reports
             + self.audit_entries
@@ -59,6 +64,7 @@ class Purged:
             [
                 _counted(self.outbox, "outbox row"),
                 _counted(self.webhook_events, "webhook event"),
+                _counted(self.ticket_emails, "ticket email"),
                 _counted(self.csv_files, "CSV file"),
                 _counted(self.import_reports, "import report"),
                 _counted(self.audit_entries, "audit entry", "audit entries"),
@@ -87,6 +93,12 @@ def purge(*, now: datetime | None = None) -> Purged:
     if cutoff:
         # An event not yet applied has processed_at unset: the filter never matches it.
         done.webhook_events = _delete_rows(WebhookEvent.objects.filter(processed_at__lt=cutoff))
+        # The record of an email owed goes with the events that caused it; one still owed stays.
+        done.ticket_emails = _delete_rows(
+            TicketNotification.objects.filter(status__in=SETTLED_EMAILS).filter(
+                _older("sent_at", "created_at", cutoff)
+            )
+        )
     cutoff = _cutoff(s.retention_csv_file_days, now)
     if cutoff:
         done.csv_files = _in_batches(_finished_imports(cutoff).exclude(file=""), _drop_files)

@@ -6,7 +6,7 @@ from rest_framework.views import APIView
 
 from ..services import support_reports
 from .permissions import CanViewDashboard
-from .report_views import REFRESH, _answer, _example, _meta
+from .report_views import REFRESH, StageNameSerializer, _answer, _example, _meta
 from .schema import envelope
 
 PERIOD = OpenApiParameter(
@@ -30,11 +30,7 @@ class TimeToCloseSerializer(serializers.Serializer):
     p90_seconds = serializers.FloatField(allow_null=True, help_text="90th percentile, nearest rank")
 
 
-class OpenStageSerializer(serializers.Serializer):
-    pipeline = serializers.CharField()
-    pipeline_label = serializers.CharField()
-    stage = serializers.CharField()
-    label = serializers.CharField()
+class OpenStageSerializer(StageNameSerializer):
     count = serializers.IntegerField()
 
 
@@ -46,10 +42,13 @@ class OpenPrioritySerializer(serializers.Serializer):
     count = serializers.IntegerField()
 
 
-class TicketFiguresSerializer(serializers.Serializer):
+class PeriodFiguresSerializer(serializers.Serializer):
     per_day = DaySerializer(many=True)
     opened = serializers.IntegerField()
     closed = serializers.IntegerField()
+
+
+class TicketFiguresSerializer(PeriodFiguresSerializer):
     time_to_close = TimeToCloseSerializer()
     open_by_stage = OpenStageSerializer(many=True)
     open_by_priority = OpenPrioritySerializer(many=True)
@@ -61,10 +60,7 @@ class FirstReplySerializer(serializers.Serializer):
     unanswered = serializers.IntegerField()
 
 
-class ChatFiguresSerializer(serializers.Serializer):
-    per_day = DaySerializer(many=True)
-    opened = serializers.IntegerField()
-    closed = serializers.IntegerField()
+class ChatFiguresSerializer(PeriodFiguresSerializer):
     first_reply = FirstReplySerializer()
 
 

@@ -17,7 +17,6 @@ import statistics
 from collections import Counter
 
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
 from .. import errors
 from ..credentials import get_client
@@ -37,17 +36,6 @@ _DAY_MS = 86_400_000
 def _client():
     # As the dashboard's other cards: a search waits its turn in the search budget, not fails.
     return get_client(max_wait=5.0)
-
-
-def _ms(value) -> int | None:
-    text = str(value or "").strip()
-    if text.isdigit():
-        return int(text)
-    try:
-        moment = parse_datetime(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return round(moment.timestamp() * 1000) if moment else None
 
 
 def _day(ms: int) -> str:
@@ -128,7 +116,7 @@ def _closed(client, start_ms: int) -> tuple[Counter, list[int]]:
         properties=["createdate", "closed_date"],
         page_size=listing.SEARCH_PAGE_MAX,
     ):
-        closed = _ms((t.get("properties") or {}).get("closed_date"))
+        closed = listing.epoch_ms((t.get("properties") or {}).get("closed_date"))
         if closed is None:
             continue
         per_day[_day(closed)] += 1
@@ -196,7 +184,7 @@ def _first_reply_ms(client, thread: dict, created: int) -> int | None:
         page = client.thread_messages(thread["id"], limit=MESSAGE_PAGE, after=after)
         for m in page["results"]:
             if m.get("type") == "MESSAGE" and m.get("direction") == "OUTGOING":
-                at = _ms(m.get("createdAt"))
+                at = listing.epoch_ms(m.get("createdAt"))
                 return at - created if at is not None else None
         after = page.get("next_after")
         if not after:
@@ -213,8 +201,12 @@ def _chat(client, start: dt.datetime, days: list[str]) -> dict:
     while True:
         page = client.threads(limit=THREAD_PAGE, after=after)
         for thread in page["results"]:
-            created = _ms(thread.get("createdAt"))
-            ended = _ms(thread.get("closedAt")) if thread.get("status") == "CLOSED" else None
+            created = listing.epoch_ms(thread.get("createdAt"))
+            ended = (
+                listing.epoch_ms(thread.get("closedAt"))
+                if thread.get("status") == "CLOSED"
+                else None
+            )
             if ended is not None and ended >= start_ms:
                 closed[_day(ended)] += 1
             if created is None or created < start_ms:

@@ -628,9 +628,14 @@ class HubSpotClient:
             raise errors.Unavailable("HubSpot answered without an identification token.")
         return token
 
-    def threads(self, *, ticket_id: str, limit: int = 20, after: str | None = None) -> dict:
-        """One page of the inbox threads associated with a ticket (`results`, `next_after`)."""
-        query: list[tuple[str, Any]] = [("associatedTicketId", str(ticket_id)), ("limit", limit)]
+    def threads(
+        self, *, ticket_id: str | None = None, limit: int = 20, after: str | None = None
+    ) -> dict:
+        """One page of the inbox threads, of one ticket's when `ticket_id` is given (`results`,
+        `next_after`)."""
+        query: list[tuple[str, Any]] = [("limit", limit)]
+        if ticket_id:
+            query.insert(0, ("associatedTicketId", str(ticket_id)))
         if after:
             query.append(("after", after))
         return _page(self.request("conversations.threads", query=query))

@@ -366,6 +366,7 @@ API = [
     api("hubspot_api:deal-pipeline", "GET",          401,   403,   403,   403,   200,   200,   200),
     api("hubspot_api:analytics", "GET",              401,   403,   403,   403,   200,   200,   200),
     api("hubspot_api:forms-report", "GET",           401,   403,   403,   403,   200,   200,   200),
+    api("hubspot_api:support-summary", "GET",        401,   403,   403,   403,   200,   200,   200),
     # Public, and without authentication at all: a bad key changes nothing.
     api("hubspot_api:health", "GET",                 200,   200,   200,   200,   200,   200,   200),
     api("hubspot-public-config", "GET",              200,   200,   200,   200,   200,   200,   200),

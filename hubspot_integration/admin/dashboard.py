@@ -15,6 +15,7 @@ from django.urls import reverse
 from ..crm import registry
 from ..models import CrmDashboard
 from ..services import money, reports
+from . import support_charts
 from .pages import admin_page, when
 
 PERMISSION = "hubspot_integration.view_crm_dashboard"
@@ -87,7 +88,9 @@ class CrmDashboardAdmin(admin.ModelAdmin):
         ]
 
     def _days(self, request) -> int:
-        days = reports.clamp_days(request.GET.get("days", reports.DEFAULT_DAYS))
+        # `period` as the support API names it; `days` as the dashboard's links always have.
+        chosen = request.GET.get("period", request.GET.get("days", reports.DEFAULT_DAYS))
+        days = reports.clamp_days(chosen)
         return days if days in PERIODS else reports.DEFAULT_DAYS
 
     def changelist_view(self, request, extra_context=None):
@@ -105,6 +108,9 @@ class CrmDashboardAdmin(admin.ModelAdmin):
             "charts": chart(pipeline.data["stages"]) if pipeline.has_figures else [],
             "currency": money.currency(),
             "recent": recent_rows(request, cards["recent_contacts"]),
+            "support": support_charts.charts(
+                cards["support"].data if cards["support"].has_figures else None
+            ),
             "days": days,
             "periods": PERIODS,
             "refresh_url": reverse(f"admin:{opts.app_label}_{opts.model_name}_refresh"),

@@ -77,11 +77,14 @@ class RecentContactSerializer(serializers.Serializer):
     createdate = serializers.CharField(allow_blank=True)
 
 
-class StageSerializer(serializers.Serializer):
+class StageNameSerializer(serializers.Serializer):
     pipeline = serializers.CharField()
     pipeline_label = serializers.CharField()
     stage = serializers.CharField()
     label = serializers.CharField()
+
+
+class StageSerializer(StageNameSerializer):
     deal_count = serializers.IntegerField()
     total_value = serializers.FloatField()
 

@@ -2,7 +2,7 @@ from django.urls import path
 
 from ..crm import registry
 from ..crm.api import PREFIX
-from . import report_views, schema_docs, settings_views  # noqa: F401 (schema_docs registers the OpenAPI docs)
+from . import report_views, schema_docs, settings_views, support_views  # noqa: F401 (schema_docs registers the OpenAPI docs)
 
 app_name = "hubspot_api"
 
@@ -22,6 +22,11 @@ urlpatterns = [
     path("hubspot/deals/pipeline", report_views.DealPipelineView.as_view(), name="deal-pipeline"),
     path("hubspot/analytics", report_views.AnalyticsView.as_view(), name="analytics"),
     path("hubspot/forms", report_views.FormsReportView.as_view(), name="forms-report"),
+    path(
+        "hubspot/support/summary",
+        support_views.SupportSummaryView.as_view(),
+        name="support-summary",
+    ),
     path("health", report_views.HealthView.as_view(), name="health"),
 ]
 # Each object type's endpoints, from its package (`contacts/api.py`, `companies/api.py`, ...).

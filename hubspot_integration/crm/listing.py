@@ -28,7 +28,12 @@ ASC, DESC = "ASCENDING", "DESCENDING"
 
 def created_ms(record: dict) -> int | None:
     """A record's creation time in epoch milliseconds (HubSpot answers ISO text)."""
-    value = str((record.get("properties") or {}).get("createdate") or "").strip()
+    return epoch_ms((record.get("properties") or {}).get("createdate"))
+
+
+def epoch_ms(value) -> int | None:
+    """A HubSpot time (ISO text, or epoch milliseconds as text) in epoch milliseconds."""
+    value = str(value or "").strip()
     if value.isdigit():
         return int(value)
     try:

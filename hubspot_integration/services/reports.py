@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from .. import errors
 from ..credentials import get_client
-from . import pipelines, report_cache
+from . import pipelines, report_cache, support_reports
 from .report_cache import Fetched
 
 ANALYTICS_SCOPE = "business-intelligence"
@@ -335,4 +335,5 @@ def dashboard(*, days: int = DEFAULT_DAYS, recent: int = DEFAULT_RECENT) -> dict
         "recent_contacts": card("recent_contacts", recent_contacts, recent),
         "forms": card("forms", forms, days),
         "analytics": card("analytics", analytics, days),
+        "support": card("support", support_reports.summary, days),
     }

@@ -37,12 +37,15 @@ class ConversationsMixin:
 
     # --- seeding (tests and the demo) -------------------------------------------------------------
 
-    def add_thread(self, *, ticket_id=None, contact_id=None, status="OPEN"):
-        """A new inbox thread, tied to a ticket (filterable) and a contact; its answer."""
+    def add_thread(
+        self, *, ticket_id=None, contact_id=None, status="OPEN", at=None, closed_at=None
+    ):
+        """A new inbox thread, tied to a ticket (filterable) and a contact; its answer. `at` and
+        `closed_at` (ms) seed a thread from the past."""
         if status not in STATUSES:
             raise ValueError(f"status must be one of {STATUSES}")
         with self.lock:
-            created = now_ms()
+            created = at or now_ms()
             thread = {
                 "id": self._conversation_id(),
                 "createdAt": iso(created),
@@ -56,7 +59,7 @@ class ConversationsMixin:
                 "archived": False,
             }
             if status == "CLOSED":
-                thread["closedAt"] = iso(created)
+                thread["closedAt"] = iso(closed_at or created)
             self.threads[thread["id"]] = {
                 "thread": thread,
                 "ticket": str(ticket_id) if ticket_id else None,

@@ -323,8 +323,14 @@ class CrmObjectAdmin(HubSpotPageAdmin):
                 if "archive" in self.object_type.verbs
                 else "",
                 related=self.related(request, record) if record else [],
+                **(self.page_extras(request, object_id, record) if record else {}),
             ),
         )
+
+    def page_extras(self, request, object_id, record: dict) -> dict:
+        """More of the change page's context, for a type whose page shows more than its
+        properties and related records (a contact's chat threads)."""
+        return {}
 
     def save(self, request, object_id, form) -> bool:
         outcome = send(
@@ -366,12 +372,17 @@ class CrmObjectAdmin(HubSpotPageAdmin):
                             "text": describe(type_name, r, currency),
                             "url": self.panel_url(request, type_name, r["id"]),
                             "hubspot_url": self.service.url_of(type_name, r["id"]),
+                            "details": self.details(type_name, r),
                         }
                         for r in records
                     ],
                 }
             )
         return sections
+
+    def details(self, type_name: str, record: dict) -> list[str]:
+        """Words shown after a related record's name (a ticket's stage and dates)."""
+        return []
 
     def panel_url(self, request, type_name: str, object_id: str) -> str:
         return registry.change_url(type_name, object_id, request.user)

@@ -50,6 +50,7 @@ class Thread:
     status: str
     created_at: datetime | None
     latest_at: datetime | None
+    contact_id: str = ""
     messages: list[Message] = field(default_factory=list)
 
     @property
@@ -121,17 +122,29 @@ def threads(*, contact_id: str = "", ticket_id: str = "") -> list[Thread]:
                         status=str(item.get("status") or ""),
                         created_at=_when(item.get("createdAt")),
                         latest_at=_when(item.get("latestMessageTimestamp")),
+                        contact_id=str(item.get("associatedContactId") or ""),
                     )
                 )
         after = page["next_after"]
         if not after:
             break
     found = found[: app_settings.CONTACT_THREADS_MAX]
-    found.sort(key=lambda t: t.created_at.timestamp() if t.created_at else 0, reverse=True)
+    found.sort(key=_newest_first)
     cap = app_settings.TICKET_CONVERSATION_MAX_MESSAGES
     for thread in found:
         thread.messages = read_messages(client, thread.id, cap=cap, staff=True)
     return found
+
+
+def get_thread(thread_id: str) -> dict:
+    """One thread as HubSpot answers it (status, channel, contact)."""
+    return get_client().thread(thread_id)
+
+
+def _newest_first(thread: Thread) -> tuple:
+    # HubSpot's IDs grow with time: they order threads started in the same millisecond.
+    created = thread.created_at.timestamp() if thread.created_at else 0.0
+    return (-created, -int(thread.id) if thread.id.isdigit() else 0)
 
 
 # --- replies and status ----------------------------------------------------------------------------

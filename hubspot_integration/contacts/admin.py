@@ -107,23 +107,23 @@ class HubSpotContactAdmin(CrmObjectAdmin):
         )
 
     # --- the contact's story: its tickets in words, its chat threads ---------------------------
-    def related(self, request, record: dict) -> list[dict]:
-        self._known_pipelines = None
-        if (record.get("associations") or {}).get("tickets"):
-            try:
-                self._known_pipelines = tickets.pipelines()
-            except errors.HubSpotError as err:
-                messages.warning(request, f"Could not read the ticket pipelines: {err}")
-        return super().related(request, record)
+    def detail_context(self, request, found: dict[str, list[dict]]):
+        if not found.get("tickets"):
+            return None
+        try:
+            return tickets.pipelines()
+        except errors.HubSpotError as err:
+            messages.warning(request, f"Could not read the ticket pipelines: {err}")
+            return None
 
-    def details(self, type_name: str, record: dict) -> list[str]:
+    def details(self, type_name: str, record: dict, known) -> list[str]:
         if type_name != "tickets":
             return []
         props = record.get("properties") or {}
         stage = tickets.stage_label(
             props.get("hs_pipeline") or "",
             props.get("hs_pipeline_stage") or "",
-            getattr(self, "_known_pipelines", None),
+            known,
         )
         priority = props.get("hs_ticket_priority") or ""
         label = dict(tickets.Priority.choices).get(priority, priority.capitalize())

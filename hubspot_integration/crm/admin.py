@@ -360,6 +360,7 @@ class CrmObjectAdmin(HubSpotPageAdmin):
                 request, f"Could not read the linked {type_name} from HubSpot: {problem}"
             )
         currency = money.currency() if found.get("deals") else ""
+        known = self.detail_context(request, found)
         sections = []
         for type_name, records in found.items():
             sections.append(
@@ -372,7 +373,7 @@ class CrmObjectAdmin(HubSpotPageAdmin):
                             "text": describe(type_name, r, currency),
                             "url": self.panel_url(request, type_name, r["id"]),
                             "hubspot_url": self.service.url_of(type_name, r["id"]),
-                            "details": self.details(type_name, r),
+                            "details": self.details(type_name, r, known),
                         }
                         for r in records
                     ],
@@ -380,7 +381,11 @@ class CrmObjectAdmin(HubSpotPageAdmin):
             )
         return sections
 
-    def details(self, type_name: str, record: dict) -> list[str]:
+    def detail_context(self, request, found: dict[str, list[dict]]):
+        """What `details` needs once per page (the ticket pipelines, for stage labels)."""
+        return None
+
+    def details(self, type_name: str, record: dict, known) -> list[str]:
         """Words shown after a related record's name (a ticket's stage and dates)."""
         return []
 

@@ -59,7 +59,11 @@ class Thread:
 
 
 class NoHubSpotUser(errors.PanelError):
-    """The staff member has no HubSpot user (owner) to send a reply as."""
+    """The staff member has no HubSpot user (owner) to send a reply as: nothing is queued."""
+
+    kind = "no_hubspot_user"
+    status_code = 409
+    default_message = "No HubSpot user has your email address."
 
 
 def _when(value) -> datetime | None:

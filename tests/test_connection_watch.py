@@ -242,4 +242,6 @@ def test_history_is_bounded(hubspot_settings, fake_hubspot, settings):
 def test_the_sweep_output_is_unchanged(hubspot_settings, fake_hubspot):
     done = sweep()
     assert done.total == 0 and checks(fake_hubspot) == 1
-    assert str(done) == "outbox 0, webhook events 0, imports 0, task results 0, purged 0"
+    assert str(done) == (
+        "outbox 0, webhook events 0, ticket emails 0, imports 0, task results 0, purged 0"
+    )

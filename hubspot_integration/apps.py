@@ -32,9 +32,16 @@ class HubSpotIntegrationConfig(AppConfig):
         """Every outbox kind's handler, from the service that owns the kind; a kind left out is
         reported at start-up by the system check hubspot.E010."""
         from .crm import registry
-        from .services import contact_messages, gdpr, imports, outbox, user_sync
+        from .services import contact_messages, conversations, gdpr, imports, outbox, user_sync
 
-        services = (*registry.modules("service"), contact_messages, imports, gdpr, user_sync)
+        services = (
+            *registry.modules("service"),
+            contact_messages,
+            imports,
+            gdpr,
+            user_sync,
+            conversations,
+        )
         for service in services:
             for kind, handler in service.OUTBOX_HANDLERS.items():
                 outbox.register(kind, handler)

@@ -155,6 +155,19 @@ OPERATIONS: dict[str, Operation] = {
     "conversations.messages": Operation(
         "GET", "/conversations/conversations/{version}/threads/{threadId}/messages", _CONV, _JSON
     ),
+    "conversations.thread": Operation(
+        "GET", "/conversations/conversations/{version}/threads/{threadId}", _CONV, _JSON
+    ),
+    # Replies and thread status (scope `conversations.write`).
+    "conversations.send_message": Operation(
+        "POST",
+        "/conversations/conversations/{version}/threads/{threadId}/messages",
+        _CONV,
+        {200: "object", 201: "object"},
+    ),
+    "conversations.update_thread": Operation(
+        "PATCH", "/conversations/conversations/{version}/threads/{threadId}", _CONV, _JSON
+    ),
     # OAuth: form-encoded, authenticated by the app's client ID and secret in the form.
     "oauth.token": Operation(
         "POST", "/oauth/{version}/token", "oauth", _JSON, auth=False, form_encoded=True
@@ -629,13 +642,20 @@ class HubSpotClient:
         return token
 
     def threads(
-        self, *, ticket_id: str | None = None, limit: int = 20, after: str | None = None
+        self,
+        *,
+        ticket_id: str = "",
+        contact_id: str = "",
+        limit: int = 20,
+        after: str | None = None,
     ) -> dict:
-        """One page of the inbox threads, of one ticket's when `ticket_id` is given (`results`,
+        """One page of the inbox threads associated with a ticket or a contact (`results`,
         `next_after`)."""
         query: list[tuple[str, Any]] = [("limit", limit)]
         if ticket_id:
-            query.insert(0, ("associatedTicketId", str(ticket_id)))
+            query.append(("associatedTicketId", str(ticket_id)))
+        if contact_id:
+            query.append(("associatedContactId", str(contact_id)))
         if after:
             query.append(("after", after))
         return _page(self.request("conversations.threads", query=query))
@@ -647,6 +667,21 @@ class HubSpotClient:
             query.append(("after", after))
         params = {"threadId": str(thread_id)}
         return _page(self.request("conversations.messages", params=params, query=query))
+
+    def thread(self, thread_id: str) -> dict:
+        params = {"threadId": str(thread_id)}
+        return self.request("conversations.thread", params=params).data or {}
+
+    def send_message(self, thread_id: str, body: dict) -> dict:
+        """A message (type MESSAGE: delivered to the customer's channel) on a thread."""
+        params = {"threadId": str(thread_id)}
+        return self.request("conversations.send_message", params=params, body=body).data or {}
+
+    def update_thread(self, thread_id: str, status: str) -> dict:
+        """Close or reopen a thread (`status` CLOSED or OPEN)."""
+        params = {"threadId": str(thread_id)}
+        body = {"status": status}
+        return self.request("conversations.update_thread", params=params, body=body).data or {}
 
     def submit_form(self, portal_id: str, form_guid: str, body: dict) -> dict:
         params = {"portalId": str(portal_id), "formGuid": str(form_guid)}

@@ -237,6 +237,12 @@ class AppSettings:
         return int(self._get("TICKET_CONVERSATION_MAX_MESSAGES", 200))
 
     @property
+    def CONTACT_THREADS_MAX(self) -> int:
+        """Inbox threads a contact's (or a staff ticket's) page reads at most, newest first; each
+        shows up to TICKET_CONVERSATION_MAX_MESSAGES messages."""
+        return int(self._get("CONTACT_THREADS_MAX", 20))
+
+    @property
     def IMPORT_BATCH_MAX_WAIT(self) -> float:
         """How long an import batch (or a batch of site users sent as contacts) may wait for the
         rate limiter before giving up for now: background work can wait far longer than a page

@@ -513,6 +513,8 @@ class OutboxOperation(models.Model):
         SUBMIT_FORM = "submit_form", "Submit form"
         GDPR_DELETE_CONTACT = "gdpr_delete_contact", "GDPR-delete contact"
         SYNC_USER_CONTACT = "sync_user_contact", "Sync site user to contact"
+        REPLY_TO_THREAD = "reply_to_thread", "Reply to chat thread"
+        SET_THREAD_STATUS = "set_thread_status", "Close or reopen chat thread"
 
     # The kinds above, and the writes of every registered object type (create_company, ...).
     KIND_CHOICES = list(

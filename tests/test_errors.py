@@ -29,7 +29,13 @@ from hubspot_integration import crypto, errors, webhooks
 from hubspot_integration.api.outcomes import outcome_response
 from hubspot_integration.models import OutboxOperation
 from hubspot_integration.oauth import flow
-from hubspot_integration.services import import_csv, imports, outbox, support_requests
+from hubspot_integration.services import (
+    conversations,
+    import_csv,
+    imports,
+    outbox,
+    support_requests,
+)
 from hubspot_integration.tickets import service as tickets
 from tests.helpers import client_for
 
@@ -60,6 +66,7 @@ STATUS = {
     webhooks.BadSignature: 401,
     webhooks.Replayed: 409,
     webhooks.BadBody: 400,
+    conversations.NoHubSpotUser: 409,
 }
 CLASSES = sorted(STATUS, key=lambda cls: cls.__qualname__)
 HUBSPOT_CLASSES = [cls for cls in CLASSES if issubclass(cls, errors.HubSpotError)]
@@ -93,6 +100,7 @@ def test_every_error_class_is_under_the_one_root_and_in_the_table():
         imports.Superseded,
         flow.ConnectError,
         webhooks.Refused,
+        conversations.NoHubSpotUser,
     ],
     ids=name,
 )

@@ -952,6 +952,9 @@ NO_SDK_MODEL = [
     # these are checked against HubSpot's reference keys below.
     ("GET", f"/conversations/conversations/{V}/threads"),
     ("GET", f"/conversations/conversations/{V}/threads/101/messages"),
+    ("POST", f"/conversations/conversations/{V}/threads/101/messages"),
+    ("GET", f"/conversations/conversations/{V}/threads/101"),
+    ("PATCH", f"/conversations/conversations/{V}/threads/101"),
     # OAuth (oauth.py): a browser page, and token answers whose 2026-09 keys the SDK 12 `oauth`
     # models predate; tests/test_oauth.py checks them against HubSpot's reference pages.
     ("GET", "/oauth/authorize"),
@@ -1114,6 +1117,55 @@ def test_conversations_answer_hubspots_keys(seeded):
     gone = requests.get(f"{fake.url}{base}/9/messages", headers=_auth(FAKE_TOKEN), timeout=5)
     assert gone.status_code == 404
     assert_matches(VISITOR_PKG, "Error", gone.json(), EXTRA_KEYS["error"])
+
+
+def test_sending_and_thread_status_follow_hubspots_reference(seeded):
+    # POST .../threads/{id}/messages takes {type, text, richText, senderActorId, channelId,
+    # channelAccountId} and answers the message; PATCH .../threads/{id} takes {status}.
+    fake = seeded.fake
+    thread = fake.add_thread(contact_id=seeded.contacts[0])
+    base = f"{fake.url}/conversations/conversations/{V}/threads/{thread['id']}"
+    owner = fake.state.owners[1]
+    body = {
+        "type": "MESSAGE",
+        "text": "We are on it.",
+        "richText": "<p>We are on it.</p>",
+        "senderActorId": f"A-{owner['userId']}",
+        "channelId": thread["originalChannelId"],
+        "channelAccountId": thread["originalChannelAccountId"],
+    }
+
+    def send(payload, token=FAKE_TOKEN):
+        return requests.post(f"{base}/messages", json=payload, headers=_auth(token), timeout=5)
+
+    sent = send(body)
+    assert sent.status_code == 201, sent.text[:300]
+    message = sent.json()
+    assert set(message) == MESSAGE_KEYS
+    assert (message["direction"], message["text"]) == ("OUTGOING", "We are on it.")
+    assert message["senders"][0]["actorId"] == body["senderActorId"]
+    assert message["senders"][0]["name"] == f"{owner['firstName']} {owner['lastName']}"
+    for bad in ({**body, "senderActorId": "V-1"}, {**body, "channelId": ""}, {**body, "text": ""}):
+        refused = send(bad)
+        assert refused.status_code == 400
+        assert_matches(VISITOR_PKG, "Error", refused.json(), EXTRA_KEYS["error"])
+
+    read_only = "read-only-conversations-token"
+    fake.add_token(read_only, ["conversations.read"])
+    assert send(body, read_only).status_code == 403
+
+    def patch(status):
+        return requests.patch(base, json={"status": status}, headers=_auth(FAKE_TOKEN), timeout=5)
+
+    closed = patch("CLOSED")
+    assert closed.status_code == 200 and set(closed.json()) == THREAD_KEYS | {"closedAt"}
+    assert send(body).status_code == 400  # a closed thread takes no message
+    assert patch("SHUT").status_code == 400
+    reopened = requests.get(base, headers=_auth(FAKE_TOKEN), timeout=5)
+    assert reopened.json()["status"] == "CLOSED"
+    assert set(patch("OPEN").json()) == THREAD_KEYS
+    assert send(body).status_code == 201
+    assert [m["direction"] for m in fake.state.thread_messages[thread["id"]]] == ["OUTGOING"] * 2
 
 
 def test_service_keys_get_the_same_shapes(seeded):

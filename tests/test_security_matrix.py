@@ -266,6 +266,13 @@ HUBSPOT_STAFF = [
     # confirmation's "post=yes" only shows the page again (its real POST is in test_account).
     row(f"{HS}_hubspotcontact_gdpr_delete", "GET",   LOGIN, LOGIN, LOGIN, 403,   403,   200,   200,   args={"object_id": "{contact}"}),
     row(f"{HS}_hubspotcontact_gdpr_delete", "POST",  LOGIN, LOGIN, LOGIN, 403,   403,   200,   200,   args={"object_id": "{contact}"}, data={}),
+    # A reply to a contact's chat thread, and closing/reopening it: POST only; an empty reply or
+    # no status is refused before anything is queued (back to the contact's page).
+    row(f"{HS}_hubspotcontact_thread_reply", "POST", LOGIN, LOGIN, LOGIN, 403,   AWAY,  AWAY,  AWAY,  args={"object_id": "{contact}", "thread_id": "1"}, data={}),
+    row(f"{HS}_hubspotcontact_thread_reply", "GET",  LOGIN, LOGIN, LOGIN, 403,   405,   405,   405,   args={"object_id": "{contact}", "thread_id": "1"}),
+    row(f"{HS}_hubspotcontact_thread_status", "POST",
+                                                     LOGIN, LOGIN, LOGIN, 403,   AWAY,  AWAY,  AWAY,  args={"object_id": "{contact}", "thread_id": "1"}, data={}),
+    row(f"{HS}_hubspotcontact_thread_status", "GET", LOGIN, LOGIN, LOGIN, 403,   405,   405,   405,   args={"object_id": "{contact}", "thread_id": "1"}),
     # The list's CSV export, and its bulk actions (an empty POST names no action: back to the list).
     row(f"{HS}_hubspotcontact_export", "GET",          LOGIN, LOGIN, LOGIN, 403,   200,   200,   200),
     row(f"{HS}_hubspotcontact_actions", "POST",        LOGIN, LOGIN, LOGIN, 403,   AWAY,  AWAY,  AWAY,  data={}),

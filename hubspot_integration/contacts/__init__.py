@@ -23,6 +23,9 @@ OBJECT_TYPE = ObjectType(
     # Contacts keep HubSpot's legacy name for the modified date.
     read_properties=("createdate", "lastmodifieddate"),
     search_hint="Email, name or company",
+    # A contact's page tells its story: its tickets, companies and deals (each where the
+    # credential may read them) and, below them, its chat threads.
+    related=("tickets", "companies", "deals"),
     scopes=("crm.objects.contacts.read", "crm.objects.contacts.write"),
     optional=False,  # every part of the panel files things on contacts
     example={"email": "ann@example.com", "firstname": "Ann", "lastname": "Lee"},

@@ -7,12 +7,14 @@ admins" group holds it and "HubSpot staff" do not (roles.py)."""
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponseRedirect
+from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 
 from .. import errors
-from ..admin.pages import admin_page, report_outcome, send
+from ..admin.pages import QUEUED_MESSAGE, admin_page, report_outcome, send, when
+from ..admin.threads import REPLY_MAX_LENGTH, thread_context
 from ..crm.admin import CrmObjectAdmin
-from ..services import gdpr
+from ..services import conversations, gdpr
+from ..tickets import service as tickets
 from . import OBJECT_TYPE
 from .forms import ContactForm
 from .models import HubSpotContact
@@ -51,8 +53,11 @@ class HubSpotContactAdmin(CrmObjectAdmin):
         return None
 
     def get_urls(self):
+        thread = "<str:object_id>/threads/<str:thread_id>/"
         return [
             admin_page(self, "<str:object_id>/gdpr-delete/", self.gdpr_delete_view, "gdpr_delete"),
+            admin_page(self, thread + "reply/", self.thread_reply_view, "thread_reply"),
+            admin_page(self, thread + "status/", self.thread_status_view, "thread_status"),
             *super().get_urls(),
         ]
 
@@ -100,3 +105,97 @@ class HubSpotContactAdmin(CrmObjectAdmin):
                 change_url=self.url("change", object_id),
             ),
         )
+
+    # --- the contact's story: its tickets in words, its chat threads ---------------------------
+    def detail_context(self, request, found: dict[str, list[dict]]):
+        if not found.get("tickets"):
+            return None
+        try:
+            return tickets.pipelines()
+        except errors.HubSpotError as err:
+            messages.warning(request, f"Could not read the ticket pipelines: {err}")
+            return None
+
+    def details(self, type_name: str, record: dict, known) -> list[str]:
+        if type_name != "tickets":
+            return []
+        props = record.get("properties") or {}
+        stage = tickets.stage_label(
+            props.get("hs_pipeline") or "",
+            props.get("hs_pipeline_stage") or "",
+            known,
+        )
+        priority = props.get("hs_ticket_priority") or ""
+        label = dict(tickets.Priority.choices).get(priority, priority.capitalize())
+        out = [f"Stage: {stage}" if stage else "", f"Priority: {label}" if label else ""]
+        for name, prop in (("Created", "createdate"), ("Modified", "hs_lastmodifieddate")):
+            if at := when(props.get(prop)):
+                out.append(f"{name} {at:%Y-%m-%d %H:%M}")
+        return [part for part in out if part]
+
+    def page_extras(self, request, object_id, record: dict) -> dict:
+        return thread_context(request, contact_id=str(object_id))
+
+    def _back(self, object_id, thread_id):
+        return HttpResponseRedirect(f"{self.url('change', object_id)}#thread-{thread_id}")
+
+    def _readable_thread(self, request, object_id, thread_id) -> tuple[bool, dict | None]:
+        """(go on, the thread as HubSpot has it, or None when it cannot say right now)."""
+        try:
+            thread = conversations.get_thread(thread_id)
+        except errors.NotFound:
+            messages.error(request, f"HubSpot has no chat thread {thread_id}.")
+            return False, None
+        except errors.HubSpotError:
+            return True, None  # the outbox tries again when HubSpot answers
+        if str(thread.get("associatedContactId") or "") not in ("", str(object_id)):
+            messages.error(request, f"Chat thread {thread_id} is not this contact's.")
+            return False, thread
+        return True, thread
+
+    def thread_reply_view(self, request, object_id, thread_id):
+        self.check_permission(request)
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        text = (request.POST.get("text") or "").strip()
+        if not text or len(text) > REPLY_MAX_LENGTH:
+            messages.error(request, f"Write a reply of 1 to {REPLY_MAX_LENGTH:,} characters.")
+            return self._back(object_id, thread_id)
+        go_on, thread = self._readable_thread(request, object_id, thread_id)
+        if go_on and thread and thread.get("status") == conversations.CLOSED:
+            messages.error(request, "This thread is closed: reopen it to reply.")
+            go_on = False
+        if not go_on:
+            return self._back(object_id, thread_id)
+        try:
+            outcome = conversations.reply(thread_id, text, user=request.user)
+        except conversations.NoHubSpotUser as err:
+            messages.error(request, str(err))
+            return self._back(object_id, thread_id)
+        except errors.HubSpotError as err:
+            messages.error(request, f"Could not tell who you are in HubSpot: {err}")
+            return self._back(object_id, thread_id)
+        if outcome.done:
+            messages.success(request, "Reply sent.")
+        elif outcome.queued:
+            messages.warning(request, QUEUED_MESSAGE)
+        else:
+            messages.error(request, f"HubSpot refused the reply: {outcome.error}")
+        return self._back(object_id, thread_id)
+
+    def thread_status_view(self, request, object_id, thread_id):
+        self.check_permission(request)
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        status = request.POST.get("status")
+        if status not in (conversations.OPEN, conversations.CLOSED):
+            messages.error(request, "Choose to close or to reopen the thread.")
+            return self._back(object_id, thread_id)
+        go_on, _ = self._readable_thread(request, object_id, thread_id)
+        if go_on:
+            outcome = conversations.set_status(thread_id, status, user=request.user)
+            closed = status == conversations.CLOSED
+            report_outcome(
+                request, outcome, done="Thread closed." if closed else "Thread reopened."
+            )
+        return self._back(object_id, thread_id)

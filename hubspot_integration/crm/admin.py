@@ -323,8 +323,14 @@ class CrmObjectAdmin(HubSpotPageAdmin):
                 if "archive" in self.object_type.verbs
                 else "",
                 related=self.related(request, record) if record else [],
+                **(self.page_extras(request, object_id, record) if record else {}),
             ),
         )
+
+    def page_extras(self, request, object_id, record: dict) -> dict:
+        """More of the change page's context, for a type whose page shows more than its
+        properties and related records (a contact's chat threads)."""
+        return {}
 
     def save(self, request, object_id, form) -> bool:
         outcome = send(
@@ -354,6 +360,7 @@ class CrmObjectAdmin(HubSpotPageAdmin):
                 request, f"Could not read the linked {type_name} from HubSpot: {problem}"
             )
         currency = money.currency() if found.get("deals") else ""
+        known = self.detail_context(request, found)
         sections = []
         for type_name, records in found.items():
             sections.append(
@@ -366,12 +373,21 @@ class CrmObjectAdmin(HubSpotPageAdmin):
                             "text": describe(type_name, r, currency),
                             "url": self.panel_url(request, type_name, r["id"]),
                             "hubspot_url": self.service.url_of(type_name, r["id"]),
+                            "details": self.details(type_name, r, known),
                         }
                         for r in records
                     ],
                 }
             )
         return sections
+
+    def detail_context(self, request, found: dict[str, list[dict]]):
+        """What `details` needs once per page (the ticket pipelines, for stage labels)."""
+        return None
+
+    def details(self, type_name: str, record: dict, known) -> list[str]:
+        """Words shown after a related record's name (a ticket's stage and dates)."""
+        return []
 
     def panel_url(self, request, type_name: str, object_id: str) -> str:
         return registry.change_url(type_name, object_id, request.user)

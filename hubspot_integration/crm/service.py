@@ -25,7 +25,14 @@ SUMMARY_PROPERTIES = {
     "contacts": ["email", "firstname", "lastname"],
     "companies": ["name", "domain"],
     "deals": ["dealname", "amount", "dealstage", "closedate"],
-    "tickets": ["subject", "hs_pipeline_stage"],
+    "tickets": [
+        "subject",
+        "hs_pipeline",
+        "hs_pipeline_stage",
+        "hs_ticket_priority",
+        "createdate",
+        "hs_lastmodifieddate",
+    ],
 }
 # How many related records of each type a record's page lists (one batch read each).
 RELATED_LIMIT = 100

@@ -64,6 +64,8 @@ FEATURES = (
     Feature(
         "ticket conversations", ("conversations.read",), lambda s: s.tickets_enabled, optional=True
     ),
+    # Staff reply to a contact's chat and close or reopen its threads; without it they cannot.
+    Feature("chat replies", ("conversations.write",), _always, optional=True),
     Feature(
         "visitor identification",
         ("conversations.visitor_identification.tokens.create",),
@@ -106,6 +108,8 @@ PROBES: dict[str, Callable[[HubSpotClient], object]] = {
     "conversations.visitor_identification.tokens.create": lambda c: c.visitor_token(PROBE_EMAIL),
     # A read filtered on a ticket ID no ticket has: an empty page when the scope is held.
     "conversations.read": lambda c: c.threads(ticket_id="0", limit=1),
+    # A status change without a status: refused as invalid when the scope is held, 403 if not.
+    "conversations.write": lambda c: c.update_thread("0", ""),
 }
 
 

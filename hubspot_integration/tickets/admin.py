@@ -7,6 +7,7 @@ from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 
 from .. import errors
 from ..admin.pages import CursorPager, admin_page, report_outcome, send, when
+from ..admin.threads import thread_context
 from ..contacts import service as contacts
 from ..crm.admin import CrmObjectAdmin
 from ..crm.bulk import report_bulk
@@ -301,6 +302,7 @@ class HubSpotTicketAdmin(CrmObjectAdmin):
                 "ticket": row,
                 "form": form,
                 "contacts": self._contacts(request, ticket),
+                **thread_context(request, ticket_id=str(object_id)),
             },
         )
 

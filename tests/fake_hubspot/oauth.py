@@ -62,6 +62,7 @@ APP_OPTIONAL_SCOPES = (
     "crm.schemas.companies.write",
     "business-intelligence",
     "conversations.read",
+    "conversations.write",
 )
 
 EXPIRED_MESSAGE = "The OAuth token used to make this call expired {seconds} second(s) ago."

@@ -62,9 +62,10 @@ OWNERS_SCOPE = "crm.objects.owners.read"
 FORMS_SCOPE = "forms"
 VISITOR_SCOPE = "conversations.visitor_identification.tokens.create"
 CONVERSATIONS_SCOPE = "conversations.read"
+CONVERSATIONS_WRITE_SCOPE = "conversations.write"
 ALL_SCOPES = sorted(
     {*READ_SCOPES.values(), *WRITE_SCOPES.values(), OWNERS_SCOPE, FORMS_SCOPE, VISITOR_SCOPE}
-    | {CONVERSATIONS_SCOPE}
+    | {CONVERSATIONS_SCOPE, CONVERSATIONS_WRITE_SCOPE}
     | {ANALYTICS_SCOPE}
     | {
         f"crm.schemas.{t}.{m}"
@@ -466,6 +467,24 @@ def _routes():
             f"/conversations/conversations/{VERSION}/threads/(?P<thread>[^/]+)/messages",
             lambda f, c: f.state.messages_list(c.params["thread"], c.query),
             fixed_scopes(CONVERSATIONS_SCOPE),
+        ),
+        route(
+            "POST",
+            f"/conversations/conversations/{VERSION}/threads/(?P<thread>[^/]+)/messages",
+            lambda f, c: f.state.message_send(c.params["thread"], c.body),
+            fixed_scopes(CONVERSATIONS_WRITE_SCOPE),
+        ),
+        route(
+            "GET",
+            f"/conversations/conversations/{VERSION}/threads/(?P<thread>[^/]+)",
+            lambda f, c: f.state.thread_get(c.params["thread"]),
+            fixed_scopes(CONVERSATIONS_SCOPE),
+        ),
+        route(
+            "PATCH",
+            f"/conversations/conversations/{VERSION}/threads/(?P<thread>[^/]+)",
+            lambda f, c: f.state.thread_update(c.params["thread"], c.body),
+            fixed_scopes(CONVERSATIONS_WRITE_SCOPE),
         ),
         *_legacy_routes(),
     ]

@@ -6,7 +6,10 @@ associatedContactId, archived}` (`closedAt` once closed); a message is `{type: "
 conversationsThreadId, createdAt, updatedAt, createdBy, client, senders, recipients, text,
 richText, attachments, truncationStatus, status, direction, channelId, channelAccountId,
 archived}`, and an agent's internal note is `{type: "COMMENT", ...}` with no recipients, status or
-direction. Pages are `{results, paging.next.after}`. The ticket a thread belongs to is not in
+direction. Pages are `{results, paging.next.after}`. Sending (`POST .../messages`, scope
+`conversations.write`) takes HubSpot's body `{type, text, richText, senderActorId ("A-<userId>"
+of an owner), channelId, channelAccountId}` and stores an OUTGOING message from that agent; a
+closed thread refuses it with a 400. `PATCH .../threads/{id}` sets `status` OPEN or CLOSED. The ticket a thread belongs to is not in
 the answer (HubSpot keeps it as an association); it is only a filter, `associatedTicketId`.
 """
 
@@ -16,7 +19,7 @@ import copy
 import html
 import zlib
 
-from .common import ApiError, _int, _page, iso, now_ms, q1
+from .common import ApiError, _int, _obj, _page, invalid, iso, now_ms, q1
 
 CHANNEL_ID = "1000"  # HubSpot's channel ID for live chat
 CHANNEL_ACCOUNT_ID = "4000001"
@@ -132,3 +135,62 @@ class ConversationsMixin:
             limit = _int(q1(query, "limit"), 20, "limit", 1, 500)
             offset = _int(q1(query, "after"), 0, "after", 0, 10**9)
             return 200, _page(self.thread_messages[thread_id], offset, limit)
+
+    def _thread_entry(self, thread_id):
+        entry = self.threads.get(str(thread_id))
+        if entry is None:
+            raise ApiError(404, f"Thread {thread_id} not found", "OBJECT_NOT_FOUND")
+        return entry
+
+    def thread_get(self, thread_id):
+        with self.lock:
+            return 200, copy.deepcopy(self._thread_entry(thread_id)["thread"])
+
+    def thread_update(self, thread_id, body):
+        body = _obj(body)
+        status = body.get("status")
+        if status not in STATUSES:
+            raise invalid(f"status must be one of {', '.join(STATUSES)}")
+        with self.lock:
+            thread = self._thread_entry(thread_id)["thread"]
+            thread["status"] = status
+            if status == "CLOSED":
+                thread["closedAt"] = iso(now_ms())
+            else:
+                thread.pop("closedAt", None)
+            return 200, copy.deepcopy(thread)
+
+    def message_send(self, thread_id, body):
+        body = _obj(body)
+        kind = body.get("type")
+        text = body.get("text")
+        actor = str(body.get("senderActorId") or "")
+        if kind not in MESSAGE_TYPES:
+            raise invalid(f"type must be one of {', '.join(MESSAGE_TYPES)}")
+        if not isinstance(text, str) or not text.strip():
+            raise invalid("text is required")
+        if not actor.startswith("A-") or not actor[2:].isdigit():
+            raise invalid("senderActorId must be an agent actor, A-<userId>")
+        with self.lock:
+            entry = self._thread_entry(thread_id)
+            thread = entry["thread"]
+            if kind == "MESSAGE":
+                for name in ("channelId", "channelAccountId"):
+                    if not body.get(name):
+                        raise invalid(f"{name} is required to send a message")
+                if thread["status"] == "CLOSED":
+                    raise invalid(f"Thread {thread_id} is closed: reopen it to send a message")
+            owner = next((o for o in self.owners if str(o["userId"]) == actor[2:]), None)
+            if owner is None:
+                raise invalid(f"No agent with actor ID {actor}")
+            sender = f"{owner['firstName']} {owner['lastName']}".strip()
+        message = self.add_message(thread_id, text, type=kind, direction="OUTGOING", sender=sender)
+        with self.lock:
+            stored = self.thread_messages[thread["id"]][-1]
+            stored["createdBy"] = actor
+            stored["senders"][0]["actorId"] = actor
+            stored["client"] = {"clientType": "INTEGRATION"}
+            if body.get("richText"):
+                stored["richText"] = str(body["richText"])
+            message = copy.deepcopy(stored)
+        return 201, message

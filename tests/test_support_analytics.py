@@ -143,8 +143,10 @@ def test_support_summary_is_exact_for_12000_tickets(support, hubspot_staff, peri
     assert data["period"] == period and data["start"] == want["per_day"][0]["date"]
     t = data["tickets"]
     assert t["per_day"] == want["per_day"]
-    assert t["opened"] == want["opened"] > 5_000
-    assert t["closed"] == want["closed"] > 3_000
+    # The exact figures are the seed's (they move with the time of day); the floors only say the
+    # period held thousands of tickets.
+    assert t["opened"] == want["opened"] > 4_000
+    assert t["closed"] == want["closed"] > 2_500
     assert t["time_to_close"] == {
         "count": want["count"],
         "median_seconds": want["median"],

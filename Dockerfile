@@ -10,6 +10,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 WORKDIR /app
 RUN useradd --create-home --uid 10001 skypanel
 
+# gettext's msgfmt compiles the translations at build time (compilemessages below).
+RUN apt-get update && apt-get install -y --no-install-recommends gettext \
+    && rm -rf /var/lib/apt/lists/*
+
 COPY requirements.txt ./
 RUN pip install -r requirements.txt
 
@@ -19,6 +23,7 @@ RUN DEBUG=false \
     SECRET_KEY=build-only-not-a-secret-build-only-not-a-secret \
     HUBSPOT_ENCRYPTION_KEYS=MDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDA= \
     python manage.py collectstatic --noinput \
+    && python manage.py compilemessages \
     && mkdir -p var/metrics && chown -R skypanel:skypanel var
 
 USER skypanel

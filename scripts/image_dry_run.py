@@ -80,8 +80,9 @@ REDIS_DBS = (11, 12)
 MAX_WEB_CONCURRENCY = 2
 SERVICES = ("migrate", "web", "worker", "sweep")
 ONE_YEAR = 365 * 24 * 3600
-# RUN steps that create users need the base image's root filesystem; they are reported, not run.
-USER_COMMANDS = {"useradd", "adduser", "groupadd", "addgroup", "usermod"}
+# RUN steps that create users or install OS packages need the base image's root filesystem; they
+# are reported, not run (this machine's own packages, gettext included, stand in for them).
+USER_COMMANDS = {"useradd", "adduser", "groupadd", "addgroup", "usermod", "apt-get"}
 # Only the build may reach the package index: pip's configuration on this machine stands in for
 # the network access `docker build` would have. Nothing else leaks from this shell.
 BUILD_PASSTHROUGH = re.compile(
@@ -620,6 +621,15 @@ class DryRun:
             self.report.ok(f"collectstatic wrote the whitenoise manifest ({count} files)")
         else:
             self.report.fail(f"no /{manifest.relative_to(self.rootfs)} after the build")
+        catalogues = sorted(self.workdir.glob("locale/*/LC_MESSAGES/django.po"))
+        missing = [po for po in catalogues if not po.with_suffix(".mo").exists()]
+        if missing:
+            self.report.fail(
+                "the build compiled no translations for "
+                + ", ".join(str(po.relative_to(self.rootfs)) for po in missing)
+            )
+        elif catalogues:
+            self.report.ok(f"compilemessages compiled {len(catalogues)} translation catalogue(s)")
         log = self.logdir / "pip-check.log"
         code = run(
             [f"{self.venv}/bin/python", "-m", "pip", "check"],

@@ -1,5 +1,6 @@
 """Shared fixtures: the fake HubSpot, configured settings, and one user of each kind."""
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,17 @@ def pytest_configure(config):
     from django.conf import settings
 
     Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)
+    # `make test` compiles the translations first; a bare `pytest` after editing a .po must not
+    # test yesterday's catalogue. Only the controlling process compiles (xdist workers wait on it).
+    if not hasattr(config, "workerinput"):
+        _compile_stale_catalogues(settings.LOCALE_PATHS)
+
+
+def _compile_stale_catalogues(locale_paths):
+    for po in (p for root in locale_paths for p in Path(root).glob("*/LC_MESSAGES/*.po")):
+        mo = po.with_suffix(".mo")
+        if not mo.exists() or mo.stat().st_mtime < po.stat().st_mtime:
+            subprocess.run(["msgfmt", "--check-format", "-o", str(mo), str(po)], check=True)
 
 
 @pytest.fixture(autouse=True)

@@ -7,8 +7,9 @@ class HubSpotIntegrationConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        # `checks` is imported for its side effect: the system checks register themselves.
-        from . import checks, receivers  # noqa: F401
+        # `checks` and `language` are imported for their side effects: the system checks
+        # register themselves, and the login signal applies a customer's chosen language.
+        from . import checks, language, receivers  # noqa: F401
         from .health import register_default_checks
 
         register_default_checks()

@@ -328,6 +328,12 @@ class AppSettings:
         return int(self._get("EMAIL_VERIFICATION_STATE_TTL", 3600))
 
     @property
+    def USER_LANGUAGE_TTL(self) -> int:
+        """Seconds a customer's language choice stays in the shared cache: it is read on every
+        signed-in page (language.py) and replaced whenever the account page saves it."""
+        return int(self._get("USER_LANGUAGE_TTL", 3600))
+
+    @property
     def SIGNUP_NOTICE_INTERVAL(self) -> int:
         """Seconds between two "someone tried to sign up with your address" mails to one address,
         so the notice cannot be used to flood a mailbox."""

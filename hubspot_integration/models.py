@@ -707,7 +707,8 @@ class CustomerProfile(models.Model):
     """A user's own choices on the account page (services/profiles.py).
 
     `ticket_emails`: whether ticket status emails are sent to this user (default on; the ticket
-    notifications read it). `pending_email`: a new address asked for on the account page and not
+    notifications read it). `language`: the language the site and their emails speak to them in
+    ("" = as their browser says). `pending_email`: a new address asked for on the account page and not
     yet confirmed; the account keeps its current address until the link sent here is opened."""
 
     user = models.OneToOneField(
@@ -716,6 +717,8 @@ class CustomerProfile(models.Model):
     ticket_emails = models.BooleanField("emails about my tickets", default=True)
     pending_email = models.EmailField("new address to confirm", blank=True)
     pending_email_requested_at = models.DateTimeField(null=True, blank=True)
+    # A code of settings.LANGUAGES, or "" to follow the browser (language.py applies it).
+    language = models.CharField("language", max_length=10, blank=True, default="")
 
     class Meta:
         verbose_name = "customer profile"

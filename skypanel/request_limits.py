@@ -16,6 +16,7 @@ from django.core.exceptions import RequestDataTooBig
 from django.http import HttpResponse, JsonResponse
 from django.template.defaultfilters import filesizeformat
 from django.utils.html import escape
+from django.utils.translation import gettext as _
 
 JSON_PATHS = ("/api/", "/hubspot/webhooks/")
 
@@ -37,7 +38,7 @@ def refusal(request, status: int, message: str, **details) -> HttpResponse:
         return JsonResponse(
             {"success": False, "message": message, "details": details}, status=status
         )
-    title = "Request too large" if status == 413 else "Bad request"
+    title = _("Request too large") if status == 413 else _("Bad request")
     html = (
         f"<!doctype html><title>{title}</title><h1>{title} ({status})</h1><p>{escape(message)}</p>"
     )
@@ -45,14 +46,17 @@ def refusal(request, status: int, message: str, **details) -> HttpResponse:
 
 
 def too_large(request, limit: int, length: int | None = None) -> HttpResponse:
-    size = f" ({filesizeformat(length)})" if length else ""
-    return refusal(
-        request,
-        413,
-        f"The request is too large{size}: this site accepts at most {filesizeformat(limit)} "
-        "here. Send a smaller file or less text.",
-        limit=limit,
-    )
+    if length:
+        message = _(
+            "The request is too large (%(size)s): this site accepts at most %(limit)s here. "
+            "Send a smaller file or less text."
+        ) % {"size": filesizeformat(length), "limit": filesizeformat(limit)}
+    else:
+        message = _(
+            "The request is too large: this site accepts at most %(limit)s here. "
+            "Send a smaller file or less text."
+        ) % {"limit": filesizeformat(limit)}
+    return refusal(request, 413, message, limit=limit)
 
 
 class RequestBodyLimitMiddleware:
@@ -64,9 +68,9 @@ class RequestBodyLimitMiddleware:
         try:
             length = int(declared)
         except ValueError:
-            return refusal(request, 400, "The Content-Length header is not a number.")
+            return refusal(request, 400, _("The Content-Length header is not a number."))
         if length < 0:
-            return refusal(request, 400, "The Content-Length header is negative.")
+            return refusal(request, 400, _("The Content-Length header is negative."))
         limit = body_limit(request)
         if limit is not None and length > limit:
             return too_large(request, limit, length)
@@ -77,4 +81,4 @@ def bad_request(request, exception=None):
     """handler400: Django's "Bad Request (400)", but saying what was wrong with the body."""
     if isinstance(exception, RequestDataTooBig):
         return too_large(request, settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
-    return refusal(request, 400, "The request could not be understood.")
+    return refusal(request, 400, _("The request could not be understood."))

@@ -105,6 +105,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # A signed-in customer's language from their account page wins over cookie and browser.
+    "hubspot_integration.language.UserLanguageMiddleware",
     # Lets model validation see who is saving (the tracking-script host is superuser-only).
     "hubspot_integration.actor.CurrentRequestMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",

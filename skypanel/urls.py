@@ -1,12 +1,13 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.views import (
     SpectacularAPIView,
     SpectacularRedocView,
     SpectacularSwaggerSplitView,
 )
 
-admin.site.site_header = "SkyPanel administration"
+admin.site.site_header = _("SkyPanel administration")
 admin.site.site_title = "SkyPanel"
 
 # "Bad Request (400)" says what was wrong when the body was too large.
@@ -20,6 +21,8 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
     path("api/", include("hubspot_integration.api.urls")),
+    # Django's set_language: the footer's language switcher posts here (a cookie, no account).
+    path("i18n/", include("django.conf.urls.i18n")),
     path("", include("hubspot_integration.public_urls")),
 ]
 

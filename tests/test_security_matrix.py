@@ -420,6 +420,10 @@ PUBLIC = [
     # The banner's answer: no choice is a 400 for anyone; GET is not allowed.
     row("record-consent", "POST",                    400,   400,   400,   400,   400,   400,   400,   data={}),
     row("record-consent", "GET",                     405,   405,   405,   405,   405,   405,   405),
+    # Django's set_language (the footer's switcher): anyone's, a cookie and a redirect back; an
+    # empty body changes nothing.
+    row("set_language", "POST",                      AWAY,  AWAY,  AWAY,  AWAY,  AWAY,  AWAY,  AWAY,  data={}),
+    row("set_language", "GET",                       AWAY,  AWAY,  AWAY,  AWAY,  AWAY,  AWAY,  AWAY),
     # Unsigned: refused whoever is signed in (the signature is the only credential).
     row("hubspot-webhooks", "POST",                  401,   401,   401,   401,   401,   401,   401,   data={}),
     # Prometheus' scrape: a bearer token or an allowed address, never a role (none set here).

@@ -13,12 +13,12 @@ from __future__ import annotations
 from django.contrib.auth.signals import user_logged_in
 from django.utils import translation
 
-from .services import profiles
+from .services import user_language
 
 
 def apply(request, user) -> str:
     """Activate `user`'s chosen language for this request; the code, or "" (none chosen)."""
-    chosen = profiles.language_of(user)
+    chosen = user_language.language_of(user)
     if chosen:
         translation.activate(chosen)
         request.LANGUAGE_CODE = chosen
@@ -40,7 +40,9 @@ class UserLanguageMiddleware:
 
 
 def on_login(sender, request, user, **kwargs):
-    if request is not None:
+    # Only a request LocaleMiddleware has seen: a bare one (a test client's force_login, a
+    # script) has no language of its own to replace.
+    if request is not None and hasattr(request, "LANGUAGE_CODE"):
         apply(request, user)
 
 

@@ -61,6 +61,8 @@ def debug(settings):
     return settings
 
 
+# django_db: the session cookie is looked up before the view (the signed-in user's language).
+@pytest.mark.django_db
 @pytest.mark.urls("tests.test_error_pages")
 def test_debug_page_of_a_view_holding_a_token_shows_no_secret(debug):
     client = Client(raise_request_exception=False)

@@ -21,11 +21,12 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from ..conf import app_settings
 from ..models import ConnectionWatch, HubSpotSettings
 from ..roles import ADMIN_GROUP
+from . import user_language
 
 logger = logging.getLogger(__name__)
 
@@ -114,10 +115,11 @@ def claim_due(now=None) -> bool:
     return bool(ConnectionWatch.objects.filter(due, pk=ConnectionWatch.ROW).update(claimed_at=now))
 
 
-def recipients() -> list[str]:
+def recipients_by_language() -> dict[str, list[str]]:
     """The HubSpot admins' addresses: active members of the group who can log into the admin,
-    and active superusers. Staff addresses are entered by an admin, not by sign-up, so they are
-    used as they are (the verified-address record is for customers)."""
+    and active superusers, grouped by the language each reads (their account page's choice,
+    else the site's), one email per language. Staff addresses are entered by an admin, not by
+    sign-up, so they are used as they are (the verified-address record is for customers)."""
     users = (
         get_user_model()
         .objects.filter(is_active=True)
@@ -127,9 +129,13 @@ def recipients() -> list[str]:
         .distinct()
     )
     seen: dict[str, str] = {}
-    for email in users.values_list("email", flat=True):
-        seen.setdefault(email.strip().lower(), email.strip())
-    return list(seen.values())
+    grouped: dict[str, list[str]] = {}
+    for user in users.only("pk", "email"):
+        email = user.email.strip()
+        if email.lower() not in seen:
+            seen[email.lower()] = email
+            grouped.setdefault(user_language.language_for(user), []).append(email)
+    return grouped
 
 
 def notify(now=None) -> int:
@@ -168,8 +174,8 @@ def settings_url() -> str:
 
 
 def _send(watch: ConnectionWatch, failing: bool) -> bool:
-    to = recipients()
-    if not to:
+    groups = recipients_by_language()
+    if not groups:
         logger.warning(
             "HubSpot connection %s: no HubSpot admin has an email address to tell",
             "failing" if failing else "recovered",
@@ -177,13 +183,16 @@ def _send(watch: ConnectionWatch, failing: bool) -> bool:
         return True  # nobody to retry for; the banner still shows it
     template = "hubspot_integration/email/connection_" + ("failing" if failing else "recovered")
     context = {"watch": watch, "settings_path": settings_url()}
-    subject = " ".join(render_to_string(f"{template}_subject.txt", context).split())
-    body = render_to_string(f"{template}.txt", context)
-    try:
-        send_mail(subject, body, None, to)
-    except (smtplib.SMTPException, OSError) as err:
-        logger.warning("HubSpot connection email not sent (the next sweep retries): %s", err)
-        return False
+    for language, to in groups.items():
+        with translation.override(language):
+            subject = " ".join(render_to_string(f"{template}_subject.txt", context).split())
+            body = render_to_string(f"{template}.txt", context)
+        try:
+            send_mail(subject, body, None, to)
+        except (smtplib.SMTPException, OSError) as err:
+            # Handed back whole: the next sweep sends every language again, so none is lost.
+            logger.warning("HubSpot connection email not sent (the next sweep retries): %s", err)
+            return False
     return True
 
 

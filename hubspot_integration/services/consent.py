@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import hashlib
 
+from django.utils.translation import gettext_noop
+
 from ..models import ConsentRecord, HubSpotSettings
 
 # The banner's question ({% hubspot_tracking %}); its hash is the version a recorded answer names,
-# so rewording the banner makes answers to the old wording tell apart from the new.
-BANNER_TEXT = (
+# so rewording the banner makes answers to the old wording tell apart from the new. Marked, not
+# translated here: the version is the English wording's, whichever language the banner showed.
+BANNER_TEXT = gettext_noop(
     "We use HubSpot cookies for live chat and to remember your visits. Do you accept them?"
 )
 BANNER_VERSION = hashlib.sha256(BANNER_TEXT.encode()).hexdigest()[:12]

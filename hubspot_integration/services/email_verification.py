@@ -25,10 +25,11 @@ from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from ..conf import app_settings
 from ..models import CustomerEmail, CustomerProfile
+from . import user_language
 
 logger = logging.getLogger(__name__)
 
@@ -152,9 +153,10 @@ def _confirm_change(user, new_email: str, state):
 
 
 # --- emails --------------------------------------------------------------------------------------
-def _send(template: str, context: dict, to: str) -> bool:
-    subject = " ".join(render_to_string(f"{template}_subject.txt", context).split())
-    body = render_to_string(f"{template}.txt", context)
+def _send(template: str, context: dict, to: str, language: str) -> bool:
+    with translation.override(language):
+        subject = " ".join(render_to_string(f"{template}_subject.txt", context).split())
+        body = render_to_string(f"{template}.txt", context)
     try:
         send_mail(subject, body, None, [to])
     except (smtplib.SMTPException, OSError) as err:
@@ -176,7 +178,9 @@ def send_verification(request, user, new_email: str = "") -> bool:
         "hours": max(max_age() // 3600, 1),
         "site": request.get_host(),
     }
-    return _send("registration/email/verify_email", context, new_email or user.email)
+    # The one asking is the recipient: without a choice on their account, the page's language.
+    language = user_language.language_for(user, fallback=translation.get_language())
+    return _send("registration/email/verify_email", context, new_email or user.email, language)
 
 
 def send_signup_attempt_notice(request, user) -> bool:
@@ -188,7 +192,10 @@ def send_signup_attempt_notice(request, user) -> bool:
         "login_url": request.build_absolute_uri(reverse("login")),
         "site": request.get_host(),
     }
-    return _send("registration/email/signup_attempt", context, user.email)
+    # To the account's owner, not to whoever typed their address: their language, not the page's.
+    return _send(
+        "registration/email/signup_attempt", context, user.email, user_language.language_for(user)
+    )
 
 
 # --- sign-up ---------------------------------------------------------------------------------------

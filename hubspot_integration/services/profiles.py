@@ -3,13 +3,10 @@ verification link before it is used), and "my data"."""
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
-from ..conf import app_settings
 from ..models import CustomerProfile, OutboxOperation
 from . import consent, email_verification, gdpr, support_requests
 
@@ -27,45 +24,6 @@ def ticket_emails_wanted(user) -> bool:
 
 def set_ticket_emails(user, wanted: bool) -> None:
     CustomerProfile.objects.update_or_create(user=user, defaults={"ticket_emails": bool(wanted)})
-
-
-# --- language ------------------------------------------------------------------------------------
-def language_codes() -> set[str]:
-    return {code for code, _name in settings.LANGUAGES}
-
-
-def _language_key(user_pk) -> str:
-    return f"hubspot:user-language:v1:{user_pk}"
-
-
-def language_of(user) -> str:
-    """The language `user` chose on the account page, or "" (as their browser says).
-
-    Read on every signed-in page, so it is kept in the shared cache (replaced when it is saved);
-    a code no longer in settings.LANGUAGES counts as no choice."""
-    if user is None or not getattr(user, "pk", None):
-        return ""
-    key = _language_key(user.pk)
-    chosen = cache.get(key)
-    if chosen is None:
-        found = CustomerProfile.objects.filter(user_id=user.pk).values_list("language", flat=True)
-        chosen = next(iter(found), "") or ""
-        cache.set(key, chosen, app_settings.USER_LANGUAGE_TTL)
-    return chosen if chosen in language_codes() else ""
-
-
-def set_language(user, code: str) -> str:
-    """Keep `user`'s language choice ("" = as the browser says); the code kept."""
-    code = code if code in language_codes() else ""
-    CustomerProfile.objects.update_or_create(user=user, defaults={"language": code})
-    cache.set(_language_key(user.pk), code, app_settings.USER_LANGUAGE_TTL)
-    return code
-
-
-def language_for(user, fallback: str = "") -> str:
-    """The language an email to `user` is written in: their choice, else `fallback` (the page's
-    language, when they are the one at the keyboard), else the site's default."""
-    return language_of(user) or fallback or settings.LANGUAGE_CODE
 
 
 def change_name(user, first_name: str, last_name: str) -> None:

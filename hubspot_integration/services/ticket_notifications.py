@@ -20,11 +20,11 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from ..conf import app_settings
 from ..models import CustomerTicket, TicketNotification
-from . import email_verification, outbox, queue
+from . import email_verification, outbox, queue, user_language
 
 # The account page owns the switch (CustomerProfile.ticket_emails, default on).
 from .profiles import ticket_emails_wanted as wants_ticket_emails
@@ -179,6 +179,13 @@ def site_url(name: str, *args) -> str:
 
 
 def message(row: TicketNotification, to: str) -> EmailMultiAlternatives:
+    """The email, in its customer's language (their account page's choice, else the site's):
+    the worker that sends it has no request to take a language from."""
+    with translation.override(user_language.language_for(row.ticket.user)):
+        return _message(row, to)
+
+
+def _message(row: TicketNotification, to: str) -> EmailMultiAlternatives:
     ticket = row.ticket
     context = {
         "ticket": ticket,

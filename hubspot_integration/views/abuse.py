@@ -10,21 +10,23 @@ from __future__ import annotations
 import hashlib
 
 from django.core.cache import cache
+from django.utils.translation import gettext_lazy as _
 
 from ..client_address import client_address
 from ..conf import app_settings
 
 HONEYPOT_FIELD = "website"
 
-RATE_LIMITED_MESSAGE = (
+# Lazy: shown in the language of the request that is refused.
+RATE_LIMITED_MESSAGE = _(
     "You have sent several requests in a short time. Please wait a few minutes and try again; "
     "what you typed is still in the form."
 )
-HONEYPOT_MESSAGE = (
+HONEYPOT_MESSAGE = _(
     "Your request was not sent because it looked automated (a hidden field was filled in). "
     "If you are a person, clear your browser's autofill for this page and try again."
 )
-TOO_LARGE_MESSAGE = "Your request is too large to send. Please shorten it and try again."
+TOO_LARGE_MESSAGE = _("Your request is too large to send. Please shorten it and try again.")
 
 
 def _hit(key: str) -> bool:

@@ -5,6 +5,7 @@ from django.contrib.auth.decorators import login_required
 from django.db import IntegrityError
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from ..services import email_verification
@@ -28,7 +29,7 @@ def signup(request):
             try:
                 email_verification.register(request, form)
             except IntegrityError:
-                form.add_error("username", "A user with that username already exists.")
+                form.add_error("username", _("A user with that username already exists."))
             else:
                 # The same answer whether the address was new or already had an account.
                 request.session[CHECK_INBOX] = True
@@ -48,11 +49,16 @@ def verify_email(request, token):
     outcome, user = email_verification.confirm(token)
     if outcome in ("verified", "changed", "already"):
         if outcome == "verified":
-            messages.success(request, f"Thank you: {user.email} is confirmed.")
+            messages.success(
+                request, _("Thank you: %(email)s is confirmed.") % {"email": user.email}
+            )
         elif outcome == "changed":
-            messages.success(request, f"Thank you: your account now uses {user.email}.")
+            messages.success(
+                request,
+                _("Thank you: your account now uses %(email)s.") % {"email": user.email},
+            )
         else:
-            messages.info(request, f"{user.email} is already confirmed.")
+            messages.info(request, _("%(email)s is already confirmed.") % {"email": user.email})
         signed_in_as_them = request.user.is_authenticated and request.user.pk == user.pk
         if not signed_in_as_them:
             return redirect("login")
@@ -70,15 +76,15 @@ def verify_email(request, token):
 def send_verification(request):
     user = request.user
     if email_verification.is_verified(user):
-        messages.info(request, f"{user.email} is already confirmed.")
+        messages.info(request, _("%(email)s is already confirmed.") % {"email": user.email})
     elif not user.email:
-        messages.error(request, "Your account has no email address to confirm.")
+        messages.error(request, _("Your account has no email address to confirm."))
     elif abuse.rate_limited(request, "verify-email"):
         messages.error(request, abuse.RATE_LIMITED_MESSAGE)
     elif email_verification.send_verification(request, user):
-        messages.success(request, f"We sent a new link to {user.email}.")
+        messages.success(request, _("We sent a new link to %(email)s.") % {"email": user.email})
     else:
-        messages.error(request, "Sorry, the email cannot be sent right now. Try again later.")
+        messages.error(request, _("Sorry, the email cannot be sent right now. Try again later."))
     next_url = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(
         next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()

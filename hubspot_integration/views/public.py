@@ -4,6 +4,7 @@ import logging
 
 from django.contrib import messages
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from .. import errors
@@ -40,9 +41,9 @@ def contact(request):
                 )
             except errors.HubSpotError as err:
                 logger.warning("Contact message not accepted: %s", err)
-                messages.error(request, "Sorry, the contact form cannot be sent right now.")
+                messages.error(request, _("Sorry, the contact form cannot be sent right now."))
                 return render(request, "contact.html", {"form": form, "available": True})
             # Queued or delivered: either way HubSpot gets it; the visitor need not wait.
-            messages.success(request, "Thank you: your message was received.")
+            messages.success(request, _("Thank you: your message was received."))
             return redirect("contact")
     return render(request, "contact.html", {"form": form, "available": available})

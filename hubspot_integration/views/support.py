@@ -7,6 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from .. import errors
@@ -42,7 +43,7 @@ def support_request(request):
                 add_service_errors(form, err)
             except errors.HubSpotError as err:
                 logger.warning("Support request refused: %s", err)
-                messages.error(request, "Sorry, support requests cannot be sent right now.")
+                messages.error(request, _("Sorry, support requests cannot be sent right now."))
             else:
                 if outcome.status == "failed":
                     # Kept in the outbox for staff to retry; the customer's text is not lost.
@@ -78,7 +79,7 @@ def my_ticket(request, pk: int):
     # Only the owner's: anyone else's ticket (staff included) is a 404, as if it did not exist.
     ticket = support_requests.ticket_of(request.user, pk)
     if ticket is None:
-        raise Http404("No such ticket.")
+        raise Http404(_("No such ticket."))
     context = {
         "ticket": ticket,
         "content": support_requests.content_of(ticket),

@@ -162,10 +162,11 @@ class RateLimiter:
         metrics.limiter_waited(0.0, acquired=True)
 
     def _defer(self, reason: str, wait: float):
+        metrics.limiter_waited(0.0, acquired=False)
         metrics.identification_deferred(reason)
         raise errors.RateLimited(
-            "The page renders' share of HubSpot's rate window is spent; the customer is "
-            "identified on a later page.",
+            f"A page render's chat identification is put off ({reason}: no room in the renders' "
+            "share of HubSpot's rate window); a later page identifies the customer.",
             retry_after=wait,
             policy="LOCAL",
         )

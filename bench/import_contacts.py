@@ -47,10 +47,10 @@ def control(fake, command):
     raise ValueError(f"unknown command {command!r}")
 
 
-def setup_django(workdir: Path, fake_url: str) -> None:
+def setup_django(workdir: Path, fake_url: str, cache_url: str = "locmemcache://bench") -> None:
     # Settings read the environment once, at django.setup(): everything is set before it.
     os.environ["DATABASE_URL"] = f"sqlite:///{workdir / 'bench.sqlite3'}"
-    os.environ["CACHE_URL"] = "locmemcache://bench"  # one process: the limiter's counts live here
+    os.environ["CACHE_URL"] = cache_url  # one process: the limiter's counts live here
     os.environ["TASK_BACKEND"] = "dummy"  # a queued batch stays in the outbox and is reported
     os.environ["HUBSPOT_API_BASE_URL"] = fake_url
     os.environ["HUBSPOT_FORMS_BASE_URL"] = fake_url

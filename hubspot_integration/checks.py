@@ -163,3 +163,23 @@ def check_metrics_access(app_configs, **kwargs):
                 )
             )
     return found
+
+
+@register()
+def check_identification_share(app_configs, **kwargs):
+    """A bad share would only show at the first customer's page render."""
+    from django.core.exceptions import ImproperlyConfigured
+
+    try:
+        _ = app_settings.CHAT_IDENTIFICATION_SHARE
+    except ImproperlyConfigured as err:
+        return [
+            Error(
+                str(err),
+                hint="0.3 (the default) lets page renders spend 30% of HubSpot's rate window "
+                "on chat identification; 1 switches the budget off.",
+                obj=app_settings.setting_name("CHAT_IDENTIFICATION_SHARE"),
+                id="hubspot.E013",
+            )
+        ]
+    return []

@@ -336,18 +336,24 @@ class HubSpotClient:
         body: Any = None,
         form: dict | None = None,
         max_wait: float | None = None,
+        page_render: bool = False,
     ) -> Response:
-        """Send operation `name` from OPERATIONS and read its answer with the SDK's models."""
+        """Send operation `name` from OPERATIONS and read its answer with the SDK's models.
+
+        `page_render`: the call is made for a page a customer is waiting on, and spends from the
+        page renders' share of the rate window (ratelimit.py) instead of waiting for room."""
         op = OPERATIONS[name]
         try:
-            return self._send(name, op, params, query, body, form, max_wait, retry_auth=True)
+            return self._send(
+                name, op, params, query, body, form, max_wait, retry_auth=True, render=page_render
+            )
         except errors.HubSpotError as err:
             if isinstance(err, errors.RateLimited) and err.policy != "LOCAL":
                 # Every process backs off, not only the one that was told.
                 self.limiter.block_for(err.retry_after or 10.0)
             raise
 
-    def _send(self, name, op, params, query, body, form, max_wait, *, retry_auth):
+    def _send(self, name, op, params, query, body, form, max_wait, *, retry_auth, render=False):
         api_client = self._api_client(op.package, op.host)
         headers = {"Accept": "application/json"}
         headers["Content-Type"] = (
@@ -361,7 +367,9 @@ class HubSpotClient:
         )
         query_pairs = list(query.items()) if isinstance(query, dict) else list(query or [])
         self.limiter.acquire(
-            search=op.search, max_wait=self.max_wait if max_wait is None else max_wait
+            search=op.search,
+            max_wait=self.max_wait if max_wait is None else max_wait,
+            render=render,
         )
         started = time.monotonic()
         with metrics.hubspot_call(name) as outcome:
@@ -402,7 +410,9 @@ class HubSpotClient:
                 # An access token can lapse between our expiry check and HubSpot's: a 401 means
                 # nothing was done, so refresh once and send again.
                 refresh(token)
-                return self._send(name, op, params, query, body, form, max_wait, retry_auth=False)
+                return self._send(
+                    name, op, params, query, body, form, max_wait, retry_auth=False, render=render
+                )
             raise mapped from err
         elapsed = (time.monotonic() - started) * 1000
         self._learn_limits(headers_in)
@@ -629,13 +639,15 @@ class HubSpotClient:
         self.request("associations.create_default", params=params)
 
     # --- conversations and forms ---------------------------------------------------------------
-    def visitor_token(self, email: str, first_name: str = "", last_name: str = "") -> str:
+    def visitor_token(
+        self, email: str, first_name: str = "", last_name: str = "", *, page_render: bool = False
+    ) -> str:
         body = {"email": email}
         if first_name:
             body["firstName"] = first_name
         if last_name:
             body["lastName"] = last_name
-        data = self.request("visitor.token", body=body).data or {}
+        data = self.request("visitor.token", body=body, page_render=page_render).data or {}
         token = data.get("token")
         if not token:
             raise errors.Unavailable("HubSpot answered without an identification token.")

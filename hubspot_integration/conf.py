@@ -310,6 +310,29 @@ class AppSettings:
         return float(self._get("CHAT_RENDER_MAX_WAIT", 0.2))
 
     @property
+    def CHAT_IDENTIFICATION_SHARE(self) -> float:
+        """The share of the rate window (0 to 1) page renders may spend minting chat
+        identification tokens; the rest is kept for staff and background work. Past it a page
+        renders at once with the anonymous widget and a later page identifies the customer.
+        1 switches the budget off (renders then share the whole window, waiting up to
+        CHAT_RENDER_MAX_WAIT, as before the budget existed)."""
+        raw = self._get("CHAT_IDENTIFICATION_SHARE", 0.3)
+        try:
+            share = float(raw)
+        except (TypeError, ValueError):
+            share = float("nan")
+        # A share of 0 would never identify anyone and one above 1 would hand renders more than
+        # the window: both are typing mistakes (30 for 30%), refused rather than guessed at.
+        if not 0 < share <= 1:
+            from django.core.exceptions import ImproperlyConfigured
+
+            raise ImproperlyConfigured(
+                f"{self.setting_name('CHAT_IDENTIFICATION_SHARE')} must be a number above 0 and "
+                f"at most 1 (0.3 is 30% of the rate window), not {raw!r}."
+            )
+        return share
+
+    @property
     def VISITOR_MEMO_SECONDS(self) -> int:
         """Seconds a process remembers a visitor's rendered widget markup: far below the token's
         life at HubSpot (12 h, cached 11 h), so a memoised token is never stale."""

@@ -107,6 +107,13 @@ IDENTIFICATION_CACHE = Counter(
     "was asked).",
     ["result"],
 )
+IDENTIFICATION_DEFERRED = Counter(
+    PREFIX + "identification_deferred",
+    "Chat visitor identifications a page render put off (anonymous widget now, a later page "
+    "identifies): share (the renders' share of the rate window is spent), window (the window is "
+    "full of staff and background calls), blocked (a 429 is being waited out).",
+    ["reason"],
+)
 SCRAPE_ERRORS = Counter(
     PREFIX + "scrape_errors",
     "Scrapes of /metrics whose database-derived metrics could not be read.",
@@ -160,6 +167,10 @@ def webhook_received(occurred_at_ms, *, now: float | None = None) -> None:
 
 def identification_cache(*, hit: bool) -> None:
     IDENTIFICATION_CACHE.labels("hit" if hit else "miss").inc()
+
+
+def identification_deferred(reason: str) -> None:
+    IDENTIFICATION_DEFERRED.labels(reason).inc()
 
 
 # --- the database-derived metrics ----------------------------------------------------------------

@@ -3,6 +3,22 @@
 With Redis as the cache every process on every machine counts against the same numbers. The window
 is HubSpot's rolling 10 seconds, bounded from above by ten one-second buckets, plus the search API's own 5 requests per second. A margin below the account limit
 leaves room for clock skew between machines and for calls HubSpot counts that we do not.
+
+Page renders' share (`CHAT_IDENTIFICATION_SHARE`, 30% by default). A customer's page render mints
+a chat identification token; a burst of logins could otherwise spend the whole window on tokens
+and starve staff pages, imports and the outbox. So a render's call (`render=True`):
+- spends from its own counter, at most the share of the window (the window's counter counts it
+  too, so the account's limit holds for everything together);
+- never waits: with the share spent, the window full or a 429 being waited out, it is refused at
+  once (policy LOCAL) and counted as deferred; the page renders the anonymous widget and a later
+  page, when the share has room again, identifies the customer.
+Staff and background calls take the window as before, less the part of the share that customers
+are asking for: what renders asked for in the last window (bounded by the share) and have not
+spent yet. So while customers log in, the share is theirs and the other 70% is the rest's; once
+no customer has asked for a window, background work may use the whole window again (an import
+alone runs at full speed). Slots the rest took before the customers came leave within one window.
+A share of 1 switches this off: renders then take the window like any call, waiting up to
+CHAT_RENDER_MAX_WAIT, and nothing is held back from the rest (the behaviour before the share).
 """
 
 from __future__ import annotations
@@ -79,18 +95,23 @@ class RateLimiter:
         return self.tier()[1]
 
     # --- public ---------------------------------------------------------------------------------
-    def acquire(self, *, search: bool = False, max_wait: float = 2.0) -> None:
+    def acquire(self, *, search: bool = False, max_wait: float = 2.0, render: bool = False) -> None:
         """Take one call from the window, waiting up to `max_wait` seconds for room.
 
         Raises RateLimited (transient) when no room comes in time: a write then stays queued.
+        `render`: a page render's identification call, which spends from the renders' share and
+        never waits (see the module's docstring).
         """
+        if render and app_settings.CHAT_IDENTIFICATION_SHARE < 1:
+            return self._acquire_for_render()
         started = self._clock()
         deadline = started + max_wait
         while True:
             wait = self._blocked_for()
             if wait <= 0:
                 window = self.window
-                wait, taken = self._try_take(self._window_key(window), self.limit, window)
+                limit = max(1, self.limit - self._held_for_renders(window))
+                wait, taken = self._try_take(self._window_key(window), limit, window)
                 if wait <= 0 and search:
                     wait, _ = self._try_take(
                         f"hubspot:rl:{self.scope}:search", self.search_limit, 1.0
@@ -112,6 +133,63 @@ class RateLimiter:
                 )
             self._sleep(min(wait, 0.5))
 
+    # --- page renders' share ---------------------------------------------------------------------
+    @property
+    def render_share(self) -> int:
+        """Calls per window page renders may spend on identification (at least one)."""
+        return max(1, int(self.limit * app_settings.CHAT_IDENTIFICATION_SHARE))
+
+    def _render_key(self, window: float, what: str) -> str:
+        return f"{self._window_key(window)}:render:{what}"
+
+    def _acquire_for_render(self) -> None:
+        window = self.window
+        # Counted before anything can refuse it: the deferred ones are demand too, and what
+        # customers asked for is what the rest must leave them (`_held_for_renders`).
+        self._count(self._render_key(window, "asked"), window)
+        blocked = self._blocked_for()
+        if blocked > 0:
+            self._defer("blocked", blocked)
+        wait, taken = self._try_take(self._render_key(window, "spent"), self.render_share, window)
+        if wait > 0:
+            self._defer("share", wait)
+        wait, _ = self._try_take(self._window_key(window), self.limit, window)
+        if wait > 0:
+            # The window is full of calls the rest took before customers came: the share's slot
+            # is handed back, as nothing was sent.
+            self._give_back(taken)
+            self._defer("window", wait)
+        metrics.limiter_waited(0.0, acquired=True)
+
+    def _defer(self, reason: str, wait: float):
+        metrics.limiter_waited(0.0, acquired=False)
+        metrics.identification_deferred(reason)
+        raise errors.RateLimited(
+            f"A page render's chat identification is put off ({reason}: no room in the renders' "
+            "share of HubSpot's rate window); a later page identifies the customer.",
+            retry_after=wait,
+            policy="LOCAL",
+        )
+
+    def _held_for_renders(self, window: float) -> int:
+        """The part of the renders' share the rest must leave free: what customers asked for in
+        the last window, at most the share, less what renders already spent of it."""
+        if app_settings.CHAT_IDENTIFICATION_SHARE >= 1:
+            return 0
+        asked = self._rolling(self._render_key(window, "asked"), window)
+        if not asked:
+            return 0  # the usual case, no customer logging in: one read, nothing held
+        spent = self._rolling(self._render_key(window, "spent"), window)
+        return max(0, min(self.render_share, asked) - spent)
+
+    def render_usage(self) -> tuple[int, int]:
+        """(asked, spent) by page renders in the current rolling window (bench, health)."""
+        window = self.window
+        return (
+            self._rolling(self._render_key(window, "asked"), window),
+            self._rolling(self._render_key(window, "spent"), window),
+        )
+
     def block_for(self, seconds: float) -> None:
         """After a 429, make every process wait out HubSpot's window."""
         until = self._clock() + seconds
@@ -125,7 +203,9 @@ class RateLimiter:
     def usage(self) -> int:
         """Calls counted in the current rolling window (for the bench and the health page)."""
         window = self.window
-        key = self._window_key(window)
+        return self._rolling(self._window_key(window), window)
+
+    def _rolling(self, key: str, window: float) -> int:
         bucket = int(self._clock() // (window / SLOTS))
         counts = cache.get_many([f"{key}:{bucket - i}" for i in range(SLOTS + 1)])
         return int(sum(counts.values()))
@@ -146,19 +226,27 @@ class RateLimiter:
         now = self._clock()
         bucket = int(now // width)
         bucket_key = f"{key}:{bucket}"
-        ttl = int(window * 2) + 1
-        cache.add(bucket_key, 0, timeout=ttl)
-        try:
-            current = cache.incr(bucket_key)
-        except ValueError:  # expired between add and incr
-            cache.set(bucket_key, 1, timeout=ttl)
-            current = 1
+        current = self._incr(bucket_key, window)
         older = cache.get_many([f"{key}:{bucket - i}" for i in range(1, SLOTS + 1)])
         if current + sum(older.values()) <= limit:
             return 0.0, bucket_key
         self._give_back(bucket_key)
         # Room appears when the oldest bucket leaves the window: at the next bucket boundary.
         return max((bucket + 1) * width - now, 0.01), ""
+
+    def _count(self, key: str, window: float) -> None:
+        """One more in the current bucket of `key`, without a limit."""
+        self._incr(f"{key}:{int(self._clock() // (window / SLOTS))}", window)
+
+    @staticmethod
+    def _incr(bucket_key: str, window: float) -> int:
+        ttl = int(window * 2) + 1
+        cache.add(bucket_key, 0, timeout=ttl)
+        try:
+            return cache.incr(bucket_key)
+        except ValueError:  # expired between add and incr
+            cache.set(bucket_key, 1, timeout=ttl)
+            return 1
 
     @staticmethod
     def _give_back(bucket_key: str) -> None:

@@ -6,8 +6,8 @@ whose email is verified the panel mints a visitor-identification token (an unver
 could be anyone's); tokens live 12 hours at HubSpot, so a cached one is
 reused below that. HubSpot's refusals (403 on plans without the feature, a 401) are remembered for a
 while too: the page then loads an anonymous widget without asking HubSpot again or logging again.
-A momentary failure (no room in the shared rate limiter, a timeout, an outage) is not: that page
-chats anonymously and the next one asks again.
+A momentary failure (the page renders' share of the rate window spent, a timeout, an outage) is
+not: that page chats anonymously at once and the next one asks again.
 
 A page whose markup carries a token is that customer's own: the tag marks the request, and
 `PrivatePagesMiddleware` sends it with `Cache-Control: private`, so no shared cache keeps it.
@@ -142,15 +142,22 @@ def identification(user, s: HubSpotSettings | None = None) -> Identification:
     if cached is not None:
         return Identification(Identity(email, cached["token"]) if cached.get("token") else None)
     try:
+        # A page render spends from the renders' share of the rate window and never waits for
+        # it (ratelimit.py): a spent share is a momentary failure like the others below.
         token = get_client(s, max_wait=app_settings.CHAT_RENDER_MAX_WAIT).visitor_token(
             email,
             first_name=getattr(user, "first_name", "") or "",
             last_name=getattr(user, "last_name", "") or "",
+            page_render=True,
         )
     except errors.HubSpotError as err:
         if err.transient:
             # No room in the limiter this instant, a timeout, an outage: nothing HubSpot decided.
-            logger.info(
+            # A spent share (policy LOCAL) is routine in a login burst and counted in the
+            # metrics (identification_deferred): one info line per page would flood the log.
+            local = isinstance(err, errors.RateLimited) and err.policy == "LOCAL"
+            logger.log(
+                logging.DEBUG if local else logging.INFO,
                 "Chat visitor identification for user %s did not happen (%s); the widget loads "
                 "anonymously on this page and the next page tries again",
                 user.pk,

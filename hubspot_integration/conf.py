@@ -264,10 +264,17 @@ class AppSettings:
 
     @property
     def IMPORT_API_POLL_SECONDS(self) -> float:
-        """Seconds between two status polls of an import HubSpot is running (a worker's task,
-        enqueued again each time): HubSpot takes minutes for a big file, so polling faster only
-        spends the rate window."""
+        """The first wait between two status polls of an import HubSpot is running (a worker's
+        task, enqueued again each time); later waits grow up to `IMPORT_API_POLL_MAX_SECONDS`.
+        HubSpot takes minutes for a big file, so polling faster only spends the rate window."""
         return float(self._get("IMPORT_API_POLL_SECONDS", 5.0))
+
+    @property
+    def IMPORT_API_POLL_MAX_SECONDS(self) -> float:
+        """The longest wait between two polls of a healthy import: the wait grows with the
+        import's age (half of it), so a long import costs a few dozen calls, not one per
+        `IMPORT_API_POLL_SECONDS`, and its progress bar still moves at least this often."""
+        return float(self._get("IMPORT_API_POLL_MAX_SECONDS", 60.0))
 
     @property
     def IMPORT_API_POLL_MAX_BACKOFF(self) -> float:

@@ -39,6 +39,7 @@ def big_above_5(hubspot_settings, settings):
     hubspot_settings.import_api_threshold_rows = 5
     hubspot_settings.save()
     settings.HUBSPOT_IMPORT_API_POLL_SECONDS = 0.01
+    settings.HUBSPOT_IMPORT_API_POLL_MAX_SECONDS = 0.05
     return hubspot_settings
 
 
@@ -283,3 +284,48 @@ def test_the_threshold_is_set_on_the_settings_page(hubspot_admin, settings):
     # An older script's POST without the field keeps it.
     client_for(hubspot_admin).post(CHANGE_URL, form_data())
     assert HubSpotSettings.load().import_api_threshold_rows == 50_000
+
+
+def test_an_upload_hubspot_could_not_take_is_sent_again_by_the_sweep(big_above_5, fake_hubspot):
+    upload = SimpleUploadedFile("later.csv", csv_text(6).encode())
+    contact_import = imports.start_import("later.csv", upload=upload)
+    fake_hubspot.faults.fail_next(1, status=503, path_prefix=IMPORTS)
+
+    result = imports.run_import(contact_import)  # the worker's run: HubSpot is down
+    contact_import.refresh_from_db()
+    assert contact_import.status == Status.RUNNING and not contact_import.hubspot_import_id
+    assert "could not take the file" in result.note and result.queued == 6
+    assert fake_hubspot.count("POST", UPSERT) == 0
+
+    ContactImport.objects.filter(pk=contact_import.pk).update(
+        heartbeat_at=timezone.now() - timedelta(hours=1)
+    )
+    assert imports.resume_stalled() == 1
+    drive(contact_import)
+    assert contact_import.status == Status.DONE and contact_import.created_count == 6
+    assert fake_hubspot.count("POST", IMPORTS) == 2  # the refused upload, then the one that took
+
+
+def test_a_file_hubspots_importer_cannot_read_goes_by_batch_upserts(
+    big_above_5, fake_hubspot, tmp_path
+):
+    path = write(tmp_path, csv_text(6).replace(",", ";"))
+    result = imports.run_import(imports.start_import(path.name), str(path))
+    assert fake_hubspot.count(path_prefix=IMPORTS) == 0
+    assert result.complete and result.created == 6
+    assert result.note == (
+        "Sent by batch upserts, not HubSpot's imports API: its columns are not separated by commas."
+    )
+
+
+def test_polls_thin_out_as_a_long_import_runs(settings):
+    settings.HUBSPOT_IMPORT_API_POLL_SECONDS = 5
+    settings.HUBSPOT_IMPORT_API_POLL_MAX_SECONDS = 60
+    now = timezone.now()
+    waits = [
+        import_api.next_wait(ContactImport(read_finished_at=now - timedelta(seconds=age)))
+        for age in (0, 30, 600)
+    ]
+    assert waits[0] == pytest.approx(5, abs=0.1)
+    assert waits[1] == pytest.approx(15, abs=0.1)
+    assert waits[2] == 60

@@ -113,7 +113,12 @@ def summary(contact_import: ContactImport) -> Summary:
         updated=imp.updated_count,
         rejected=imp.rejected_count,
         failed=imp.failed_count,
-        queued=max(imp.total_rows - counted, 0) if imp.status != Status.QUEUED else 0,
+        # Rows HubSpot's imports API has not reported are HubSpot's to import, not queued here.
+        queued=(
+            max(imp.total_rows - counted, 0)
+            if imp.status != Status.QUEUED and not imp.hubspot_import_id
+            else 0
+        ),
         errors=sorted(imp.errors or [], key=lambda e: e.get("line") or 0),
         note=imp.note,
     )
@@ -298,7 +303,9 @@ def _via_imports_api(imp: ContactImport, run: int, source, progress, wait: bool)
         # uploads it again (an upsert by email: an upload HubSpot did get is not doubled).
         minutes = max(1, round(app_settings.IMPORT_LEASE_SECONDS / 60))
         import_api.note(
-            imp, f"HubSpot could not take the file ({err}); tried again within {minutes} minute(s)."
+            imp,
+            f"HubSpot could not take the file ({err}); the upload is tried again within "
+            f"{minutes} minute(s).",
         )
         return True
     except errors.ValidationFailed as err:

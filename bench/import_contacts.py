@@ -164,7 +164,7 @@ def scaled(measured: dict, rows: int) -> dict:
     """The batch path's per-row figures (calls, time) carried to `rows`; memory as measured."""
     factor = rows / measured["rows"]
     out = dict(measured)
-    for key in ("batch_calls", "all_calls", "429s", "wall", "held", "contacts"):
+    for key in ("file_kb", "batch_calls", "all_calls", "429s", "wall", "held", "contacts"):
         out[key] = measured[key] * factor
     out["rows"], out["scaled_from"] = rows, measured["rows"]
     return out
@@ -239,7 +239,7 @@ def main() -> int:
         f"API {api_big['rows']:,}",
     ]
     runs = [batch_small, batch_big, api_small, api_big]
-    header = f"{'':46}" + "".join(f"{c:>15}" for c in cols)
+    header = f"{'':46}" + "".join(f"{c:>17}" for c in cols)
     print(header)
     print("-" * len(header))
 
@@ -248,7 +248,7 @@ def main() -> int:
         for r in runs:
             value = r.get(key)
             cells.append("-" if value is None else fmt.format(value))
-        print(f"{label:46}" + "".join(f"{c:>15}" for c in cells))
+        print(f"{label:46}" + "".join(f"{c:>17}" for c in cells))
 
     line("CSV file size (KiB)", "file_kb")
     line("HubSpot calls: all", "all_calls")
@@ -261,7 +261,7 @@ def main() -> int:
     for name in ("created", "updated", "rejected", "failed", "queued"):
         # A scaled column has no summary of its own: the sample's is in the run it came from.
         cells = ["-" if "scaled_from" in r else f"{getattr(r['result'], name):,}" for r in runs]
-        print(f"{'summary: ' + name:46}" + "".join(f"{c:>15}" for c in cells))
+        print(f"{'summary: ' + name:46}" + "".join(f"{c:>17}" for c in cells))
     line("wall time (s)", "wall", "{:,.1f}")
     line("  of which the panel's limiter held calls (s)", "held", "{:,.1f}")
     line(f"least possible at {WINDOW_MAX}/10 s, the fake's (s)", "fake_min")

@@ -58,3 +58,4 @@ class HubSpotIntegrationConfig(AppConfig):
         queue.bind(queue.PROCESS_WEBHOOK_EVENTS, tasks.process_webhook_events)
         queue.bind(queue.RUN_CONTACT_IMPORT, tasks.run_contact_import)
         queue.bind(queue.SEND_TICKET_EMAIL, tasks.send_ticket_email)
+        queue.bind(queue.POLL_CONTACT_IMPORT, tasks.poll_contact_import)

@@ -21,6 +21,8 @@ import json
 import logging
 import threading
 import time
+import urllib.parse
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -134,6 +136,27 @@ OPERATIONS: dict[str, Operation] = {
         "/crm/owners/{version}",
         "crm.owners",
         {200: "CollectionResponsePublicOwnerForwardPaging"},
+    ),
+    # CRM imports (scope `crm.import`): a big CSV goes up in one multipart call (streamed by
+    # `start_import`, not through the ApiClient, whose multipart reads the whole file), then
+    # its state is polled and its row errors read page by page.
+    "imports.start": Operation(
+        "POST", "/crm/imports/{version}", "crm.imports", {200: "PublicImportResponse"}
+    ),
+    "imports.get": Operation(
+        "GET", "/crm/imports/{version}/{importId}", "crm.imports", {200: "PublicImportResponse"}
+    ),
+    "imports.errors": Operation(
+        "GET",
+        "/crm/imports/{version}/{importId}/errors",
+        "crm.imports",
+        {200: "CollectionResponsePublicImportErrorForwardPaging"},
+    ),
+    "imports.list": Operation(
+        "GET",
+        "/crm/imports/{version}",
+        "crm.imports",
+        {200: "CollectionResponsePublicImportResponse"},
     ),
     # Account, usage, chat.
     "account.details": Operation("GET", "/account-info/{version}/details", "crm.objects", _JSON),
@@ -256,6 +279,59 @@ class _Body:
         self.data = text
 
 
+class MultipartBody:
+    """A multipart/form-data body read in blocks: small parts held as bytes, then one file part
+    read from its file object as urllib3 asks for more, so memory does not grow with the file.
+    Its length is known up front (HubSpot gets a Content-Length, not chunks), and it can be
+    rewound, so urllib3 may resend it after a connection failure."""
+
+    def __init__(self, parts: list[tuple[str, str | None, str, bytes]], file_part: tuple):
+        self.boundary = uuid.uuid4().hex
+        self.content_type = f"multipart/form-data; boundary={self.boundary}"
+        name, file_name, file_type, self._file, self._file_size = file_part
+        self._start = self._file.tell()
+        head = b"".join(self._head(*part[:3]) + part[3] + b"\r\n" for part in parts)
+        self._head_bytes = head + self._head(name, file_name, file_type)
+        self._tail = f"\r\n--{self.boundary}--\r\n".encode()
+        self._pos = 0
+
+    def _head(self, name: str, file_name: str | None, content_type: str) -> bytes:
+        disposition = f'form-data; name="{name}"'
+        if file_name is not None:
+            disposition += f'; filename="{file_name.replace(chr(34), "")}"'
+        return (
+            f"--{self.boundary}\r\nContent-Disposition: {disposition}\r\n"
+            f"Content-Type: {content_type}\r\n\r\n"
+        ).encode()
+
+    def __len__(self) -> int:
+        return len(self._head_bytes) + self._file_size + len(self._tail)
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, pos: int, whence: int = 0) -> int:
+        self._pos = pos if whence == 0 else len(self) + pos if whence == 2 else self._pos + pos
+        into_file = min(max(self._pos - len(self._head_bytes), 0), self._file_size)
+        self._file.seek(self._start + into_file)
+        return self._pos
+
+    def read(self, size: int = -1) -> bytes:
+        size = len(self) - self._pos if size is None or size < 0 else size
+        out = b""
+        head_end, file_end = len(self._head_bytes), len(self._head_bytes) + self._file_size
+        if self._pos < head_end and size > 0:
+            out += self._head_bytes[self._pos : self._pos + size]
+        if head_end <= self._pos + len(out) < file_end and len(out) < size:
+            wanted = min(size - len(out), file_end - self._pos - len(out))
+            out += self._file.read(wanted)
+        at = self._pos + len(out)
+        if file_end <= at and len(out) < size:
+            out += self._tail[at - file_end : at - file_end + size - len(out)]
+        self._pos += len(out)
+        return out
+
+
 TokenSource = Callable[[], str]
 
 
@@ -374,21 +450,24 @@ class HubSpotClient:
         started = time.monotonic()
         with metrics.hubspot_call(name) as outcome:
             try:
-                raw = api_client.call_api(
-                    op.path,
-                    op.method,
-                    path_params={"version": self.version, **(params or {})},
-                    query_params=query_pairs,
-                    header_params=headers,
-                    body=body,
-                    post_params=list(form.items()) if form else None,
-                    response_types_map={},
-                    auth_settings=["oauth2"] if op.auth else [],
-                    _return_http_data_only=True,
-                    _preload_content=False,
-                    _request_timeout=self.timeout,
-                    _request_auth=request_auth,
-                )
+                if isinstance(body, MultipartBody):
+                    raw = self._stream(api_client, op, params, body, request_auth)
+                else:
+                    raw = api_client.call_api(
+                        op.path,
+                        op.method,
+                        path_params={"version": self.version, **(params or {})},
+                        query_params=query_pairs,
+                        header_params=headers,
+                        body=body,
+                        post_params=list(form.items()) if form else None,
+                        response_types_map={},
+                        auth_settings=["oauth2"] if op.auth else [],
+                        _return_http_data_only=True,
+                        _preload_content=False,
+                        _request_timeout=self.timeout,
+                        _request_auth=request_auth,
+                    )
                 status, headers_in, payload = raw.status, dict(raw.headers), raw.data
                 raw.release_conn()
                 outcome["status"] = status
@@ -422,6 +501,35 @@ class HubSpotClient:
             headers={k.lower(): v for k, v in headers_in.items()},
             elapsed_ms=elapsed,
         )
+
+    def _stream(self, api_client, op: Operation, params, body: MultipartBody, request_auth):
+        """Send a multipart body through the package's own connection pool, read as it goes
+        (the generated multipart encoder would hold the whole file in memory). A refusal is
+        raised as the package's ApiException, so it is mapped like every other answer."""
+        path = op.path.replace("{version}", self.version)
+        for name, value in (params or {}).items():
+            path = path.replace("{" + name + "}", urllib.parse.quote(str(value), safe=""))
+        headers = {
+            "Accept": "application/json",
+            "Content-Type": body.content_type,
+            "Content-Length": str(len(body)),
+            "User-Agent": api_client.user_agent,
+        }
+        if request_auth:
+            headers[request_auth["key"]] = request_auth["value"]
+        rest = importlib.import_module(f"hubspot.{op.package}.rest")
+        answer = api_client.rest_client.pool_manager.request(
+            op.method,
+            api_client.configuration.host + path,
+            body=body,
+            headers=headers,
+            timeout=urllib3.Timeout(connect=self.timeout[0], read=self.timeout[1]),
+            preload_content=True,
+        )
+        if not 200 <= answer.status <= 299:
+            exceptions = importlib.import_module(f"hubspot.{op.package}.exceptions")
+            raise exceptions.ApiException(http_resp=rest.RESTResponse(answer))
+        return answer
 
     @staticmethod
     def _read(api_client, op: Operation, status: int, payload: bytes):
@@ -604,6 +712,32 @@ class HubSpotClient:
         if id_property:
             body["idProperty"] = id_property
         self.request("objects.gdpr_delete", params=_typed(object_type), body=body)
+
+    # --- CRM imports ---------------------------------------------------------------------------
+    def start_import(self, request: dict, file_name: str, source, size: int) -> dict:
+        """Upload a CSV to HubSpot's imports API: `request` is the importRequest JSON, `source` a
+        binary file object of `size` bytes, streamed (never read whole)."""
+        body = MultipartBody(
+            [("importRequest", None, "application/json", json.dumps(request).encode())],
+            ("files", file_name, "text/csv", source, size),
+        )
+        return self.request("imports.start", body=body).data or {}
+
+    def get_import(self, import_id: str) -> dict:
+        return self.request("imports.get", params={"importId": str(import_id)}).data or {}
+
+    def import_errors(self, import_id: str, *, after: str | None = None, limit: int = 100) -> dict:
+        query: list[tuple[str, Any]] = [("limit", limit)]
+        if after:
+            query.append(("after", after))
+        response = self.request("imports.errors", params={"importId": str(import_id)}, query=query)
+        data = response.data or {}
+        next_after = ((data.get("paging") or {}).get("next") or {}).get("after")
+        return {"results": list(data.get("results") or []), "next_after": next_after}
+
+    def list_imports(self, *, limit: int = 1) -> list[dict]:
+        data = self.request("imports.list", query=[("limit", limit)]).data or {}
+        return list(data.get("results") or [])
 
     # --- pipelines, properties, owners, associations -------------------------------------------
     def pipelines(self, object_type: str) -> list[dict]:

@@ -256,6 +256,33 @@ class AppSettings:
         return int(self._get("IMPORT_MAX_ERRORS", 1000))
 
     @property
+    def IMPORT_API_THRESHOLD_ROWS(self) -> int:
+        """The default of the settings page's "imports API above (rows)": a CSV with more data
+        rows than this is handed to HubSpot's CRM imports API in one upload instead of batch
+        upserts of 100 (a million rows would be 10,000 calls, over an hour of the rate window)."""
+        return int(self._get("IMPORT_API_THRESHOLD_ROWS", 20_000))
+
+    @property
+    def IMPORT_API_POLL_SECONDS(self) -> float:
+        """The first wait between two status polls of an import HubSpot is running (a worker's
+        task, enqueued again each time); later waits grow up to `IMPORT_API_POLL_MAX_SECONDS`.
+        HubSpot takes minutes for a big file, so polling faster only spends the rate window."""
+        return float(self._get("IMPORT_API_POLL_SECONDS", 5.0))
+
+    @property
+    def IMPORT_API_POLL_MAX_SECONDS(self) -> float:
+        """The longest wait between two polls of a healthy import: the wait grows with the
+        import's age (half of it), so a long import costs a few dozen calls, not one per
+        `IMPORT_API_POLL_SECONDS`, and its progress bar still moves at least this often."""
+        return float(self._get("IMPORT_API_POLL_MAX_SECONDS", 60.0))
+
+    @property
+    def IMPORT_API_POLL_MAX_BACKOFF(self) -> float:
+        """The longest wait between two polls while HubSpot cannot be reached: an outage while
+        HubSpot imports is retried at doubling intervals up to this, never a failed import."""
+        return float(self._get("IMPORT_API_POLL_MAX_BACKOFF", 300.0))
+
+    @property
     def PIPELINES_TTL(self) -> int:
         """Seconds HubSpot's pipelines (tickets', and the dashboard's deals') are cached: shared
         by every page that shows a stage, and changed rarely in HubSpot."""

@@ -34,6 +34,14 @@ CREDENTIAL_HELP = (
 TOKEN_CHOICES = [c for c in CredentialType.choices if c[0] != CredentialType.OAUTH]
 
 
+# Numbers an older script's POST may leave out (the stored value stays), and what a blank one
+# sent on purpose is told.
+KEPT_IF_OMITTED = {
+    **{name: "Enter a number of days; 0 keeps them forever." for name in RETENTION_FIELDS},
+    "import_api_threshold_rows": "Enter a number of rows; 0 always uses batch upserts.",
+}
+
+
 class SecretInput(forms.PasswordInput):
     """Never renders a value back: the stored secret is shown only as a mask beside the field."""
 
@@ -88,6 +96,7 @@ class HubSpotSettingsForm(forms.ModelForm):
             "consent_subscription_type_id",
             "rate_limit_per_10s",
             "dashboard_cache_seconds",
+            "import_api_threshold_rows",
             "user_sync_enabled",
             "user_sync_from_hubspot",
             "user_property_map",
@@ -103,7 +112,7 @@ class HubSpotSettingsForm(forms.ModelForm):
             self.fields["user_property_map"].required = False
             fields = ", ".join(user_sync.mappable_fields())
             self.fields["user_property_map"].help_text += f" User fields: {fields}."
-        for name in RETENTION_FIELDS:
+        for name in KEPT_IF_OMITTED:
             if name in self.fields:
                 # Omitted from a POST (scripts older than retention), the stored days stay: the
                 # model field's default rule in construct_instance keeps the instance's value.
@@ -157,13 +166,13 @@ class HubSpotSettingsForm(forms.ModelForm):
         cleaned = super().clean()
         if cleaned.get("new_token") and cleaned.get("clear_token"):
             self.add_error("clear_token", "Either enter a new token or clear it, not both.")
-        for name in RETENTION_FIELDS:
+        for name, blank_message in KEPT_IF_OMITTED.items():
             field = self.fields.get(name)
             sent = field and not field.widget.value_omitted_from_data(
                 self.data, self.files, self.add_prefix(name)
             )
             if sent and cleaned.get(name) is None and name not in self.errors:
-                self.add_error(name, "Enter a number of days; 0 keeps them forever.")
+                self.add_error(name, blank_message)
         return cleaned
 
     def _post_clean(self):

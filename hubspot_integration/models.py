@@ -11,6 +11,7 @@ from django.db import models
 from django.utils import timezone
 
 from .actor import current_actor, is_superuser
+from .conf import app_settings
 from .crm import registry as crm_registry
 from .crm.models import AdminPage
 from .fields import EncryptedTextField, Undecryptable
@@ -114,6 +115,15 @@ RETENTION_FIELDS = (
     "retention_csv_file_days",
     "retention_import_report_days",
     "retention_audit_days",
+)
+
+
+def default_import_api_threshold() -> int:
+    return app_settings.IMPORT_API_THRESHOLD_ROWS
+
+
+MAX_IMPORT_API_THRESHOLD = MaxValueValidator(
+    100_000_000, "Enter at most 100,000,000 rows, or 0 to never use HubSpot's imports API."
 )
 
 
@@ -272,6 +282,15 @@ class HubSpotSettings(SingletonModel):
         default=365,
         validators=[MAX_RETENTION_DAYS],
         help_text="0 keeps the audit log forever.",
+    )
+    # CSV imports (services/import_api.py): a bigger file is handed to HubSpot's imports API.
+    import_api_threshold_rows = models.PositiveIntegerField(
+        "imports API above (rows)",
+        default=default_import_api_threshold,
+        validators=[MAX_IMPORT_API_THRESHOLD],
+        help_text="A CSV import with more data rows than this is uploaded to HubSpot's CRM imports "
+        "API in one call (needs the crm.import scope) instead of batch upserts of 100 contacts. "
+        "0 always uses batch upserts.",
     )
     # Site users as HubSpot contacts (services/user_sync.py).
     user_sync_enabled = models.BooleanField(
@@ -586,6 +605,12 @@ class ContactImport(models.Model):
         default=0, help_text="Every rejected row up to this line is counted."
     )
     read_finished_at = models.DateTimeField(null=True, blank=True)
+    # Set when the file went to HubSpot's imports API (services/import_api.py): HubSpot's import
+    # ID and last reported state; the worker polls it until HubSpot is done.
+    hubspot_import_id = models.CharField(max_length=32, blank=True)
+    hubspot_state = models.CharField(max_length=16, blank=True)
+    poll_failures = models.PositiveIntegerField(default=0)
+    note = models.TextField(blank=True, help_text="How the file was imported, for the report.")
 
     class Meta:
         ordering = ["-created_at", "-pk"]

@@ -8,7 +8,7 @@ from django_tasks import task
 
 from . import errors
 from .models import ContactImport, CustomerTicket
-from .services import imports, outbox, ticket_notifications, ticket_sync, webhook_events
+from .services import import_api, imports, outbox, ticket_notifications, ticket_sync, webhook_events
 
 
 @task()
@@ -55,3 +55,10 @@ def run_contact_import(import_id: int) -> str:
         pass  # recorded on the import, shown on its page
     contact_import.refresh_from_db()
     return contact_import.status
+
+
+@task()
+def poll_contact_import(import_id: int) -> str:
+    """Ask HubSpot how an import it runs is doing (imports API); queues the next poll until done."""
+    import_api.poll_and_schedule(import_id)
+    return ContactImport.objects.filter(pk=import_id).values_list("status", flat=True).first() or ""

@@ -2,7 +2,8 @@
 
 Every route the fake serves is called over HTTP on a seeded fake, and each answer that has a
 response model in the SDK (crm.objects, crm.associations.v4, crm.pipelines, crm.properties,
-crm.owners, marketing.forms, conversations.visitor_identification) is checked two ways:
+crm.owners, crm.imports, marketing.forms, conversations.visitor_identification) is checked two
+ways:
 
 1. the package's own ApiClient deserialises it under Configuration(client_side_validation=True):
    a required field missing or null, a value outside an enum, a date that does not parse: raises;
@@ -57,6 +58,7 @@ PROPERTIES_PKG = "hubspot.crm.properties"
 OWNERS_PKG = "hubspot.crm.owners"
 FORMS_PKG = "hubspot.marketing.forms"
 VISITOR_PKG = "hubspot.conversations.visitor_identification"
+IMPORTS_PKG = "hubspot.crm.imports"
 
 # Keys HubSpot sends that the SDK's models do not declare; nothing else may appear.
 EXTRA_KEYS = {
@@ -310,7 +312,103 @@ def _batch_assoc(s, version=V):
 
 PRIMARY = {"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 1}
 
+
+@dataclass(frozen=True)
+class Multipart:
+    """A multipart/form-data body (the imports API's upload), sent as `files=`."""
+
+    parts: dict
+
+
+_IMPORT_CSV = b"email,firstname,Notes\nann@example.com,Ann,x\nnope,Bad,y\nworse,Bad,z\n"
+_IMPORT_REQUEST = {
+    "name": "contract",
+    "files": [
+        {
+            "fileName": "contract.csv",
+            "fileFormat": "CSV",
+            "fileImportPage": {
+                "hasHeader": True,
+                "columnMappings": [
+                    {
+                        "columnObjectTypeId": "0-1",
+                        "columnName": "email",
+                        "propertyName": "email",
+                        "idColumnType": "HUBSPOT_ALTERNATE_ID",
+                    },
+                    {
+                        "columnObjectTypeId": "0-1",
+                        "columnName": "firstname",
+                        "propertyName": "firstname",
+                    },
+                    {"columnObjectTypeId": "0-1", "columnName": "Notes", "ignored": True},
+                ],
+            },
+        }
+    ],
+}
+IMPORT_UPLOAD = Multipart(
+    {
+        "importRequest": (None, json.dumps(_IMPORT_REQUEST), "application/json"),
+        "files": ("contract.csv", _IMPORT_CSV, "text/csv"),
+    }
+)
+FIRST_IMPORT = "1471"  # the ID a freshly reset fake gives its first import
+
+
+def _an_import_done(s):
+    """An import through every poll, so its counters and errors are filled in."""
+    s.fake.imports.polls_to_done = 1
+    answer = requests.post(
+        s.fake.url + f"/crm/imports/{V}",
+        files=IMPORT_UPLOAD.parts,
+        headers=_auth(FAKE_TOKEN),
+        timeout=5,
+    )
+    assert answer.status_code == 200, answer.text[:300]
+    requests.get(
+        s.fake.url + f"/crm/imports/{V}/{FIRST_IMPORT}", headers=_auth(FAKE_TOKEN), timeout=5
+    )
+
+
 SUCCESS = [
+    # crm.imports
+    Case(
+        "start an import (multipart upload)",
+        "POST",
+        f"/crm/imports/{V}",
+        200,
+        IMPORTS_PKG,
+        "PublicImportResponse",
+        IMPORT_UPLOAD,
+    ),
+    Case(
+        "an import's state and counters",
+        "GET",
+        f"/crm/imports/{V}/{FIRST_IMPORT}",
+        200,
+        IMPORTS_PKG,
+        "PublicImportResponse",
+        setup=_an_import_done,
+    ),
+    Case(
+        "an import's row errors, a page with paging",
+        "GET",
+        f"/crm/imports/{V}/{FIRST_IMPORT}/errors?limit=1",
+        200,
+        IMPORTS_PKG,
+        "CollectionResponsePublicImportErrorForwardPaging",
+        setup=_an_import_done,
+    ),
+    Case(
+        "the account's imports",
+        "GET",
+        f"/crm/imports/{V}?limit=1",
+        200,
+        IMPORTS_PKG,
+        "CollectionResponsePublicImportResponse",
+        setup=_an_import_done,
+    ),
     # crm.objects
     Case(
         "list objects, a page with paging and associations",
@@ -730,6 +828,15 @@ def _search_limited(s):
 
 ERRORS = [
     Case(
+        "404 an import HubSpot does not know",
+        "GET",
+        f"/crm/imports/{V}/999",
+        404,
+        IMPORTS_PKG,
+        "Error",
+        extra="error",
+    ),
+    Case(
         "400 invalid property values",
         "POST",
         f"{OBJECTS}/contacts",
@@ -976,12 +1083,14 @@ def _resolve(value, s):
 def _request(case, s):
     if case.setup:
         case.setup(s)
+    body = _resolve(case.body, s)
+    sent = {"files": body.parts} if isinstance(body, Multipart) else {"json": body}
     return requests.request(
         case.method,
         s.fake.url + _resolve(case.path, s),
-        json=_resolve(case.body, s),
         headers=_auth(case.token),
         timeout=5,
+        **sent,
     )
 
 

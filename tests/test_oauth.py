@@ -209,7 +209,7 @@ def test_connect_end_to_end(oauth_app, admin_client, fake_hubspot):
         ["oauth", "crm.objects.contacts.read", "crm.objects.contacts.write"]
         + ["crm.objects.deals.read", "crm.objects.companies.read", "business-intelligence"]
         + ["crm.objects.companies.write", "crm.schemas.companies.write", "conversations.read"]
-        + ["conversations.write"]
+        + ["conversations.write", "crm.import"]
     )
     assert s.oauth_expires_at > timezone.now() + timedelta(minutes=29)
 

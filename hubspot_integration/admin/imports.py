@@ -81,6 +81,9 @@ def progress_data(contact_import: ContactImport) -> dict:
         "updated": result.updated,
         "rejected": result.rejected,
         "failed": result.failed,
+        # How the file went in: HubSpot's imports API (and its state), or why batch upserts.
+        "note": contact_import.note,
+        "hubspotState": contact_import.hubspot_state,
         "waitingBatches": (
             imports.pending_batches(contact_import)
             if contact_import.status == ContactImport.Status.RUNNING

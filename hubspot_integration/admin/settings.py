@@ -98,7 +98,16 @@ class HubSpotSettingsAdmin(SingletonModelAdmin):
                 ),
             },
         ),
-        ("Limits and caching", {"fields": ["rate_limit_per_10s", "dashboard_cache_seconds"]}),
+        (
+            "Limits and caching",
+            {
+                "fields": [
+                    "rate_limit_per_10s",
+                    "dashboard_cache_seconds",
+                    "import_api_threshold_rows",
+                ]
+            },
+        ),
         (
             "Retention",
             {

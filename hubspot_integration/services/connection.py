@@ -66,6 +66,8 @@ FEATURES = (
     ),
     # Staff reply to a contact's chat and close or reopen its threads; without it they cannot.
     Feature("chat replies", ("conversations.write",), _always, optional=True),
+    # A CSV above the settings' threshold goes up in one call; without it, by batch upserts.
+    Feature("big CSV imports", ("crm.import",), _always, optional=True),
     Feature(
         "visitor identification",
         ("conversations.visitor_identification.tokens.create",),
@@ -106,6 +108,8 @@ PROBES: dict[str, Callable[[HubSpotClient], object]] = {
     "forms": lambda c: c.forms(limit=1),
     "business-intelligence": lambda c: c.analytics_report("totals", _today(), _today()),
     "conversations.visitor_identification.tokens.create": lambda c: c.visitor_token(PROBE_EMAIL),
+    # The account's latest import, read: nothing is imported.
+    "crm.import": lambda c: c.list_imports(limit=1),
     # A read filtered on a ticket ID no ticket has: an empty page when the scope is held.
     "conversations.read": lambda c: c.threads(ticket_id="0", limit=1),
     # A status change without a status: refused as invalid when the scope is held, 403 if not.

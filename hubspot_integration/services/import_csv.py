@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import dataclasses
 import io
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -59,6 +60,7 @@ class Header:
     ignored: list[str]
     delimiter: str
     line: int  # the line the header was found on
+    names: list[str] = dataclasses.field(default_factory=list)  # every column's name, in file order
 
 
 @dataclass
@@ -199,7 +201,9 @@ def read_header(stream) -> tuple[Header, Iterator[tuple[int, list[str]]]]:
             f"The file has no email column (its first line names: {shown}). "
             f"The first line must name the columns, e.g. {HEADER_EXAMPLE}."
         )
-    header = Header(columns=columns, ignored=ignored, delimiter=delimiter, line=line)
+    header = Header(
+        columns=columns, ignored=ignored, delimiter=delimiter, line=line, names=list(names)
+    )
     return header, _records(stream, delimiter, line, limit)
 
 

@@ -36,7 +36,7 @@ from .. import errors
 from ..conf import app_settings
 from ..credentials import get_client
 from ..models import ContactImport, OutboxOperation
-from . import outbox
+from . import import_api, outbox
 from .import_csv import ImportFileError, count_rows, open_text, read_header, rows
 
 logger = logging.getLogger(__name__)
@@ -76,6 +76,7 @@ class Summary:
     queued: int = 0  # rows in batches still pending in the outbox
     errors: list = field(default_factory=list)
     ignored_columns: list = field(default_factory=list)
+    note: str = ""  # how the file went in (HubSpot's imports API, or why not)
 
     @property
     def processed(self) -> int:
@@ -112,8 +113,14 @@ def summary(contact_import: ContactImport) -> Summary:
         updated=imp.updated_count,
         rejected=imp.rejected_count,
         failed=imp.failed_count,
-        queued=max(imp.total_rows - counted, 0) if imp.status != Status.QUEUED else 0,
+        # Rows HubSpot's imports API has not reported are HubSpot's to import, not queued here.
+        queued=(
+            max(imp.total_rows - counted, 0)
+            if imp.status != Status.QUEUED and not imp.hubspot_import_id
+            else 0
+        ),
         errors=sorted(imp.errors or [], key=lambda e: e.get("line") or 0),
+        note=imp.note,
     )
 
 
@@ -155,18 +162,29 @@ def run_import(
     *,
     batch_size: int = BATCH_SIZE,
     progress: Callable[[int], None] | None = None,
+    wait_for_hubspot: bool = False,
 ) -> Summary:
     """Import the file. `source` is a path or file (default: the stored upload); `progress` is
     called with the number of rows just handled. Raises ImportFileError (file unusable) or
     HubSpotError (HubSpot not configured) after recording it on the import. An import another
-    run already reads is left to it."""
+    run already reads is left to it.
+
+    A file bigger than the settings' threshold goes to HubSpot's imports API (import_api.py);
+    the worker then polls it, or this call does with `wait_for_hubspot` (the command)."""
     run = claim(contact_import)
     if run is None:
         logger.info("Import %s is read by another run already; leaving it", contact_import.pk)
         contact_import.refresh_from_db()
         return summary(contact_import)
     try:
-        return _read(contact_import, run, source, batch_size=batch_size, progress=progress)
+        return _read(
+            contact_import,
+            run,
+            source,
+            batch_size=batch_size,
+            progress=progress,
+            wait_for_hubspot=wait_for_hubspot,
+        )
     except Superseded:
         return _superseded(contact_import)
 
@@ -206,7 +224,7 @@ def resume_stalled(limit: int = 5) -> int:
             pass  # recorded on the import, shown on its page
         except Superseded:
             _superseded(contact_import)
-    return taken
+    return taken + import_api.poll_quiet()
 
 
 def _superseded(contact_import: ContactImport) -> Summary:
@@ -223,6 +241,7 @@ def _read(
     batch_size: int = BATCH_SIZE,
     progress: Callable[[int], None] | None = None,
     resume: bool = False,
+    wait_for_hubspot: bool = False,
 ) -> Summary:
     batch_size = max(1, min(int(batch_size), BATCH_SIZE))
     source = source if source is not None else imp.file
@@ -246,6 +265,12 @@ def _read(
     ):
         raise Superseded()
     imp.refresh_from_db()
+    if import_api.wanted(total) and _via_imports_api(imp, run, source, progress, wait_for_hubspot):
+        imp.refresh_from_db()
+        result = summary(imp)
+        with open_text(source) as stream:
+            result.ignored_columns = read_header(stream)[0].ignored
+        return result
 
     with open_text(source) as stream:
         header, records = read_header(stream)
@@ -262,6 +287,41 @@ def _read(
     result = summary(imp)
     result.ignored_columns = header.ignored
     return result
+
+
+def _via_imports_api(imp: ContactImport, run: int, source, progress, wait: bool) -> bool:
+    """Hand the file to HubSpot's imports API: True when HubSpot has it (or will get it when it
+    is reachable again), False when it must go through batch upserts (the note says why)."""
+    try:
+        if not import_api.submit(imp, run, source):
+            return False
+    except (errors.Unavailable, errors.RateLimited) as err:
+        if wait:  # the command: the person running it learns it now and can run it again
+            _give_up(imp, f"Nothing was imported: HubSpot could not take the file ({err}).")
+            raise
+        # Nothing is known to be imported; the sweep reads the file on after the lease and
+        # uploads it again (an upsert by email: an upload HubSpot did get is not doubled).
+        minutes = max(1, round(app_settings.IMPORT_LEASE_SECONDS / 60))
+        import_api.note(
+            imp,
+            f"HubSpot could not take the file ({err}); the upload is tried again within "
+            f"{minutes} minute(s).",
+        )
+        return True
+    except errors.ValidationFailed as err:
+        logger.warning("Import %s: the imports API refused the file (%s)", imp.pk, err)
+        import_api.note(
+            imp, f"Sent by batch upserts of 100: HubSpot's imports API refused the file ({err})."
+        )
+        return False
+    except errors.HubSpotError as err:
+        _give_up(imp, str(err))
+        raise
+    if wait:
+        import_api.wait(imp, progress)
+    else:
+        import_api.schedule(imp)
+    return True
 
 
 def _give_up(imp: ContactImport, message: str, *, keep_errors: bool = False) -> None:

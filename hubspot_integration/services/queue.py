@@ -20,12 +20,20 @@ logger = logging.getLogger(__name__)
 SWEEP_RETRIES = "the sweep will retry it"
 
 # The jobs the app hands to the queue: an outbox operation due (its ID), the webhook events not
-# applied yet, a CSV import to read (its ID), a ticket email owed (its TicketNotification's ID).
+# applied yet, a CSV import to read (its ID), a ticket email owed (its TicketNotification's ID),
+# the next status poll of an import HubSpot's imports API is running (its ID).
 PROCESS_OPERATION = "process_operation"
 PROCESS_WEBHOOK_EVENTS = "process_webhook_events"
 RUN_CONTACT_IMPORT = "run_contact_import"
 SEND_TICKET_EMAIL = "send_ticket_email"
-JOBS = (PROCESS_OPERATION, PROCESS_WEBHOOK_EVENTS, RUN_CONTACT_IMPORT, SEND_TICKET_EMAIL)
+POLL_CONTACT_IMPORT = "poll_contact_import"
+JOBS = (
+    PROCESS_OPERATION,
+    PROCESS_WEBHOOK_EVENTS,
+    RUN_CONTACT_IMPORT,
+    SEND_TICKET_EMAIL,
+    POLL_CONTACT_IMPORT,
+)
 
 _tasks: dict = {}  # job -> django-tasks Task, bound in ready()
 

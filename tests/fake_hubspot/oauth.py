@@ -63,6 +63,7 @@ APP_OPTIONAL_SCOPES = (
     "business-intelligence",
     "conversations.read",
     "conversations.write",
+    "crm.import",
 )
 
 EXPIRED_MESSAGE = "The OAuth token used to make this call expired {seconds} second(s) ago."

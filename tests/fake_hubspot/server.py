@@ -67,6 +67,7 @@ ALL_SCOPES = sorted(
     {*READ_SCOPES.values(), *WRITE_SCOPES.values(), OWNERS_SCOPE, FORMS_SCOPE, VISITOR_SCOPE}
     | {CONVERSATIONS_SCOPE, CONVERSATIONS_WRITE_SCOPE}
     | {ANALYTICS_SCOPE}
+    | {"crm.import"}  # the CRM imports API (state_imports.py)
     | {
         f"crm.schemas.{t}.{m}"
         for t in ("contacts", "companies", "deals")
@@ -500,7 +501,7 @@ ROUTES = _routes()
 # `reset(fake)`, called by every `FakeHubSpot.reset()`. Handlers take `(fake, call)` and answer
 # `(status, json_body)` or raise `ApiError`. The modules load when the first FakeHubSpot is
 # created (not at import, so they can import this module); built-in routes match first.
-EXTRA_ROUTE_MODULES: list[str] = [".oauth"]
+EXTRA_ROUTE_MODULES: list[str] = [".oauth", ".state_imports"]
 _extras = None  # the loaded modules, once loaded
 _extras_lock = threading.Lock()
 
@@ -861,6 +862,11 @@ class FakeHubSpot:
         route, params = _match(handler.command, path)
         if getattr(route, "form", False):  # OAuth's endpoints take form-encoded bodies
             body, malformed = _oauth.parse_form(raw), False
+        if getattr(route, "parse", None):  # a multipart upload (state_imports.py)
+            try:
+                body, malformed = route.parse(raw), False
+            except ApiError:
+                body, malformed = None, False
         record = RecordedRequest(
             handler.command,
             parts.path,

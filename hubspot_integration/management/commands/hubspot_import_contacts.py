@@ -16,7 +16,10 @@ from ..progress import progress_bar
 
 
 class Command(BaseCommand):
-    help = "Import contacts from a CSV file into HubSpot (upsert by email, batches of 100)."
+    help = (
+        "Import contacts from a CSV file into HubSpot (upsert by email, batches of 100; a file "
+        "above the settings' threshold goes to HubSpot's imports API in one upload)."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("file", help="CSV with a header line: email,firstname,lastname,...")
@@ -44,8 +47,13 @@ class Command(BaseCommand):
         contact_import = imports.start_import(file.rsplit("/", 1)[-1])
         bar = progress_bar(self, total=total, unit="row", desc="Importing", disable=no_progress)
         try:
+            # A big file goes to HubSpot's imports API: this command waits for HubSpot's verdict.
             result = imports.run_import(
-                contact_import, file, batch_size=batch_size, progress=bar.update
+                contact_import,
+                file,
+                batch_size=batch_size,
+                progress=bar.update,
+                wait_for_hubspot=True,
             )
         except imports.ImportFileError as err:
             bar.close()
@@ -62,6 +70,8 @@ class Command(BaseCommand):
 
     def _report(self, result: imports.Summary, import_id: int) -> None:
         out = self.stdout
+        if result.note:
+            out.write(result.note)
         if result.ignored_columns:
             out.write("Ignored columns: " + ", ".join(result.ignored_columns))
         for error in result.errors[: app_settings.IMPORT_SHOWN_ERRORS]:

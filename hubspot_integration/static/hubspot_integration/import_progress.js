@@ -19,6 +19,8 @@
         ["created", "updated", "rejected", "failed"].forEach(function (k) { set("import-" + k, data[k]); });
         set("import-waiting-count", data.waitingBatches);
         document.getElementById("import-waiting").hidden = !data.waitingBatches;
+        set("import-note", data.note || "");
+        document.getElementById("import-note").hidden = !data.note;
         if (data.finished) return window.location.reload();
         setTimeout(poll, 1000);
       })

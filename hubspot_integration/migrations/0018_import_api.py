@@ -8,7 +8,7 @@ import hubspot_integration.models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("hubspot_integration", "0016_conversation_replies"),
+        ("hubspot_integration", "0017_user_language"),
     ]
 
     operations = [

@@ -141,9 +141,23 @@ def test_long_ties_and_empty_values_past_a_small_cap(
 
 
 def test_sorted_cursors_survive_bad_input():
-    cursor = keyset.Cursor(keyset.TIES, "b", True, "c~d", 0, "123")
+    cursor = keyset.Cursor(keyset.TIES, "b", True, "c~d", 0, "123", False)
     assert keyset.decode(keyset.encode(cursor)) == cursor
     for bad in ("", "k", "kzzzz", "k" + "A" * 8, "w1~~", "200", None):
         assert keyset.decode(bad) == keyset.Cursor()
     assert keyset.filter_value("2026-12-01T10:00:00.000Z") == "1796119200000"
     assert keyset.filter_value("Smith") == "Smith"
+
+
+def test_a_short_sorted_list_is_one_query_with_empty_values_last(hubspot_settings, fake_hubspot):
+    for k, name in enumerate(["Lee", "", "adams", "", "Berg"]):
+        fake_hubspot.create_object("contacts", {"email": f"s{k}@example.com", "lastname": name})
+    seen, after, before = [], None, fake_hubspot.count(*SEARCHES)
+    while True:
+        page = contacts.list(limit=2, after=after, sort=("lastname", listing.ASC))
+        seen.extend(r["id"] for r in page.results)
+        if not (after := page.next_after):
+            break
+    assert fake_hubspot.count(*SEARCHES) - before == 3  # one search a page, nothing more
+    assert_in_order(fake_hubspot, "contacts", "lastname", seen)
+    assert sort_keys(fake_hubspot, "contacts", "lastname", seen)[-2:] == ["", ""]

@@ -3,15 +3,16 @@
 HubSpot's search answers at most 10,000 results a query and applies one sort rule, so a list
 sorted by, say, last name is read in stages, each a query HubSpot answers in full:
 
-- **values**: the records that have a value, sorted by the column, from just past the values
-  already read (`GT`, or `LT` descending). When that query holds more than 10,000 records, the
-  value of its 10,000th (the *cap value*, read with one one-result search) bounds it: the stage
-  reads the values before the cap value, which are fewer than 10,000.
+- **values**: the records sorted by the column, from just past the values already read (`GT`,
+  or `LT` descending). A list of 10,000 or fewer is this one query, its empty values last. When
+  the query holds more, the value of its 10,000th record (the *cap value*, read with one
+  one-result search) bounds it: the stage reads the values before the cap value, which are
+  fewer than 10,000.
 - **ties**: the records whose value is the cap value (`EQ`), in ID order, paged by
   `hs_object_id GT` the last ID read, so any number of them is read once. The next values stage
   starts past the cap value.
-- **empty**: the records without a value (`NOT_HAS_PROPERTY`), in ID order, last, where
-  HubSpot's own sort puts them in either direction.
+- **empty**: past 10,000, the records without a value (`NOT_HAS_PROPERTY`), in ID order, last,
+  where HubSpot's own sort puts them in either direction.
 
 Which records share the cap value is decided by HubSpot's own `EQ`, never by comparing values
 here, and a tie is never split between two queries, so no record is read twice or missed
@@ -41,7 +42,8 @@ _ISO_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d
 class Cursor:
     """Where a sorted read stands: its stage, the values stage's lower bound (`bound`: values up
     to it are read), the cap value of the current values query once known (`checked`), the
-    offset inside a values stage and the last ID read in a ties or empty stage."""
+    offset inside a values stage, the last ID read in a ties or empty stage, and whether the
+    values stage is the whole list (`whole`: it fits under the cap, empty values included)."""
 
     stage: str = VALUES
     bound: str | None = None
@@ -49,6 +51,7 @@ class Cursor:
     cap: str | None = None
     offset: int = 0
     last_id: str | None = None
+    whole: bool = False
 
 
 def encode(cursor: Cursor | None) -> str | None:
@@ -65,11 +68,13 @@ def decode(after: str | None) -> Cursor:
         return Cursor()
     try:
         body = after[1:] + "=" * (-len(after[1:]) % 4)
-        stage, bound, checked, cap, offset, last_id = json.loads(base64.urlsafe_b64decode(body))
+        fields = json.loads(base64.urlsafe_b64decode(body))
+        stage, bound, checked, cap, offset, last_id, whole = fields
         ok = stage in (VALUES, TIES, EMPTY) and isinstance(offset, int) and 0 <= offset < SEARCH_CAP
         ok = ok and all(v is None or isinstance(v, str) for v in (bound, cap, last_id))
         ok = ok and (last_id is None or last_id.isdigit()) and (stage != TIES or cap is not None)
-        return Cursor(stage, bound, bool(checked), cap, offset, last_id) if ok else Cursor()
+        cursor = Cursor(stage, bound, bool(checked), cap, offset, last_id, bool(whole))
+        return cursor if ok else Cursor()
     except (ValueError, TypeError):
         return Cursor()
 
@@ -130,21 +135,25 @@ class SortedRead:
             cursor = after_all
 
     def _values(self, cursor: Cursor, want: int):
-        filters = [self._on("HAS_PROPERTY")]
-        if cursor.bound is not None:
-            filters.append(self._on(self.past, cursor.bound))
+        # A range filter never matches a record without a value: past a bound or before the
+        # cap value, the empty values drop out by themselves (filters are few: 6 a group).
+        filters = [] if cursor.bound is None else [self._on(self.past, cursor.bound)]
         sorts = [{"propertyName": self.prop, "direction": self.direction}]
         if not cursor.checked:
-            # Most lists fit under the cap: the first page says so with its total.
+            # Most lists fit under the cap: the first page says so with its total, and read
+            # from the top it is the whole list, the empty values last where HubSpot puts them.
             page = self._search(filters, sorts, want, cursor.offset)
             if (page.get("total") or 0) <= SEARCH_CAP:
-                return self._paged(page, replace(cursor, checked=True))
+                fits = replace(cursor, checked=True, whole=cursor.bound is None)
+                return self._paged(page, fits)
             last = self._search(filters, sorts, 1, SEARCH_CAP - 1)["results"]
             value = (last[0].get("properties") or {}).get(self.prop) if last else None
             cursor = replace(cursor, checked=True, offset=0)
             cursor = replace(cursor, cap=None if value in (None, "") else filter_value(value))
         if cursor.cap is not None:
             filters.append(self._on(self.before, cursor.cap))
+        elif not cursor.whole and cursor.bound is None:
+            filters.append(self._on("HAS_PROPERTY"))  # the empty values come in their own stage
         return self._paged(self._search(filters, sorts, want, cursor.offset), cursor)
 
     def _paged(self, page, cursor: Cursor):
@@ -152,7 +161,7 @@ class SortedRead:
         if cursor.cap is not None:
             done = Cursor(TIES, cursor.bound, cap=cursor.cap)
         else:
-            done = Cursor(EMPTY)
+            done = None if cursor.whole else Cursor(EMPTY)
         more = bool(page.get("next_after"))
         found = []
         for index, record in enumerate(results):

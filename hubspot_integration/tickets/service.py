@@ -335,7 +335,7 @@ class TicketService(CrmService):
                     pipeline_id, payload["stage"], pipelines(refresh=True)
                 )
             except ValidationError as err:
-                # The stage went away while queued: refused for good, with HubSpot's words.
+                # The stage is not in the pipeline (gone while queued): refused, saying why.
                 raise errors.ValidationFailed("; ".join(err.messages)) from err
             properties = {
                 **payload["properties"],

@@ -424,6 +424,44 @@ def test_search_total_filters_sorts_and_limits(fake, hub):
         search(hub, "contacts", PublicObjectSearchRequest(filter_groups=[unknown]))
 
 
+def test_search_ranges_compare_as_hubspot_does_and_empty_values_sort_last(fake, hub):
+    """Strings case-blind, numbers as numbers, datetimes as times (ISO or epoch ms); records
+    without the property last whichever the direction; equal values optionally scrambled."""
+    made = [
+        fake.create_object("contacts", {"email": f"p{i}@example.com", "lastname": name})
+        for i, name in enumerate(["berg", "Adams", "", "costa", "BERG"])
+    ]
+    ids = [c["id"] for c in made]
+
+    def found(filters=(), sorts=None):
+        request = PublicObjectSearchRequest(
+            filter_groups=[{"filters": list(filters)}] if filters else None,
+            sorts=sorts,
+            properties=["lastname"],
+            limit=100,
+        )
+        return [r.id for r in search(hub, "contacts", request).results]
+
+    def on(operator, value=None, name="lastname"):
+        return {"propertyName": name, "operator": operator, "value": value}
+
+    assert found([on("GT", "B")]) == [ids[0], ids[3], ids[4]]  # "berg", "costa", "BERG"
+    assert found([on("LT", "berg")]) == [ids[1]]
+    assert found([on("EQ", "Berg")]) == [ids[0], ids[4]]
+    assert found([{"propertyName": "lastname", "operator": "HAS_PROPERTY"}]) == [
+        i for i in ids if i != ids[2]
+    ]
+    assert found([on("GT", str(int(ids[3])), "hs_object_id")]) == [ids[4]]  # 10x > 9x
+    assert found([on("GTE", made[3]["createdAt"], "createdate")]) == ids[3:]
+    up = [{"propertyName": "lastname", "direction": "ASCENDING"}]
+    down = [{"propertyName": "lastname", "direction": "DESCENDING"}]
+    assert found(sorts=up) == [ids[1], ids[0], ids[4], ids[3], ids[2]]
+    assert found(sorts=down) == [ids[3], ids[0], ids[4], ids[1], ids[2]]
+    fake.state.scrambled_ties = True
+    scrambled = found([on("EQ", "berg")], sorts=up)
+    assert sorted(scrambled) == [ids[0], ids[4]] and scrambled == found([on("EQ", "berg")], up)
+
+
 def test_search_index_can_lag_behind_writes(fake, hub):
     fake.search_delay = 0.3
     new_contact(hub, email="fresh@example.com")

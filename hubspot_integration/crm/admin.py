@@ -167,10 +167,10 @@ class CrmObjectAdmin(HubSpotPageAdmin):
 
     # --- export --------------------------------------------------------------------------------
     def export_view(self, request):
-        """The current list (search box and filters) as CSV, every record however many."""
+        """The current list (search box, filters and sort) as CSV, every record however many."""
         self.check_permission(request)
         state = self.list_state(request)
-        records = self.service.iter_all(query=state.query, filters=state.filters())
+        records = self.service.iter_all(query=state.query, filters=state.filters(), sort=state.sort)
         return self.stream_csv(request, records, back=state.link())
 
     def stream_csv(self, request, records, *, back: str):

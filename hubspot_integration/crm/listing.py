@@ -152,8 +152,10 @@ def iter_all(
     filters: list[dict] | tuple = (),
     properties: list[str],
     page_size: int | None = None,
+    direction: str = ASC,
 ) -> Iterator[dict]:
-    """Every record the search matches, oldest first, each once, however many there are."""
+    """Every record the search matches, oldest first (newest first with `direction` DESC),
+    each once, however many there are."""
     size = min(page_size or app_settings.EXPORT_PAGE_SIZE, SEARCH_PAGE_MAX)
     filters = list(filters)
     after: str | None = None
@@ -164,7 +166,7 @@ def iter_all(
             type_name,
             text=text,
             filters=filters,
-            direction=ASC,
+            direction=direction,
             properties=properties,
             limit=size,
             after=after,

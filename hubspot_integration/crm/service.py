@@ -13,11 +13,12 @@ from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator, validate_email
 
 from .. import errors
+from ..conf import app_settings
 from ..credentials import get_client
 from ..models import HubSpotSettings
 from ..services import outbox
 from ..services.money import format_money
-from . import listing, request_key
+from . import keyset, listing, request_key
 from .types import STANDARD_TYPE_IDS, ObjectType
 
 # What a related record's summary shows, by its type (the deals and contacts shown on a company).
@@ -135,17 +136,23 @@ class CrmService:
             if total is None and with_total:
                 total = self.count(terms=(text, filters))
             return Page(results, next_after, total)
-        page = listing.search_page(
+        # Sorted by another column, a list pages past the search cap by that column's values.
+        results, next_after = self.sorted_read(client, text, filters, prop, direction).page(
+            after, limit
+        )
+        total = self.count(terms=(text, filters)) if with_total else None
+        return Page(results, next_after, total)
+
+    def sorted_read(self, client, text, filters, prop, direction) -> keyset.SortedRead:
+        return keyset.SortedRead(
             client,
             self.type.name,
             text=text,
             filters=filters,
-            sorts=[{"propertyName": prop, "direction": direction}],
-            properties=properties,
-            limit=limit,
-            after=after if (after or "").isdigit() else None,
+            prop=prop,
+            direction=direction,
+            properties=self.type.list_properties,
         )
-        return Page(page["results"], page["next_after"], page.get("total"))
 
     def count(self, *, query: str = "", filters=(), terms=None) -> int | None:
         """How many records the search matches (HubSpot's `total` is exact past the cap);
@@ -166,15 +173,21 @@ class CrmService:
             return None
         return page.get("total")
 
-    def iter_all(self, *, query: str = "", filters=()):
-        """Every record the search box and filters match, each once, oldest first."""
+    def iter_all(self, *, query: str = "", filters=(), sort: tuple[str, str] | None = None):
+        """Every record the search box and filters match, each once: oldest first, or in the
+        order `sort` (a (property, direction) pair) says, the list's own."""
         text, filters = self.search_terms(query, filters)
+        prop, direction = sort or ("createdate", listing.ASC)
+        if prop != "createdate":
+            read = self.sorted_read(get_client(), text, filters, prop, direction)
+            return read.all(app_settings.EXPORT_PAGE_SIZE)
         return listing.iter_all(
             get_client(),
             self.type.name,
             text=text,
             filters=filters,
             properties=self.type.list_properties,
+            direction=direction,
         )
 
     def get(self, object_id: str) -> dict:

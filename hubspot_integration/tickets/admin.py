@@ -159,8 +159,11 @@ class HubSpotTicketAdmin(CrmObjectAdmin):
         try:
             known = tickets.pipelines()
         except errors.HubSpotError as err:
-            messages.error(request, f"Could not read the ticket pipelines: {err}")
-            return HttpResponseRedirect(back)
+            # The stages to choose from; the change itself is queued while HubSpot is down.
+            known = tickets.cached_pipelines() if err.transient else None
+            if not known:
+                messages.error(request, f"Could not read the ticket pipelines: {err}")
+                return HttpResponseRedirect(back)
         pipeline_of = {st["id"]: p["id"] for p in known for st in p["stages"]}
         field = {
             "name": "stage",

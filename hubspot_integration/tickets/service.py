@@ -245,18 +245,37 @@ def build_update_payload(ticket_id: str, data: dict) -> dict:
         properties["content"] = str(data["content"])
     if data.get("priority"):
         properties["hs_ticket_priority"] = map_priority(str(data["priority"]), priority_options())
+    payload = {"id": str(ticket_id), "properties": properties}
     if data.get("stage") or data.get("pipeline"):
-        current = get_client().get_object("tickets", ticket_id, properties=TICKET_PROPERTIES)
-        pipeline_id = str(data.get("pipeline") or current["properties"].get("hs_pipeline") or "")
-        pipeline_id, stage_id = resolve_pipeline(
-            pipeline_id, str(data.get("stage") or ""), pipelines()
-        )
-        properties["hs_pipeline"], properties["hs_pipeline_stage"] = pipeline_id, stage_id
+        change = _stage_change(ticket_id, data)
+        properties.update(change.pop("properties", {}))
+        payload.update(change)
     if "owner" in data and data["owner"] is not None:
         properties["hubspot_owner_id"] = str(data["owner"])
-    if not properties:
+    if not properties and "stage" not in payload:
         raise ValidationError({"subject": "Nothing to change."})
-    return {"id": str(ticket_id), "properties": properties}
+    return payload
+
+
+def _stage_change(ticket_id: str, data: dict) -> dict:
+    """A new stage as the update's properties, checked against HubSpot's pipelines now; while
+    HubSpot cannot be asked (the ticket's pipeline unknown, no pipelines cached), the stage is
+    kept in the payload and checked by the handler when it runs, so the change is queued."""
+    pipeline_id, stage_id = str(data.get("pipeline") or ""), str(data.get("stage") or "")
+    known, current = None, None
+    try:
+        if not pipeline_id:  # the stage is in the ticket's own pipeline
+            current = get_client().get_object("tickets", ticket_id, properties=["hs_pipeline"])
+            pipeline_id = str(current["properties"].get("hs_pipeline") or "")
+        known = pipelines()
+    except errors.HubSpotError as err:
+        if not err.transient:
+            raise
+        known = cached_pipelines()
+    if known and (pipeline_id or current is not None):
+        pipeline_id, stage_id = resolve_pipeline(pipeline_id, stage_id, known)
+        return {"properties": {"hs_pipeline": pipeline_id, "hs_pipeline_stage": stage_id}}
+    return {"pipeline": pipeline_id, "stage": stage_id}
 
 
 def update_ticket(ticket_id: str, data: dict, *, user=None) -> outbox.Outcome:
@@ -304,6 +323,27 @@ class TicketService(CrmService):
             read_properties=TICKET_PROPERTIES,
         )
         return outbox.Result(ticket["id"], {"ticket": ticket, "contactId": contact_id or ""})
+
+    def handle_update(self, client, payload, operation):
+        if "stage" in payload:  # queued while HubSpot could not check the stage
+            pipeline_id = payload.get("pipeline") or ""
+            if not pipeline_id:
+                current = client.get_object("tickets", payload["id"], properties=["hs_pipeline"])
+                pipeline_id = str(current["properties"].get("hs_pipeline") or "")
+            try:
+                pipeline_id, stage_id = resolve_pipeline(
+                    pipeline_id, payload["stage"], pipelines(refresh=True)
+                )
+            except ValidationError as err:
+                # The stage is not in the pipeline (gone while queued): refused, saying why.
+                raise errors.ValidationFailed("; ".join(err.messages)) from err
+            properties = {
+                **payload["properties"],
+                "hs_pipeline": pipeline_id,
+                "hs_pipeline_stage": stage_id,
+            }
+            payload = {"id": payload["id"], "properties": properties}
+        return super().handle_update(client, payload, operation)
 
 
 def _requester_contact_id(client, payload) -> str | None:

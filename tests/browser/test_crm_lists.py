@@ -1,4 +1,5 @@
-"""The HubSpot lists in a real browser: a bulk action, an export download, live search."""
+"""The HubSpot lists in a real browser: a bulk action, an export download, live search (and the
+filter and sort links it leaves carrying the search)."""
 
 import csv
 import io
@@ -65,3 +66,16 @@ def test_live_search_narrows_the_list_as_you_type(page, hubspot_staff, people):
     assert page.locator("tr.contact-row td.email").all_inner_texts() == ["cleo@example.com"]
     assert page.inner_text("#result-count") == "1 contact"
     assert "q=cleo" in page.url
+
+
+def test_a_filter_chosen_after_a_live_search_keeps_the_search(page, hubspot_staff, people):
+    login(page, hubspot_staff, next_url=CONTACTS)
+    page.type("#searchbar", "cleo", delay=20)
+    page.wait_for_function("document.querySelectorAll('tr.contact-row').length === 1")
+    assert "q=cleo" in page.get_attribute("a.sort-link[data-column='email']", "href")
+    page.click("#filter-created a:text-is('This year')")
+    page.wait_for_load_state()
+    assert "q=cleo" in page.url and "created=this_year" in page.url
+    assert page.input_value("#searchbar") == "cleo"
+    assert page.locator("tr.contact-row td.email").all_inner_texts() == ["cleo@example.com"]
+    assert page.locator("#filter-created li.selected").inner_text() == "This year"

@@ -63,3 +63,7 @@ class State(
             self._reset_conversations()
             # Seconds a new record stays invisible to search, like HubSpot's lagging index.
             self.search_delay = 0.0
+            # HubSpot applies one sort rule and promises no order among equal values: True
+            # orders them by a scramble of their IDs (stable from call to call), so a test
+            # proves the panel does not count on ID order.
+            self.scrambled_ties = False

@@ -154,7 +154,10 @@ class SearchMixin:
         return lambda r: not linked(r) & wanted
 
     def _sort(self, otype, found, sorts):
-        found = sorted(found, key=lambda r: int(r.id))
+        if self.scrambled_ties:
+            found = sorted(found, key=lambda r: (int(r.id) * 2_654_435_761) % 2**32)
+        else:
+            found = sorted(found, key=lambda r: int(r.id))
         if not isinstance(sorts, list):
             raise invalid("sorts must be a list")
         for sort in reversed(sorts):

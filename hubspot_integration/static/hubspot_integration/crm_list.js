@@ -20,6 +20,24 @@
     });
   }
 
+  // What a search changes outside the rows: the sidebar's filter links carry the query (so a
+  // filter chosen next keeps it), and the toolbar's "Show all" link comes and goes with it.
+  function syncOutside(page, form) {
+    var freshFilter = page.getElementById("changelist-filter");
+    var filter = document.getElementById("changelist-filter");
+    if (filter && freshFilter) filter.replaceWith(document.importNode(freshFilter, true));
+    var freshClear = page.getElementById("clear-search");
+    var clear = document.getElementById("clear-search");
+    if (clear && freshClear) {
+      clear.replaceWith(document.importNode(freshClear, true));
+    } else if (clear) {
+      clear.remove();
+    } else if (freshClear) {
+      var submit = form.querySelector("input[type=submit]");
+      if (submit) submit.after(document.importNode(freshClear, true));
+    }
+  }
+
   function liveSearch(form) {
     var box = form.querySelector("#searchbar");
     var target = document.getElementById("live-results");
@@ -41,6 +59,7 @@
             if (!fresh) return;
             target.innerHTML = fresh.innerHTML;
             bindCheckboxes(target);
+            syncOutside(page, form);
             window.history.replaceState(null, "", url);
           })
           .catch(function () { /* the box still submits the ordinary way */ });

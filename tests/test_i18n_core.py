@@ -16,6 +16,7 @@ from hubspot_integration.models import (
     CredentialType,
     HubSpotSettings,
     OutboxOperation,
+    SettingsAuditEntry,
 )
 from hubspot_integration.services import imports
 from hubspot_integration.services.connection import check_connection
@@ -248,3 +249,13 @@ def test_connect_with_hubspot_says_what_is_missing_in_german(hubspot_admin, hubs
         "HubSpot), speichern Sie die Einstellungen und klicken Sie dann auf „Mit HubSpot "
         "verbinden“."
     ]
+
+
+def test_a_save_in_german_is_audited_in_german(hubspot_admin):
+    response = client_for(hubspot_admin).post(
+        CHANGE_URL, form_data(portal_id="4242", new_token="pat-na1-new-token-0001"), **GERMAN
+    )
+    assert response.status_code == 302
+    entry = SettingsAuditEntry.objects.get()
+    assert entry.summary == "Geändert: Portal-ID, Token geändert"
+    assert entry.changed_fields == ["portal_id", "access_token"]

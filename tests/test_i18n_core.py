@@ -112,6 +112,8 @@ def test_a_healthy_connection_reads_in_german(hubspot_settings, fake_hubspot):
         "Der Zugang hat jede Berechtigung (Scope), die die aktivierten Funktionen brauchen."
     )
     assert "übrig in diesem Zeitfenster" in checks["rate_limit"].message
+    # Numbers are grouped the German way.
+    assert "von 250.000 Aufrufen heute verbraucht" in checks["rate_limit"].message
     assert checks["round_trip"].message.startswith("Antwortzeit ")
     # Check names stay the machine-readable keys the API and the page's anchors use.
     assert "portal_id" in checks

@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 
 from django.db import DatabaseError
 from django.utils import timezone
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -463,7 +464,7 @@ def _rate_limit_check(headers: dict, client: HubSpotClient) -> Check:
         used, limit = daily
         parts.append(
             _("%(used)s of %(limit)s calls used today")
-            % {"used": f"{used:,}", "limit": f"{limit:,}"}
+            % {"used": _grouped(used), "limit": _grouped(limit)}
         )
         low = low or (limit and limit - used < limit // 20)
     else:
@@ -473,6 +474,11 @@ def _rate_limit_check(headers: dict, client: HubSpotClient) -> Check:
             "rate_limit", False, _("%(parts)s; headroom is low.") % {"parts": "; ".join(parts)}
         )
     return Check("rate_limit", True, "; ".join(parts) + ".")
+
+
+def _grouped(number: int) -> str:
+    """1,000 in English, 1.000 in German: the thousands separator of the active language."""
+    return number_format(number, force_grouping=True)
 
 
 def _daily_usage(client: HubSpotClient, headers: dict) -> tuple[int, int] | None:

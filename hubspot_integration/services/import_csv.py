@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.core.exceptions import ValidationError
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -79,7 +80,11 @@ def max_line_bytes() -> int:
 
 
 def _line_too_long(line: int, limit: int) -> ImportFileError:
-    values = {"line": line, "limit": f"{limit:,}", "example": HEADER_EXAMPLE}
+    values = {
+        "line": line,
+        "limit": number_format(limit, force_grouping=True),
+        "example": HEADER_EXAMPLE,
+    }
     if line <= 1:
         text = _(
             "The first line is longer than %(limit)s bytes; is this a CSV? A contacts CSV has one "

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import urllib3
+from django.utils.translation import gettext as _
 from urllib3.util.retry import Retry
 
 from . import errors, metrics
@@ -541,8 +542,10 @@ class HubSpotClient:
         except ValueError:
             # A captive portal or a proxy's error page answers 200 with HTML: not HubSpot.
             raise errors.Unavailable(
-                "HubSpot answered with something that is not JSON (a proxy or captive portal "
-                "in the way?).",
+                _(
+                    "HubSpot answered with something that is not JSON (a proxy or captive portal "
+                    "in the way?)."
+                ),
                 reason="bad_answer",
                 status=status,
             ) from None
@@ -553,7 +556,7 @@ class HubSpotClient:
             return plain(api_client.deserialize(_Body(text), model))
         except (ValueError, TypeError, AttributeError, KeyError) as err:
             raise errors.Unavailable(
-                f"HubSpot's answer did not have the shape of {model}.",
+                _("HubSpot's answer did not have the shape of %(model)s.") % {"model": model},
                 reason="bad_answer",
                 status=status,
             ) from err
@@ -784,7 +787,7 @@ class HubSpotClient:
         data = self.request("visitor.token", body=body, page_render=page_render).data or {}
         token = data.get("token")
         if not token:
-            raise errors.Unavailable("HubSpot answered without an identification token.")
+            raise errors.Unavailable(_("HubSpot answered without an identification token."))
         return token
 
     def threads(
@@ -909,27 +912,34 @@ def translate(err: Exception, *, timeout=None) -> errors.HubSpotError | None:
 def _from_transport(err: Exception, timeout) -> errors.Unavailable:
     read_timeout = timeout[1] if timeout else None
     if isinstance(err, urllib3.exceptions.ReadTimeoutError | TimeoutError):
-        seconds = f" within {read_timeout:g} s" if read_timeout else ""
-        return errors.Unavailable(f"HubSpot did not answer{seconds} (timeout).", reason="timeout")
+        if read_timeout:
+            text = _("HubSpot did not answer within %(seconds)s s (timeout).") % {
+                "seconds": f"{read_timeout:g}"
+            }
+        else:
+            text = _("HubSpot did not answer (timeout).")
+        return errors.Unavailable(text, reason="timeout")
     if isinstance(err, urllib3.exceptions.NameResolutionError):
         return errors.Unavailable(
-            "The HubSpot host name could not be resolved (DNS failure).", reason="dns"
+            _("The HubSpot host name could not be resolved (DNS failure)."), reason="dns"
         )
     if isinstance(err, urllib3.exceptions.NewConnectionError):
         return errors.Unavailable(
-            "HubSpot's host could not be reached (connection refused or no route).",
+            _("HubSpot's host could not be reached (connection refused or no route)."),
             reason="unreachable",
         )
     # NewConnectionError subclasses ConnectTimeoutError, so it is tested first (above).
     if isinstance(err, urllib3.exceptions.ConnectTimeoutError):
         return errors.Unavailable(
-            "HubSpot did not accept the connection in time.", reason="timeout"
+            _("HubSpot did not accept the connection in time."), reason="timeout"
         )
     if isinstance(err, urllib3.exceptions.ProtocolError | ConnectionError):
         return errors.Unavailable(
-            "The connection to HubSpot dropped before an answer arrived.", reason="dropped"
+            _("The connection to HubSpot dropped before an answer arrived."), reason="dropped"
         )
-    return errors.Unavailable(f"HubSpot could not be reached ({type(err).__name__}).")
+    return errors.Unavailable(
+        _("HubSpot could not be reached (%(error)s).") % {"error": type(err).__name__}
+    )
 
 
 def _from_api_exception(err) -> errors.HubSpotError:
@@ -945,7 +955,8 @@ def _from_api_exception(err) -> errors.HubSpotError:
     message = str(body.get("message") or "").strip()
     if status == 0:
         return errors.Unavailable(
-            f"HubSpot could not be reached: {getattr(err, 'reason', '') or 'unknown error'}.",
+            _("HubSpot could not be reached: %(reason)s.")
+            % {"reason": getattr(err, "reason", "") or _("unknown error")},
             **common,
         )
     if status == 401:
@@ -953,13 +964,16 @@ def _from_api_exception(err) -> errors.HubSpotError:
     if status == 403:
         forbidden = errors.ForbiddenError(**common)
         if forbidden.missing_scopes:
-            forbidden.message = (
-                "The credential lacks the scope(s) "
-                + ", ".join(forbidden.missing_scopes)
-                + " (403): add them to the service key or app in HubSpot."
-            )
+            forbidden.message = _(
+                "The credential lacks the scope(s) %(scopes)s (403): add them to the service key "
+                "or app in HubSpot."
+            ) % {"scopes": ", ".join(forbidden.missing_scopes)}
         elif message:
-            forbidden.message = f"HubSpot refused the call (403): {message}"
+            # HubSpot's own words stay as HubSpot wrote them (English); the sentence around them
+            # is the panel's.
+            forbidden.message = _("HubSpot refused the call (403): %(message)s") % {
+                "message": message
+            }
         return forbidden
     if status == 404:
         return errors.NotFound(message or None, **common)
@@ -968,17 +982,27 @@ def _from_api_exception(err) -> errors.HubSpotError:
     if status == 429:
         retry_after = _retry_after(headers)
         policy = str(body.get("policyName") or "")
-        text = "HubSpot's rate limit was reached (429"
-        text += f", {policy}" if policy else ""
-        text += ")"
-        text += f"; retry in {retry_after:g} s." if retry_after else "; retry shortly."
+        code = f"429, {policy}" if policy else "429"
+        if retry_after:
+            text = _("HubSpot's rate limit was reached (%(code)s); retry in %(seconds)s s.") % {
+                "code": code,
+                "seconds": f"{retry_after:g}",
+            }
+        else:
+            text = _("HubSpot's rate limit was reached (%(code)s); retry shortly.") % {"code": code}
         return errors.RateLimited(text, policy=policy, retry_after=retry_after, **common)
     if status >= 500:
         return errors.Unavailable(
-            f"HubSpot answered with a server error ({status}).", reason="server_error", **common
+            _("HubSpot answered with a server error (%(status)s).") % {"status": status},
+            reason="server_error",
+            **common,
         )
     return errors.ValidationFailed(
-        f"HubSpot rejected the request ({status}): {message}" if message else None, **common
+        _("HubSpot rejected the request (%(status)s): %(message)s")
+        % {"status": status, "message": message}
+        if message
+        else None,
+        **common,
     )
 
 
@@ -1055,14 +1079,14 @@ def _object_from_dict(data: dict) -> dict:
 
 def _object(response: Response) -> dict:
     if not isinstance(response.data, dict):
-        raise errors.Unavailable("HubSpot answered with an unexpected status and no object.")
+        raise errors.Unavailable(_("HubSpot answered with an unexpected status and no object."))
     return _object_from_dict(response.data)
 
 
 def _page(response: Response) -> dict:
     data = response.data
     if not isinstance(data, dict):
-        raise errors.Unavailable("HubSpot answered with an unexpected status and no page.")
+        raise errors.Unavailable(_("HubSpot answered with an unexpected status and no page."))
     items = data.get("results") or []
     paging = data.get("paging") or {}
     next_after = ((paging.get("next") or {}).get("after")) if paging else None

@@ -24,6 +24,8 @@ Messages never contain the access token.
 
 from django.core.exceptions import ImproperlyConfigured
 from django.http import Http404
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 # kind -> the class that named it; filled as each class is defined.
 _BY_KIND: dict[str, type["PanelError"]] = {}
@@ -34,7 +36,7 @@ class PanelError(Exception):
     status_code = 500
     transient = False
     caller_fault = False
-    default_message = "The panel could not do that."
+    default_message = _("The panel could not do that.")
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -48,7 +50,8 @@ class PanelError(Exception):
         _BY_KIND[cls.kind] = cls
 
     def __init__(self, message: str | None = None):
-        self.message = message or self.default_message
+        # In the language of the request (or task) the error happens in.
+        self.message = message or str(self.default_message)
         super().__init__(self.message)
 
     def as_dict(self) -> dict:
@@ -63,7 +66,7 @@ def error_class(kind: str) -> type[PanelError]:
 class HubSpotError(PanelError):
     kind = "error"
     status_code = 502  # HubSpot failed the panel: a bad gateway, to the panel's own caller
-    default_message = "HubSpot returned an error."
+    default_message = _("HubSpot returned an error.")
 
     def __init__(
         self,
@@ -92,14 +95,18 @@ class HubSpotError(PanelError):
         }
 
     def __str__(self) -> str:
-        suffix = f" (HubSpot correlation ID {self.correlation_id})" if self.correlation_id else ""
-        return f"{self.message}{suffix}"
+        if not self.correlation_id:
+            return self.message
+        return gettext("%(message)s (HubSpot correlation ID %(id)s)") % {
+            "message": self.message,
+            "id": self.correlation_id,
+        }
 
 
 class NotConfigured(HubSpotError, ImproperlyConfigured):
     kind = "not_configured"
     status_code = 409  # the panel is not set up for this yet; HubSpot did not fail
-    default_message = "HubSpot is not configured: enter the portal ID and a HubSpot credential."
+    default_message = _("HubSpot is not configured: enter the portal ID and a HubSpot credential.")
 
 
 class SecretUndecryptable(NotConfigured):
@@ -108,7 +115,7 @@ class SecretUndecryptable(NotConfigured):
     kind = "undecryptable"
     # Writes wait in the outbox (with backoff) for the key to be restored or the secret re-entered.
     transient = True
-    default_message = (
+    default_message = _(
         "The stored HubSpot credential cannot be decrypted with HUBSPOT_ENCRYPTION_KEYS: restore "
         "the key it was written with, or clear and re-enter it on the HubSpot settings page."
     )
@@ -117,7 +124,7 @@ class SecretUndecryptable(NotConfigured):
 class AuthError(HubSpotError):
     # Not a PermissionDenied: HubSpot refused the panel's credential, not the caller (502).
     kind = "auth"
-    default_message = "HubSpot refused the credential (401): it is wrong, revoked or expired."
+    default_message = _("HubSpot refused the credential (401): it is wrong, revoked or expired.")
 
 
 class ReconnectNeeded(AuthError):
@@ -127,7 +134,7 @@ class ReconnectNeeded(AuthError):
     status_code = 409  # an admin must reconnect; not HubSpot failing
     # Writes wait in the outbox (with backoff) until an admin reconnects, rather than failing.
     transient = True
-    default_message = (
+    default_message = _(
         "HubSpot refused to refresh the OAuth connection: reconnect on the HubSpot settings "
         "page (Connect with HubSpot)."
     )
@@ -135,7 +142,7 @@ class ReconnectNeeded(AuthError):
 
 class ForbiddenError(HubSpotError):
     kind = "forbidden"
-    default_message = "The credential lacks a scope this call needs (403)."
+    default_message = _("The credential lacks a scope this call needs (403).")
 
     @property
     def missing_scopes(self) -> list[str]:
@@ -151,14 +158,14 @@ class NotFound(HubSpotError, Http404):
     kind = "not_found"
     status_code = 404
     caller_fault = True
-    default_message = "HubSpot has no such object (404)."
+    default_message = _("HubSpot has no such object (404).")
 
 
 class Conflict(HubSpotError):
     kind = "conflict"
     status_code = 409
     caller_fault = True
-    default_message = "The object already exists in HubSpot (409)."
+    default_message = _("The object already exists in HubSpot (409).")
 
     @property
     def existing_id(self) -> str | None:
@@ -175,14 +182,14 @@ class ValidationFailed(HubSpotError):
     kind = "validation"
     status_code = 400
     caller_fault = True
-    default_message = "HubSpot rejected the data (400)."
+    default_message = _("HubSpot rejected the data (400).")
 
 
 class RateLimited(HubSpotError):
     kind = "rate_limited"
     status_code = 503
     transient = True
-    default_message = "HubSpot's rate limit was reached (429); the call can be retried shortly."
+    default_message = _("HubSpot's rate limit was reached (429); the call can be retried shortly.")
 
     def __init__(self, message=None, *, policy: str = "", **kwargs):
         self.policy = policy
@@ -195,7 +202,7 @@ class Unavailable(HubSpotError):
     kind = "unavailable"
     status_code = 503
     transient = True
-    default_message = "HubSpot is unavailable right now."
+    default_message = _("HubSpot is unavailable right now.")
 
     def __init__(self, message=None, *, reason: str = "server_error", **kwargs):
         self.reason = reason  # server_error | timeout | unreachable | dns | dropped | bad_answer

@@ -1,6 +1,8 @@
 """Forms of the admin settings page."""
 
 from django import forms
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from .models import (
     DEFAULT_USER_PROPERTY_MAP,
@@ -18,14 +20,17 @@ def clean_token_value(value: str) -> str:
     value = (value or "").strip()
     if value and any(ch.isspace() for ch in value):
         raise forms.ValidationError(
-            "A HubSpot credential has no spaces or line breaks: copy the whole key or token again."
+            gettext(
+                "A HubSpot credential has no spaces or line breaks: copy the whole key or token "
+                "again."
+            )
         )
     if len(value) > 2048:
-        raise forms.ValidationError("This is too long to be a HubSpot credential.")
+        raise forms.ValidationError(gettext("This is too long to be a HubSpot credential."))
     return value
 
 
-CREDENTIAL_HELP = (
+CREDENTIAL_HELP = _(
     "New accounts: a service key (Development > Keys > Service keys). Webhooks (customers "
     "seeing ticket updates) need a project-based app: its static access token or Connect with "
     "HubSpot, and its client secret below. A legacy private-app token keeps working where one "
@@ -37,8 +42,8 @@ TOKEN_CHOICES = [c for c in CredentialType.choices if c[0] != CredentialType.OAU
 # Numbers an older script's POST may leave out (the stored value stays), and what a blank one
 # sent on purpose is told.
 KEPT_IF_OMITTED = {
-    **{name: "Enter a number of days; 0 keeps them forever." for name in RETENTION_FIELDS},
-    "import_api_threshold_rows": "Enter a number of rows; 0 always uses batch upserts.",
+    **{name: _("Enter a number of days; 0 keeps them forever.") for name in RETENTION_FIELDS},
+    "import_api_threshold_rows": _("Enter a number of rows; 0 always uses batch upserts."),
 }
 
 
@@ -53,28 +58,28 @@ class SecretInput(forms.PasswordInput):
 
 class HubSpotSettingsForm(forms.ModelForm):
     new_token = forms.CharField(
-        label="Service key or access token",
+        label=_("Service key or access token"),
         required=False,
         widget=SecretInput(),
-        help_text="Leave blank to keep the stored token.",
+        help_text=_("Leave blank to keep the stored token."),
     )
-    clear_token = forms.BooleanField(label="Clear the stored token", required=False)
+    clear_token = forms.BooleanField(label=_("Clear the stored token"), required=False)
     new_oauth_client_secret = forms.CharField(
-        label="OAuth client secret",
+        label=_("OAuth client secret"),
         required=False,
         widget=SecretInput(),
-        help_text="The project-based app's client secret (Auth tab). Blank keeps it.",
+        help_text=_("The project-based app's client secret (Auth tab). Blank keeps it."),
     )
     clear_oauth_client_secret = forms.BooleanField(
-        label="Clear the OAuth client secret", required=False
+        label=_("Clear the OAuth client secret"), required=False
     )
     new_webhook_secret = forms.CharField(
-        label="Webhook client secret",
+        label=_("Webhook client secret"),
         required=False,
         widget=SecretInput(),
-        help_text="The client secret of the HubSpot app that sends webhooks. Blank keeps it.",
+        help_text=_("The client secret of the HubSpot app that sends webhooks. Blank keeps it."),
     )
-    clear_webhook_secret = forms.BooleanField(label="Clear the webhook secret", required=False)
+    clear_webhook_secret = forms.BooleanField(label=_("Clear the webhook secret"), required=False)
 
     class Meta:
         model = HubSpotSettings
@@ -111,7 +116,9 @@ class HubSpotSettingsForm(forms.ModelForm):
             # Omitted from a POST (scripts older than the mapping), the stored mapping stays.
             self.fields["user_property_map"].required = False
             fields = ", ".join(user_sync.mappable_fields())
-            self.fields["user_property_map"].help_text += f" User fields: {fields}."
+            listed = gettext("User fields: %(fields)s.") % {"fields": fields}
+            field = self.fields["user_property_map"]
+            field.help_text = f"{field.help_text} {listed}"
         for name in KEPT_IF_OMITTED:
             if name in self.fields:
                 # Omitted from a POST (scripts older than retention), the stored days stay: the
@@ -119,15 +126,17 @@ class HubSpotSettingsForm(forms.ModelForm):
                 self.fields[name].required = False
         unreadable = self.instance.undecryptable_fields
         if "access_token" in unreadable:
-            self.fields["new_token"].help_text = (
+            self.fields["new_token"].help_text = gettext(
                 "The stored token cannot be decrypted (see above): paste it again, or tick "
                 "“Clear the stored token”. Blank keeps it for when its key is restored."
             )
         elif self.instance.access_token:
             masked = mask_secret(self.instance.access_token)
-            self.fields["new_token"].help_text = f"Stored: {masked}. Leave blank to keep it."
+            self.fields["new_token"].help_text = gettext(
+                "Stored: %(masked)s. Leave blank to keep it."
+            ) % {"masked": masked}
         else:
-            self.fields["new_token"].help_text = (
+            self.fields["new_token"].help_text = gettext(
                 "No token is stored. Paste the service key, the app's static access token or "
                 "the private-app token, whichever kind is chosen above."
             )
@@ -136,12 +145,12 @@ class HubSpotSettingsForm(forms.ModelForm):
             ("oauth_client_secret", "new_oauth_client_secret"),
         ):
             if name in unreadable:
-                self.fields[field].help_text = (
+                self.fields[field].help_text = gettext(
                     "The stored secret cannot be decrypted (see above): enter it again, or "
                     "clear it. Blank keeps it for when its key is restored."
                 )
             elif getattr(self.instance, name):
-                self.fields[field].help_text = "A secret is stored. Blank keeps it."
+                self.fields[field].help_text = gettext("A secret is stored. Blank keeps it.")
 
     def clean_new_oauth_client_secret(self):
         return clean_token_value(self.cleaned_data.get("new_oauth_client_secret"))
@@ -165,7 +174,9 @@ class HubSpotSettingsForm(forms.ModelForm):
     def clean(self):
         cleaned = super().clean()
         if cleaned.get("new_token") and cleaned.get("clear_token"):
-            self.add_error("clear_token", "Either enter a new token or clear it, not both.")
+            self.add_error(
+                "clear_token", gettext("Either enter a new token or clear it, not both.")
+            )
         for name, blank_message in KEPT_IF_OMITTED.items():
             field = self.fields.get(name)
             sent = field and not field.widget.value_omitted_from_data(

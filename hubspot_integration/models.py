@@ -9,6 +9,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, RegexValidator
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
 from .actor import current_actor, is_superuser
 from .conf import app_settings
@@ -19,7 +21,7 @@ from .singleton import SingletonModel
 
 SETTINGS_CACHE_KEY = "hubspot:settings:v1"
 
-digits_only = RegexValidator(r"^\d+$", "Enter the portal ID as digits only, e.g. 12345678.")
+digits_only = RegexValidator(r"^\d+$", _("Enter the portal ID as digits only, e.g. 12345678."))
 
 
 def validate_uuid(value: str) -> None:
@@ -27,7 +29,7 @@ def validate_uuid(value: str) -> None:
         uuid.UUID(str(value))
     except ValueError:
         raise ValidationError(
-            "Enter a HubSpot form ID: a UUID like 1a2b3c4d-0000-4000-8000-123456789abc."
+            _("Enter a HubSpot form ID: a UUID like 1a2b3c4d-0000-4000-8000-123456789abc.")
         ) from None
 
 
@@ -73,7 +75,7 @@ def validate_script_url_override(value: str, *, portal_id: str, actor, stored: s
         parts, host = None, ""
     if parts is None or parts.scheme != "https" or not host or parts.username or parts.password:
         raise ValidationError(
-            {field: "Enter an https:// URL without a user name or password, or leave it blank."}
+            {field: _("Enter an https:// URL without a user name or password, or leave it blank.")}
         )
     if HUBSPOT_SCRIPT_HOST.match(host):
         match = HUBSPOT_SCRIPT_PATH.match(parts.path)
@@ -87,10 +89,13 @@ def validate_script_url_override(value: str, *, portal_id: str, actor, stored: s
         ):
             raise ValidationError(
                 {
-                    field: "HubSpot's tracking script for this account is "
-                    f"https://js.hs-scripts.com/{portal or '<portal ID>'}.js (or the js-eu1, "
-                    "js-na2, js-ap1 ... host of its region): the same portal ID, nothing else "
-                    "in the URL."
+                    field: _(
+                        "HubSpot's tracking script for this account is "
+                        "https://js.hs-scripts.com/%(portal)s.js (or the js-eu1, "
+                        "js-na2, js-ap1 ... host of its region): the same portal ID, nothing else "
+                        "in the URL."
+                    )
+                    % {"portal": portal or _("<portal ID>")}
                 }
             )
         return
@@ -99,15 +104,17 @@ def validate_script_url_override(value: str, *, portal_id: str, actor, stored: s
     if not is_superuser(actor):
         raise ValidationError(
             {
-                field: "Only HubSpot's own script hosts (js.hs-scripts.com, js-eu1.hs-scripts.com, "
-                "...) can be set here. A script from another host runs on every customer page, so "
-                "only a superuser can configure one."
+                field: _(
+                    "Only HubSpot's own script hosts (js.hs-scripts.com, js-eu1.hs-scripts.com, "
+                    "...) can be set here. A script from another host runs on every customer "
+                    "page, so only a superuser can configure one."
+                )
             }
         )
 
 
 MAX_RETENTION_DAYS = MaxValueValidator(
-    36500, "Enter at most 36,500 days (100 years), or 0 to keep forever."
+    36500, _("Enter at most 36,500 days (100 years), or 0 to keep forever.")
 )
 RETENTION_FIELDS = (
     "retention_outbox_days",
@@ -140,19 +147,19 @@ def new_idempotency_key() -> str:
 
 
 class RateLimitTier(models.IntegerChoices):
-    FREE_STARTER = 100, "100 calls / 10 s (Free, Starter)"
-    PROFESSIONAL = 190, "190 calls / 10 s (Professional, Enterprise)"
-    INCREASE_PACK = 200, "200 calls / 10 s (API limit increase pack, before 2026)"
-    CAPACITY_PACK = 250, "250 calls / 10 s (API capacity pack)"
+    FREE_STARTER = 100, _("100 calls / 10 s (Free, Starter)")
+    PROFESSIONAL = 190, _("190 calls / 10 s (Professional, Enterprise)")
+    INCREASE_PACK = 200, _("200 calls / 10 s (API limit increase pack, before 2026)")
+    CAPACITY_PACK = 250, _("250 calls / 10 s (API capacity pack)")
 
 
 class CredentialType(models.TextChoices):
     """Every kind of credential HubSpot issues for one account (see the README for which to use)."""
 
-    SERVICE_KEY = "service_key", "Service key (recommended for new accounts; no webhooks)"
-    APP_STATIC_TOKEN = "app_static_token", "Project-based app: static access token"
-    PRIVATE_APP = "private_app", "Legacy private app token (existing apps only)"
-    OAUTH = "oauth", "Project-based app: OAuth connection (Connect with HubSpot)"
+    SERVICE_KEY = "service_key", _("Service key (recommended for new accounts; no webhooks)")
+    APP_STATIC_TOKEN = "app_static_token", _("Project-based app: static access token")
+    PRIVATE_APP = "private_app", _("Legacy private app token (existing apps only)")
+    OAUTH = "oauth", _("Project-based app: OAuth connection (Connect with HubSpot)")
 
 
 class HubSpotSettings(SingletonModel):
@@ -168,120 +175,139 @@ class HubSpotSettings(SingletonModel):
         "oauth_refresh_token",
     )
 
-    enabled = models.BooleanField("HubSpot enabled", default=False)
-    portal_id = models.CharField("portal ID", max_length=20, blank=True, validators=[digits_only])
+    enabled = models.BooleanField(_("HubSpot enabled"), default=False)
+    portal_id = models.CharField(
+        _("portal ID"), max_length=20, blank=True, validators=[digits_only]
+    )
     credential_type = models.CharField(
-        "credential kind",
+        _("credential kind"),
         max_length=20,
         choices=CredentialType.choices,
         default=CredentialType.SERVICE_KEY,
     )
     # The service key, app static token or private-app token: whichever `credential_type` names
     # (OAuth keeps its own pair below). The column name predates service keys.
-    access_token = EncryptedTextField("access token", blank=True, default="")
-    oauth_client_id = models.CharField("OAuth client ID", max_length=100, blank=True)
-    oauth_client_secret = EncryptedTextField("OAuth client secret", blank=True, default="")
-    oauth_access_token = EncryptedTextField("OAuth access token", blank=True, default="")
-    oauth_refresh_token = EncryptedTextField("OAuth refresh token", blank=True, default="")
-    oauth_expires_at = models.DateTimeField("OAuth access token expires", null=True, blank=True)
-    oauth_scopes = models.JSONField("OAuth scopes granted", default=list, blank=True)
-    oauth_connected_at = models.DateTimeField("connected with HubSpot", null=True, blank=True)
+    access_token = EncryptedTextField(_("access token"), blank=True, default="")
+    oauth_client_id = models.CharField(_("OAuth client ID"), max_length=100, blank=True)
+    oauth_client_secret = EncryptedTextField(_("OAuth client secret"), blank=True, default="")
+    oauth_access_token = EncryptedTextField(_("OAuth access token"), blank=True, default="")
+    oauth_refresh_token = EncryptedTextField(_("OAuth refresh token"), blank=True, default="")
+    oauth_expires_at = models.DateTimeField(_("OAuth access token expires"), null=True, blank=True)
+    oauth_scopes = models.JSONField(_("OAuth scopes granted"), default=list, blank=True)
+    oauth_connected_at = models.DateTimeField(_("connected with HubSpot"), null=True, blank=True)
     oauth_error = models.TextField(
-        "OAuth problem",
+        _("OAuth problem"),
         blank=True,
-        help_text="Set when HubSpot refuses to refresh the connection: reconnect to clear it.",
+        help_text=_("Set when HubSpot refuses to refresh the connection: reconnect to clear it."),
     )
-    chat_enabled = models.BooleanField("live chat enabled", default=False)
-    tickets_enabled = models.BooleanField("tickets enabled", default=False)
+    chat_enabled = models.BooleanField(_("live chat enabled"), default=False)
+    tickets_enabled = models.BooleanField(_("tickets enabled"), default=False)
     ticket_form_id = models.CharField(
-        "ticket form ID", max_length=36, blank=True, validators=[validate_uuid]
+        _("ticket form ID"), max_length=36, blank=True, validators=[validate_uuid]
     )
     contact_form_id = models.CharField(
-        "contact form ID", max_length=36, blank=True, validators=[validate_uuid]
+        _("contact form ID"), max_length=36, blank=True, validators=[validate_uuid]
     )
-    default_ticket_pipeline = models.CharField("default ticket pipeline", max_length=64, blank=True)
-    default_ticket_stage = models.CharField("default ticket stage", max_length=64, blank=True)
+    default_ticket_pipeline = models.CharField(
+        _("default ticket pipeline"), max_length=64, blank=True
+    )
+    default_ticket_stage = models.CharField(_("default ticket stage"), max_length=64, blank=True)
     data_hosting_region = models.CharField(
-        "data-hosting region",
+        _("data-hosting region"),
         max_length=16,
         blank=True,
-        help_text="Found by the connection check (na1, eu1, ...); decides the chat script host.",
+        help_text=_("Found by the connection check (na1, eu1, ...); decides the chat script host."),
     )
     ui_domain = models.CharField(
-        "HubSpot UI domain", max_length=100, blank=True, help_text="Found by the connection check."
+        _("HubSpot UI domain"),
+        max_length=100,
+        blank=True,
+        help_text=_("Found by the connection check."),
     )
     script_url_override = models.URLField(
-        "tracking script URL override",
+        _("tracking script URL override"),
         blank=True,
-        help_text="Leave blank to use the host of the account's region.",
+        help_text=_("Leave blank to use the host of the account's region."),
     )
     wait_for_consent = models.BooleanField(
-        "wait for cookie consent",
+        _("wait for cookie consent"),
         default=False,
-        help_text="Hold the tracking script back until the visitor accepts cookies.",
+        help_text=_("Hold the tracking script back until the visitor accepts cookies."),
     )
     # Consent (services/consent.py): with a processing text set, the contact form asks for it and
     # each form submission carries HubSpot's `legalConsentOptions` with the text the visitor saw.
     consent_text = models.TextField(
-        "consent to process text",
+        _("consent to process text"),
         blank=True,
-        help_text="E.g. “I agree that SkyPanel stores and processes my personal data.” Blank "
-        "sends no consent options.",
+        help_text=_(
+            "E.g. “I agree that SkyPanel stores and processes my personal data.” Blank "
+            "sends no consent options."
+        ),
     )
     consent_communications_text = models.TextField(
-        "consent to communications text",
+        _("consent to communications text"),
         blank=True,
-        help_text="Optional: the checkbox text for the subscription type below.",
+        help_text=_("Optional: the checkbox text for the subscription type below."),
     )
     consent_subscription_type_id = models.PositiveBigIntegerField(
-        "communications subscription type ID",
+        _("communications subscription type ID"),
         null=True,
         blank=True,
-        help_text="The HubSpot subscription type the communications checkbox subscribes to.",
+        help_text=_("The HubSpot subscription type the communications checkbox subscribes to."),
     )
-    webhook_secret = EncryptedTextField("webhook client secret", blank=True, default="")
+    webhook_secret = EncryptedTextField(_("webhook client secret"), blank=True, default="")
     rate_limit_per_10s = models.PositiveIntegerField(
-        "API calls per 10 seconds",
+        _("API calls per 10 seconds"),
         choices=RateLimitTier.choices,
         default=RateLimitTier.FREE_STARTER,
-        help_text="Used until HubSpot's own X-HubSpot-RateLimit-Max header tells the panel.",
+        help_text=_("Used until HubSpot's own X-HubSpot-RateLimit-Max header tells the panel."),
     )
-    dashboard_cache_seconds = models.PositiveIntegerField("dashboard cache (seconds)", default=300)
+    dashboard_cache_seconds = models.PositiveIntegerField(
+        _("dashboard cache (seconds)"), default=300
+    )
     # Retention (services/retention.py, run by the sweep): days each kind of record is kept once
     # it is finished; 0 keeps it forever. Capped at 100 years so a cut-off date always exists.
     retention_outbox_days = models.PositiveIntegerField(
-        "keep finished outbox writes (days)",
+        _("keep finished outbox writes (days)"),
         default=90,
         validators=[MAX_RETENTION_DAYS],
-        help_text="Succeeded and discarded writes, counted from when they finished. Pending, "
-        "running and failed writes are never purged. 0 keeps them forever.",
+        help_text=_(
+            "Succeeded and discarded writes, counted from when they finished. Pending, "
+            "running and failed writes are never purged. 0 keeps them forever."
+        ),
     )
     retention_webhook_event_days = models.PositiveIntegerField(
-        "keep webhook events (days)",
+        _("keep webhook events (days)"),
         default=30,
         validators=[MAX_RETENTION_DAYS],
-        help_text="Applied events, counted from when they were applied; an event not yet applied "
-        "is never purged. 0 keeps them forever.",
+        help_text=_(
+            "Applied events, counted from when they were applied; an event not yet applied "
+            "is never purged. 0 keeps them forever."
+        ),
     )
     retention_csv_file_days = models.PositiveIntegerField(
-        "keep uploaded CSV files (days)",
+        _("keep uploaded CSV files (days)"),
         default=7,
         validators=[MAX_RETENTION_DAYS],
-        help_text="The uploaded file of a finished import is deleted from storage; the import's "
-        "summary stays. 0 keeps the files forever.",
+        help_text=_(
+            "The uploaded file of a finished import is deleted from storage; the import's "
+            "summary stays. 0 keeps the files forever."
+        ),
     )
     retention_import_report_days = models.PositiveIntegerField(
-        "keep import reports (days)",
+        _("keep import reports (days)"),
         default=90,
         validators=[MAX_RETENTION_DAYS],
-        help_text="A finished import's record (its summary and row errors). Queued and running "
-        "imports are never purged. 0 keeps them forever.",
+        help_text=_(
+            "A finished import's record (its summary and row errors). Queued and running "
+            "imports are never purged. 0 keeps them forever."
+        ),
     )
     retention_audit_days = models.PositiveIntegerField(
-        "keep settings audit entries (days)",
+        _("keep settings audit entries (days)"),
         default=365,
         validators=[MAX_RETENTION_DAYS],
-        help_text="0 keeps the audit log forever.",
+        help_text=_("0 keeps the audit log forever."),
     )
     # CSV imports (services/import_api.py): a bigger file is handed to HubSpot's imports API.
     import_api_threshold_rows = models.PositiveIntegerField(
@@ -294,32 +320,38 @@ class HubSpotSettings(SingletonModel):
     )
     # Site users as HubSpot contacts (services/user_sync.py).
     user_sync_enabled = models.BooleanField(
-        "send site users to HubSpot",
+        _("send site users to HubSpot"),
         default=True,
-        help_text="A customer's confirmed address, and each later change of a mapped field, is "
-        "upserted to the HubSpot contact with that email.",
+        help_text=_(
+            "A customer's confirmed address, and each later change of a mapped field, is "
+            "upserted to the HubSpot contact with that email."
+        ),
     )
     user_sync_from_hubspot = models.BooleanField(
-        "apply HubSpot's contact changes to site users",
+        _("apply HubSpot's contact changes to site users"),
         default=False,
-        help_text="A change of a mapped property made in HubSpot (webhook contact.propertyChange) "
-        "updates the user's field. The email is never changed from HubSpot.",
+        help_text=_(
+            "A change of a mapped property made in HubSpot (webhook contact.propertyChange) "
+            "updates the user's field. The email is never changed from HubSpot."
+        ),
     )
     user_property_map = models.JSONField(
-        "user fields mapped to contact properties",
+        _("user fields mapped to contact properties"),
         default=default_user_property_map,
         blank=True,
-        help_text='User field to HubSpot contact property, e.g. {"email": "email", '
-        '"first_name": "firstname", "last_name": "lastname"}. Checked against HubSpot\'s '
-        "contact properties when saved.",
+        help_text=_(
+            'User field to HubSpot contact property, e.g. {"email": "email", '
+            '"first_name": "firstname", "last_name": "lastname"}. Checked against HubSpot\'s '
+            "contact properties when saved."
+        ),
     )
-    last_check_at = models.DateTimeField("last connection check", null=True, blank=True)
-    last_check_ok = models.BooleanField("last check passed", null=True, blank=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    last_check_at = models.DateTimeField(_("last connection check"), null=True, blank=True)
+    last_check_ok = models.BooleanField(_("last check passed"), null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
-        verbose_name = "HubSpot settings"
-        verbose_name_plural = "HubSpot settings"
+        verbose_name = _("HubSpot settings")
+        verbose_name_plural = _("HubSpot settings")
         permissions = [
             ("test_connection", "Can test the HubSpot connection"),
             ("manage_contacts", "Can find, create and edit HubSpot contacts"),
@@ -331,7 +363,7 @@ class HubSpotSettings(SingletonModel):
         ]
 
     def __str__(self) -> str:
-        return "HubSpot settings"
+        return gettext("HubSpot settings")
 
     # --- singleton -----------------------------------------------------------------------------
     @classmethod
@@ -364,19 +396,19 @@ class HubSpotSettings(SingletonModel):
     def clean(self):
         errors = {}
         if self.enabled and not self.portal_id:
-            errors["portal_id"] = "Enter the portal ID before enabling HubSpot."
+            errors["portal_id"] = _("Enter the portal ID before enabling HubSpot.")
         # A credential only the lost key opens is still stored: the switch stays as the admin set
         # it, and every call says what is wrong (credentials.bearer_source) until it opens again.
         if self.enabled and not self.has_token and not self.undecryptable_credential:
             if self.uses_oauth:
-                errors["access_token"] = (
+                errors["access_token"] = _(
                     "Connect with HubSpot (OAuth) before enabling HubSpot, or choose another "
                     "credential kind and enter its token."
                 )
             else:
-                errors["access_token"] = (
-                    f"Enter the {self.credential_label} before enabling HubSpot."
-                )
+                errors["access_token"] = _("Enter the %(credential)s before enabling HubSpot.") % {
+                    "credential": self.credential_label
+                }
         try:
             # Who saves decides what is allowed (actor.py); the settings service checks again
             # against the locked row with the actor it is given.
@@ -397,10 +429,10 @@ class HubSpotSettings(SingletonModel):
         has_text = bool((self.consent_communications_text or "").strip())
         has_type = self.consent_subscription_type_id is not None
         if (has_text or has_type) and not (self.consent_text or "").strip():
-            errors["consent_text"] = "Enter the consent to process text first."
+            errors["consent_text"] = _("Enter the consent to process text first.")
         if has_text != has_type:
             field = "consent_subscription_type_id" if has_text else "consent_communications_text"
-            errors[field] = "The communications text and subscription type ID go together."
+            errors[field] = _("The communications text and subscription type ID go together.")
         return errors
 
     # --- derived values ------------------------------------------------------------------------
@@ -411,11 +443,11 @@ class HubSpotSettings(SingletonModel):
     @property
     def credential_label(self) -> str:
         return {
-            CredentialType.SERVICE_KEY: "service key",
-            CredentialType.APP_STATIC_TOKEN: "app's static access token",
-            CredentialType.PRIVATE_APP: "private-app token",
-            CredentialType.OAUTH: "OAuth connection",
-        }.get(self.credential_type, "access token")
+            CredentialType.SERVICE_KEY: gettext("service key"),
+            CredentialType.APP_STATIC_TOKEN: gettext("app's static access token"),
+            CredentialType.PRIVATE_APP: gettext("private-app token"),
+            CredentialType.OAUTH: gettext("OAuth connection"),
+        }.get(self.credential_type, gettext("access token"))
 
     @property
     def has_token(self) -> bool:
@@ -464,19 +496,23 @@ class HubSpotSettings(SingletonModel):
         if not names:
             return ""
         labels = [self.secret_label(name) for name in names]
-        listed = list_words(labels)
-        it, was = ("it", "it was") if len(labels) == 1 else ("them", "they were")
-        return (
-            f"The stored {listed} cannot be decrypted: none of the keys in "
-            f"HUBSPOT_ENCRYPTION_KEYS opens {it}. Restore the key {was} written with, or clear "
-            f"and re-enter {it} on the HubSpot settings page."
-        )
+        return ngettext(
+            "The stored %(listed)s cannot be decrypted: none of the keys in "
+            "HUBSPOT_ENCRYPTION_KEYS opens it. Restore the key it was written with, or clear "
+            "and re-enter it on the HubSpot settings page.",
+            "The stored %(listed)s cannot be decrypted: none of the keys in "
+            "HUBSPOT_ENCRYPTION_KEYS opens them. Restore the key they were written with, or "
+            "clear and re-enter them on the HubSpot settings page.",
+            len(labels),
+        ) % {"listed": list_words(labels)}
 
 
 def list_words(words: list[str]) -> str:
     """ "a", "a and b", "a, b and c"."""
     words = [str(w) for w in words]
-    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+    if len(words) == 1:
+        return words[0]
+    return gettext("%(items)s and %(last)s") % {"items": ", ".join(words[:-1]), "last": words[-1]}
 
 
 def mask_secret(secret: str) -> str:
@@ -493,20 +529,26 @@ def mask_secret(secret: str) -> str:
 class SettingsAuditEntry(models.Model):
     """Who changed which settings, when. Secret values are never recorded, only that they changed."""
 
-    at = models.DateTimeField(default=timezone.now, db_index=True)
+    at = models.DateTimeField(default=timezone.now, db_index=True, verbose_name=_("at"))
     actor = models.ForeignKey(
-        django_settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+        django_settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        verbose_name=_("actor"),
     )
-    actor_name = models.CharField(max_length=150, blank=True)
-    source = models.CharField(max_length=20, help_text="admin, api, command or system")
-    action = models.CharField(max_length=40, default="update")
-    changed_fields = models.JSONField(default=list)
-    summary = models.TextField(blank=True)
+    actor_name = models.CharField(max_length=150, blank=True, verbose_name=_("actor name"))
+    source = models.CharField(
+        max_length=20, help_text=_("admin, api, command or system"), verbose_name=_("source")
+    )
+    action = models.CharField(max_length=40, default="update", verbose_name=_("action"))
+    changed_fields = models.JSONField(default=list, verbose_name=_("changed fields"))
+    summary = models.TextField(blank=True, verbose_name=_("summary"))
 
     class Meta:
         ordering = ["-at", "-pk"]
-        verbose_name = "settings audit entry"
-        verbose_name_plural = "settings audit log"
+        verbose_name = _("settings audit entry")
+        verbose_name_plural = _("settings audit log")
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor_name or 'system'}: {self.summary}"
@@ -516,54 +558,68 @@ class OutboxOperation(models.Model):
     """A write to HubSpot, recorded before it is attempted so that nothing a person typed is lost."""
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        RUNNING = "running", "Running"
-        SUCCEEDED = "succeeded", "Succeeded"
-        FAILED = "failed", "Failed"
-        DISCARDED = "discarded", "Discarded"
+        PENDING = "pending", _("Pending")
+        RUNNING = "running", _("Running")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        FAILED = "failed", _("Failed")
+        DISCARDED = "discarded", _("Discarded")
 
     class Kind(models.TextChoices):
-        CREATE_CONTACT = "create_contact", "Create contact"
-        UPDATE_CONTACT = "update_contact", "Update contact"
-        ARCHIVE_CONTACT = "archive_contact", "Archive contact"
-        CREATE_TICKET = "create_ticket", "Create ticket"
-        UPDATE_TICKET = "update_ticket", "Update ticket"
-        IMPORT_BATCH = "import_batch", "Import batch"
-        SUBMIT_FORM = "submit_form", "Submit form"
-        GDPR_DELETE_CONTACT = "gdpr_delete_contact", "GDPR-delete contact"
-        SYNC_USER_CONTACT = "sync_user_contact", "Sync site user to contact"
-        REPLY_TO_THREAD = "reply_to_thread", "Reply to chat thread"
-        SET_THREAD_STATUS = "set_thread_status", "Close or reopen chat thread"
+        CREATE_CONTACT = "create_contact", _("Create contact")
+        UPDATE_CONTACT = "update_contact", _("Update contact")
+        ARCHIVE_CONTACT = "archive_contact", _("Archive contact")
+        CREATE_TICKET = "create_ticket", _("Create ticket")
+        UPDATE_TICKET = "update_ticket", _("Update ticket")
+        IMPORT_BATCH = "import_batch", _("Import batch")
+        SUBMIT_FORM = "submit_form", _("Submit form")
+        GDPR_DELETE_CONTACT = "gdpr_delete_contact", _("GDPR-delete contact")
+        SYNC_USER_CONTACT = "sync_user_contact", _("Sync site user to contact")
+        REPLY_TO_THREAD = "reply_to_thread", _("Reply to chat thread")
+        SET_THREAD_STATUS = "set_thread_status", _("Close or reopen chat thread")
 
     # The kinds above, and the writes of every registered object type (create_company, ...).
     KIND_CHOICES = list(
         dict(Kind.choices + crm_registry.outbox_kind_choices()).items()  # one entry per kind
     )
-    kind = models.CharField(max_length=32, choices=KIND_CHOICES)
+    kind = models.CharField(max_length=32, choices=KIND_CHOICES, verbose_name=_("kind"))
     status = models.CharField(
-        max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True
+        max_length=16,
+        choices=Status.choices,
+        default=Status.PENDING,
+        db_index=True,
+        verbose_name=_("status"),
     )
-    payload = models.JSONField(default=dict)
-    idempotency_key = models.CharField(max_length=64, unique=True, default=new_idempotency_key)
-    attempts = models.PositiveIntegerField(default=0)
-    next_attempt_at = models.DateTimeField(default=timezone.now, db_index=True)
-    locked_until = models.DateTimeField(null=True, blank=True)
-    last_error = models.TextField(blank=True)
-    last_error_kind = models.CharField(max_length=32, blank=True)
-    correlation_id = models.CharField("HubSpot correlation ID", max_length=64, blank=True)
-    hubspot_object_id = models.CharField(max_length=32, blank=True)
-    result = models.JSONField(default=dict, blank=True)
+    payload = models.JSONField(default=dict, verbose_name=_("payload"))
+    idempotency_key = models.CharField(
+        max_length=64, unique=True, default=new_idempotency_key, verbose_name=_("idempotency key")
+    )
+    attempts = models.PositiveIntegerField(default=0, verbose_name=_("attempts"))
+    next_attempt_at = models.DateTimeField(
+        default=timezone.now, db_index=True, verbose_name=_("next attempt at")
+    )
+    locked_until = models.DateTimeField(null=True, blank=True, verbose_name=_("locked until"))
+    last_error = models.TextField(blank=True, verbose_name=_("last error"))
+    last_error_kind = models.CharField(max_length=32, blank=True, verbose_name=_("last error kind"))
+    correlation_id = models.CharField(_("HubSpot correlation ID"), max_length=64, blank=True)
+    hubspot_object_id = models.CharField(
+        max_length=32, blank=True, verbose_name=_("HubSpot object ID")
+    )
+    result = models.JSONField(default=dict, blank=True, verbose_name=_("result"))
     requested_by = models.ForeignKey(
-        django_settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+        django_settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        verbose_name=_("requested by"),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-    completed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
+    completed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("completed at"))
 
     class Meta:
         ordering = ["-created_at", "-pk"]
-        verbose_name = "HubSpot outbox operation"
-        verbose_name_plural = "HubSpot outbox"
+        verbose_name = _("HubSpot outbox operation")
+        verbose_name_plural = _("HubSpot outbox")
         indexes = [models.Index(fields=["status", "next_attempt_at"])]
 
     def __str__(self) -> str:
@@ -574,60 +630,81 @@ class ContactImport(models.Model):
     """A CSV import run: its progress is polled by the admin page while a worker streams the file."""
 
     class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        RUNNING = "running", "Running"
-        DONE = "done", "Done"
-        FAILED = "failed", "Failed"
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
 
-    file = models.FileField(upload_to="imports/")
-    original_name = models.CharField(max_length=255, blank=True)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
-    total_rows = models.PositiveIntegerField(default=0)
-    processed_rows = models.PositiveIntegerField(default=0)
-    created_count = models.PositiveIntegerField(default=0)
-    updated_count = models.PositiveIntegerField(default=0)
-    rejected_count = models.PositiveIntegerField(default=0)
-    failed_count = models.PositiveIntegerField(default=0)
-    errors = models.JSONField(default=list, blank=True)
-    requested_by = models.ForeignKey(
-        django_settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    file = models.FileField(upload_to="imports/", verbose_name=_("file"))
+    original_name = models.CharField(max_length=255, blank=True, verbose_name=_("original name"))
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.QUEUED, verbose_name=_("status")
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
+    total_rows = models.PositiveIntegerField(default=0, verbose_name=_("total rows"))
+    processed_rows = models.PositiveIntegerField(default=0, verbose_name=_("processed rows"))
+    created_count = models.PositiveIntegerField(default=0, verbose_name=_("created count"))
+    updated_count = models.PositiveIntegerField(default=0, verbose_name=_("updated count"))
+    rejected_count = models.PositiveIntegerField(default=0, verbose_name=_("rejected count"))
+    failed_count = models.PositiveIntegerField(default=0, verbose_name=_("failed count"))
+    errors = models.JSONField(default=list, blank=True, verbose_name=_("errors"))
+    requested_by = models.ForeignKey(
+        django_settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        verbose_name=_("requested by"),
+    )
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    finished_at = models.DateTimeField(null=True, blank=True, verbose_name=_("finished at"))
     # The reader's lease (services/imports.py): which run reads the file, its last sign of life,
     # and how far it got, so the sweep can read on from there when a worker died.
-    reader_run = models.PositiveIntegerField(default=0)
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    reader_run = models.PositiveIntegerField(default=0, verbose_name=_("reader run"))
+    heartbeat_at = models.DateTimeField(null=True, blank=True, verbose_name=_("heartbeat at"))
     read_through_line = models.PositiveIntegerField(
-        default=0, help_text="Every row up to this line is in a batch or counted as rejected."
+        default=0,
+        help_text=_("Every row up to this line is in a batch or counted as rejected."),
+        verbose_name=_("read through line"),
     )
     rejected_through_line = models.PositiveIntegerField(
-        default=0, help_text="Every rejected row up to this line is counted."
+        default=0,
+        help_text=_("Every rejected row up to this line is counted."),
+        verbose_name=_("rejected through line"),
     )
-    read_finished_at = models.DateTimeField(null=True, blank=True)
+    read_finished_at = models.DateTimeField(
+        null=True, blank=True, verbose_name=_("read finished at")
+    )
     # Set when the file went to HubSpot's imports API (services/import_api.py): HubSpot's import
     # ID and last reported state; the worker polls it until HubSpot is done.
-    hubspot_import_id = models.CharField(max_length=32, blank=True)
-    hubspot_state = models.CharField(max_length=16, blank=True)
-    poll_failures = models.PositiveIntegerField(default=0)
-    note = models.TextField(blank=True, help_text="How the file was imported, for the report.")
+    hubspot_import_id = models.CharField(
+        max_length=32, blank=True, verbose_name=_("HubSpot import ID")
+    )
+    hubspot_state = models.CharField(max_length=16, blank=True, verbose_name=_("HubSpot state"))
+    poll_failures = models.PositiveIntegerField(default=0, verbose_name=_("poll failures"))
+    note = models.TextField(
+        blank=True, help_text=_("How the file was imported, for the report."), verbose_name=_("note")
+    )
 
     class Meta:
         ordering = ["-created_at", "-pk"]
+        verbose_name = _("contact import")
+        verbose_name_plural = _("contact imports")
 
     def __str__(self) -> str:
-        return f"Import {self.original_name or self.pk} ({self.status})"
+        return gettext("Import %(name)s (%(status)s)") % {
+            "name": self.original_name or self.pk,
+            "status": self.get_status_display(),
+        }
 
 
 class CustomerTicket(models.Model):
     """The panel's own record of a ticket a customer sent, kept current by webhooks."""
 
     class Status(models.TextChoices):
-        SUBMITTED = "submitted", "Submitted"  # recorded; HubSpot may not have it yet
+        SUBMITTED = "submitted", _("Submitted")  # recorded; HubSpot may not have it yet
         # The `ticketState` of its stage in HubSpot (services/pipelines.py: `stage_state`).
-        OPEN = "open", "Open"
-        CLOSED = "closed", "Closed"
-        DELETED = "deleted", "Deleted in HubSpot"
+        OPEN = "open", _("Open")
+        CLOSED = "closed", _("Closed")
+        DELETED = "deleted", _("Deleted in HubSpot")
 
     user = models.ForeignKey(
         django_settings.AUTH_USER_MODEL,
@@ -635,26 +712,38 @@ class CustomerTicket(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="hubspot_tickets",
+        verbose_name=_("user"),
     )
-    email = models.EmailField()
-    subject = models.CharField(max_length=255)
+    email = models.EmailField(verbose_name=_("email"))
+    subject = models.CharField(max_length=255, verbose_name=_("subject"))
     # What the customer wrote, as they wrote it: their ticket page shows it, and the outbox
     # payload that also holds it is purged by retention.
-    content = models.TextField(blank=True)
-    priority = models.CharField(max_length=16, blank=True)
-    hubspot_id = models.CharField(max_length=32, blank=True, db_index=True)
-    pipeline = models.CharField(max_length=64, blank=True)
-    stage = models.CharField(max_length=64, blank=True)
-    stage_label = models.CharField(max_length=120, blank=True)
-    status = models.CharField(max_length=32, choices=Status.choices, default=Status.SUBMITTED)
-    operation = models.OneToOneField(
-        OutboxOperation, null=True, blank=True, on_delete=models.SET_NULL, related_name="ticket"
+    content = models.TextField(blank=True, verbose_name=_("content"))
+    priority = models.CharField(max_length=16, blank=True, verbose_name=_("priority"))
+    hubspot_id = models.CharField(
+        max_length=32, blank=True, db_index=True, verbose_name=_("HubSpot ID")
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(default=timezone.now)
+    pipeline = models.CharField(max_length=64, blank=True, verbose_name=_("pipeline"))
+    stage = models.CharField(max_length=64, blank=True, verbose_name=_("stage"))
+    stage_label = models.CharField(max_length=120, blank=True, verbose_name=_("stage label"))
+    status = models.CharField(
+        max_length=32, choices=Status.choices, default=Status.SUBMITTED, verbose_name=_("status")
+    )
+    operation = models.OneToOneField(
+        OutboxOperation,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="ticket",
+        verbose_name=_("operation"),
+    )
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(default=timezone.now, verbose_name=_("updated at"))
 
     class Meta:
         ordering = ["-created_at", "-pk"]
+        verbose_name = _("customer ticket")
+        verbose_name_plural = _("customer tickets")
 
     def __str__(self) -> str:
         return f"{self.subject} ({self.hubspot_id or 'pending'})"
@@ -669,36 +758,45 @@ class TicketNotification(models.Model):
     """
 
     class Kind(models.TextChoices):
-        STAGE = "stage", "Stage changed"
-        CLOSED = "closed", "Closed"
-        DELETED = "deleted", "Deleted in HubSpot"
+        STAGE = "stage", _("Stage changed")
+        CLOSED = "closed", _("Closed")
+        DELETED = "deleted", _("Deleted in HubSpot")
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        SENDING = "sending", "Sending"
-        SENT = "sent", "Sent"
-        SKIPPED = "skipped", "Not sent (no verified address or switched off)"
-        FAILED = "failed", "Failed"
+        PENDING = "pending", _("Pending")
+        SENDING = "sending", _("Sending")
+        SENT = "sent", _("Sent")
+        SKIPPED = "skipped", _("Not sent (no verified address or switched off)")
+        FAILED = "failed", _("Failed")
 
     ticket = models.ForeignKey(
-        CustomerTicket, on_delete=models.CASCADE, related_name="notifications"
+        CustomerTicket,
+        on_delete=models.CASCADE,
+        related_name="notifications",
+        verbose_name=_("ticket"),
     )
-    key = models.CharField(max_length=100)
-    kind = models.CharField(max_length=16, choices=Kind.choices)
+    key = models.CharField(max_length=100, verbose_name=_("key"))
+    kind = models.CharField(max_length=16, choices=Kind.choices, verbose_name=_("kind"))
     # The stage as it was when the change happened: a later change must not rewrite this email.
-    stage_label = models.CharField(max_length=120, blank=True)
+    stage_label = models.CharField(max_length=120, blank=True, verbose_name=_("stage label"))
     status = models.CharField(
-        max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True
+        max_length=16,
+        choices=Status.choices,
+        default=Status.PENDING,
+        db_index=True,
+        verbose_name=_("status"),
     )
-    attempts = models.PositiveIntegerField(default=0)
-    next_attempt_at = models.DateTimeField(default=timezone.now)
-    locked_until = models.DateTimeField(null=True, blank=True)
-    last_error = models.TextField(blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0, verbose_name=_("attempts"))
+    next_attempt_at = models.DateTimeField(default=timezone.now, verbose_name=_("next attempt at"))
+    locked_until = models.DateTimeField(null=True, blank=True, verbose_name=_("locked until"))
+    last_error = models.TextField(blank=True, verbose_name=_("last error"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    sent_at = models.DateTimeField(null=True, blank=True, verbose_name=_("sent at"))
 
     class Meta:
         ordering = ["-created_at", "-pk"]
+        verbose_name = _("ticket notification")
+        verbose_name_plural = _("ticket notifications")
         constraints = [
             models.UniqueConstraint(fields=["ticket", "key"], name="ticket_notification_once")
         ]
@@ -715,14 +813,17 @@ class CustomerEmail(models.Model):
     row naming the old one, so the account is unverified until the new address is confirmed."""
 
     user = models.OneToOneField(
-        django_settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="customer_email"
+        django_settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="customer_email",
+        verbose_name=_("user"),
     )
-    email = models.EmailField("verified address")
-    verified_at = models.DateTimeField(default=timezone.now)
+    email = models.EmailField(_("verified address"))
+    verified_at = models.DateTimeField(default=timezone.now, verbose_name=_("verified at"))
 
     class Meta:
-        verbose_name = "verified customer email"
-        verbose_name_plural = "verified customer emails"
+        verbose_name = _("verified customer email")
+        verbose_name_plural = _("verified customer emails")
 
     def __str__(self) -> str:
         return f"{self.email} (verified {self.verified_at:%Y-%m-%d})"
@@ -737,16 +838,22 @@ class CustomerProfile(models.Model):
     yet confirmed; the account keeps its current address until the link sent here is opened."""
 
     user = models.OneToOneField(
-        django_settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="customer_profile"
+        django_settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="customer_profile",
+        verbose_name=_("user"),
     )
-    ticket_emails = models.BooleanField("emails about my tickets", default=True)
-    pending_email = models.EmailField("new address to confirm", blank=True)
-    pending_email_requested_at = models.DateTimeField(null=True, blank=True)
+    ticket_emails = models.BooleanField(_("emails about my tickets"), default=True)
+    pending_email = models.EmailField(_("new address to confirm"), blank=True)
+    pending_email_requested_at = models.DateTimeField(
+        null=True, blank=True, verbose_name=_("pending email requested at")
+    )
     # A code of settings.LANGUAGES, or "" to follow the browser (language.py applies it).
-    language = models.CharField("language", max_length=10, blank=True, default="")
+    language = models.CharField(_("language"), max_length=10, blank=True, default="")
 
     class Meta:
-        verbose_name = "customer profile"
+        verbose_name = _("customer profile")
+        verbose_name_plural = _("customer profiles")
 
     def __str__(self) -> str:
         return f"profile of user {self.user_id}"
@@ -757,19 +864,24 @@ class ConsentRecord(models.Model):
     wording they answered (a hash of the banner's text, so a reworded banner is a new version)."""
 
     class Choice(models.TextChoices):
-        ACCEPT = "accept", "Accepted"
-        DECLINE = "decline", "Declined"
+        ACCEPT = "accept", _("Accepted")
+        DECLINE = "decline", _("Declined")
 
     user = models.ForeignKey(
-        django_settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="consent_records"
+        django_settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="consent_records",
+        verbose_name=_("user"),
     )
-    subject = models.CharField(max_length=32, default="cookies")
-    choice = models.CharField(max_length=16, choices=Choice.choices)
-    text_version = models.CharField(max_length=32)
-    recorded_at = models.DateTimeField(default=timezone.now)
+    subject = models.CharField(max_length=32, default="cookies", verbose_name=_("subject"))
+    choice = models.CharField(max_length=16, choices=Choice.choices, verbose_name=_("choice"))
+    text_version = models.CharField(max_length=32, verbose_name=_("text version"))
+    recorded_at = models.DateTimeField(default=timezone.now, verbose_name=_("recorded at"))
 
     class Meta:
         ordering = ["-recorded_at", "-pk"]
+        verbose_name = _("consent record")
+        verbose_name_plural = _("consent records")
 
     def __str__(self) -> str:
         return f"{self.subject}: {self.choice} ({self.recorded_at:%Y-%m-%d})"
@@ -780,16 +892,19 @@ class HubSpotUserContact(models.Model):
     that changes no mapped field costs no HubSpot call (no copy of the values is kept here)."""
 
     user = models.OneToOneField(
-        django_settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="hubspot_contact"
+        django_settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="hubspot_contact",
+        verbose_name=_("user"),
     )
-    contact_id = models.CharField("HubSpot contact ID", max_length=32, blank=True, db_index=True)
-    email = models.EmailField("synced under address", blank=True)
-    synced_digest = models.CharField(max_length=64, blank=True)
-    synced_at = models.DateTimeField(null=True, blank=True)
+    contact_id = models.CharField(_("HubSpot contact ID"), max_length=32, blank=True, db_index=True)
+    email = models.EmailField(_("synced under address"), blank=True)
+    synced_digest = models.CharField(max_length=64, blank=True, verbose_name=_("synced digest"))
+    synced_at = models.DateTimeField(null=True, blank=True, verbose_name=_("synced at"))
 
     class Meta:
-        verbose_name = "site user's HubSpot contact"
-        verbose_name_plural = "site users' HubSpot contacts"
+        verbose_name = _("site user's HubSpot contact")
+        verbose_name_plural = _("site users' HubSpot contacts")
 
     def __str__(self) -> str:
         return f"user {self.user_id} -> contact {self.contact_id or '?'}"
@@ -798,15 +913,17 @@ class HubSpotUserContact(models.Model):
 class WebhookEvent(models.Model):
     """A HubSpot webhook event already received: redeliveries of the same event ID change nothing."""
 
-    event_id = models.CharField(max_length=64, unique=True)
-    subscription_type = models.CharField(max_length=64)
-    object_id = models.CharField(max_length=32, blank=True)
-    payload = models.JSONField(default=dict)
-    received_at = models.DateTimeField(auto_now_add=True)
-    processed_at = models.DateTimeField(null=True, blank=True)
+    event_id = models.CharField(max_length=64, unique=True, verbose_name=_("event ID"))
+    subscription_type = models.CharField(max_length=64, verbose_name=_("subscription type"))
+    object_id = models.CharField(max_length=32, blank=True, verbose_name=_("object ID"))
+    payload = models.JSONField(default=dict, verbose_name=_("payload"))
+    received_at = models.DateTimeField(auto_now_add=True, verbose_name=_("received at"))
+    processed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("processed at"))
 
     class Meta:
         ordering = ["-received_at", "-pk"]
+        verbose_name = _("webhook event")
+        verbose_name_plural = _("webhook events")
 
     def __str__(self) -> str:
         return f"{self.subscription_type} {self.event_id}"
@@ -820,25 +937,31 @@ class ConnectionWatch(models.Model):
 
     ROW = 1
 
-    checked_at = models.DateTimeField("last check", null=True, blank=True)
+    checked_at = models.DateTimeField(_("last check"), null=True, blank=True)
     # When the last check began: a sweep claims the next one by moving this forward atomically.
-    claimed_at = models.DateTimeField(null=True, blank=True)
-    ok = models.BooleanField("last check passed", null=True, blank=True)
-    message = models.TextField("verdict", blank=True)
-    failures = models.JSONField("failing checks", default=list, blank=True)  # [{name, message}]
-    failing_since = models.DateTimeField(null=True, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("claimed at"))
+    ok = models.BooleanField(_("last check passed"), null=True, blank=True)
+    message = models.TextField(_("verdict"), blank=True)
+    failures = models.JSONField(_("failing checks"), default=list, blank=True)  # [{name, message}]
+    failing_since = models.DateTimeField(null=True, blank=True, verbose_name=_("failing since"))
     # True once the admins were emailed that it fails, until they are emailed it recovered.
-    alerted = models.BooleanField(default=False)
-    alert_sent_at = models.DateTimeField(null=True, blank=True)
-    history = models.JSONField(default=list, blank=True)  # newest first: [{at, ok, message}]
+    alerted = models.BooleanField(default=False, verbose_name=_("alerted"))
+    alert_sent_at = models.DateTimeField(null=True, blank=True, verbose_name=_("alert sent at"))
+    history = models.JSONField(
+        default=list, blank=True, verbose_name=_("history")
+    )  # newest first: [{at, ok, message}]
 
     class Meta:
-        verbose_name = "connection watch"
+        verbose_name = _("connection watch")
+        verbose_name_plural = _("connection watch")
         default_permissions = ()  # no admin page: the banner and /api/health show it
 
     def __str__(self) -> str:
-        verdict = {True: "passing", False: "failing", None: "not checked"}[self.ok]
-        return f"HubSpot connection {verdict}"
+        return {
+            True: gettext("HubSpot connection passing"),
+            False: gettext("HubSpot connection failing"),
+            None: gettext("HubSpot connection not checked"),
+        }[self.ok]
 
 
 # Admin pages that show HubSpot data, not rows: models without a table of their own give them an
@@ -846,8 +969,8 @@ class ConnectionWatch(models.Model):
 # type's page model lives in its package (`crm.registry.PACKAGES`), loaded at the end of this module.
 class CrmDashboard(AdminPage):
     class Meta(AdminPage.Meta):
-        verbose_name = "CRM dashboard"
-        verbose_name_plural = "CRM dashboard"
+        verbose_name = _("CRM dashboard")
+        verbose_name_plural = _("CRM dashboard")
 
 
 crm_registry.modules("models")  # each object type's page model, e.g. contacts.models.HubSpotContact

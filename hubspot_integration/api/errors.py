@@ -4,6 +4,7 @@
 import logging
 
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
+from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -22,18 +23,19 @@ def _message_for(exc: exceptions.APIException, data) -> str:
         if isinstance(data, dict):
             fields = [k for k in data if k != "non_field_errors"]
             if fields:
-                return "Invalid input: " + ", ".join(fields) + "."
-        return "Invalid input."
+                # The field names are the API's JSON keys: named as sent, in any language.
+                return _("Invalid input: %(fields)s.") % {"fields": ", ".join(fields)}
+        return _("Invalid input.")
     if isinstance(data, dict) and "detail" in data:
         return str(data["detail"])
-    return str(exc.detail) if hasattr(exc, "detail") else "Request failed."
+    return str(exc.detail) if hasattr(exc, "detail") else _("Request failed.")
 
 
 def unexpected(context, *, code: int = 500) -> Response:
     """An error that is no fault of the caller's nor HubSpot's: logged with its traceback (the
     caller of this is in an `except`), answered without it."""
     logger.exception("Unhandled error in %s", context.get("view").__class__.__name__)
-    return envelope("The server hit an unexpected error; it has been logged.", code=code)
+    return envelope(_("The server hit an unexpected error; it has been logged."), code=code)
 
 
 def panel_error_response(exc: panel_errors.PanelError, context) -> Response:
@@ -57,10 +59,10 @@ def exception_handler(exc, context):
 
     if isinstance(exc, RequestDataTooBig):
         return envelope(
-            "The request body is too large.", code=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+            _("The request body is too large."), code=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
         )
     if isinstance(exc, SuspiciousOperation):  # what Django itself answers with 400
-        return envelope("The request could not be understood.", code=status.HTTP_400_BAD_REQUEST)
+        return envelope(_("The request could not be understood."), code=status.HTTP_400_BAD_REQUEST)
 
     response = drf_exception_handler(exc, context)
     if response is None:

@@ -8,6 +8,7 @@ levels, so anything beyond `HUBSPOT_API_MAX_JSON_DEPTH` is refused before it rea
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
 from rest_framework import parsers
 from rest_framework.exceptions import ParseError
 
@@ -34,7 +35,9 @@ def too_deep(data, limit: int) -> bool:
 class JSONParser(parsers.JSONParser):
     def parse(self, stream, media_type=None, parser_context=None):
         limit = app_settings.API_MAX_JSON_DEPTH
-        message = f"The JSON body is nested too deeply (more than {limit} levels of lists/objects)."
+        message = _(
+            "The JSON body is nested too deeply (more than %(limit)s levels of lists/objects)."
+        ) % {"limit": limit}
         try:
             data = super().parse(stream, media_type, parser_context)
         except RecursionError:

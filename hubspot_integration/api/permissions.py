@@ -1,5 +1,6 @@
 """API permissions, mirroring the admin: the same Django permissions decide both."""
 
+from django.utils.translation import gettext_lazy as _
 from rest_framework.permissions import BasePermission
 
 
@@ -7,7 +8,7 @@ class HasPermission(BasePermission):
     """Grants access to authenticated users holding `required` (superusers hold every one)."""
 
     required: tuple[str, ...] = ()
-    message = "You do not have permission to use this part of the HubSpot API."
+    message = _("You do not have permission to use this part of the HubSpot API.")
 
     def has_permission(self, request, view):
         user = request.user

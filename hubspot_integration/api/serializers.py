@@ -1,6 +1,8 @@
 """Serializers of the settings API. JSON keys are camelCase, as SkyPANEL's scripts expect."""
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from rest_framework import serializers
 
 from ..forms import TOKEN_CHOICES, clean_token_value
@@ -78,8 +80,10 @@ def _retention_days(what: str) -> serializers.IntegerField:
         min_value=0,
         max_value=36500,
         error_messages={
-            "min_value": "Enter a number of days: 0 (keep forever) or more.",
-            "max_value": "Enter at most 36,500 days (100 years), or 0 to keep forever.",
+            "min_value": gettext_lazy("Enter a number of days: 0 (keep forever) or more."),
+            "max_value": gettext_lazy(
+                "Enter at most 36,500 days (100 years), or 0 to keep forever."
+            ),
         },
         help_text=f"{what}: days kept before the sweep purges them; 0 keeps them forever.",
     )
@@ -197,8 +201,10 @@ class SettingsSerializer(serializers.Serializer):
     def validate_credentialType(self, value):
         if value not in dict(TOKEN_CHOICES):
             raise serializers.ValidationError(
-                "oauth cannot be set here: press Connect with HubSpot on the HubSpot settings "
-                "page, which sets it once HubSpot has authorised the app."
+                _(
+                    "oauth cannot be set here: press Connect with HubSpot on the HubSpot settings "
+                    "page, which sets it once HubSpot has authorised the app."
+                )
             )
         return value
 

@@ -1,6 +1,7 @@
 """Settings endpoints for admins: read, update, test the connection."""
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_variables
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
@@ -47,7 +48,7 @@ class SettingsUpdateView(APIView):
         return Response(
             {
                 "success": True,
-                "message": "Settings saved." if changed else "Nothing changed.",
+                "message": _("Settings saved.") if changed else _("Nothing changed."),
                 "data": SettingsSerializer(settings_obj).data,
             }
         )

@@ -29,6 +29,8 @@ from urllib.parse import quote, urlencode, urlsplit
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
 from .. import errors
 from ..client import OAuthEndpoints
@@ -76,7 +78,7 @@ class ConnectError(errors.PanelError):
 
     kind = "oauth_connect"
     status_code = 400
-    default_message = "The Connect with HubSpot round trip failed."
+    default_message = gettext_lazy("The Connect with HubSpot round trip failed.")
 
 
 @dataclass
@@ -135,7 +137,7 @@ def authorize_origins() -> list[str]:
 
 def _code(text: str) -> str:
     # An OAuth error code (access_denied, ...): nothing else from the query string is echoed.
-    return re.sub(r"[^A-Za-z0-9_.-]", "", text)[:60] or "an error"
+    return re.sub(r"[^A-Za-z0-9_.-]", "", text)[:60] or _("an error")
 
 
 def _digest(state: str) -> str:
@@ -152,8 +154,10 @@ def begin(request) -> str:
     s = _row()
     if not s.oauth_client_id or not s.oauth_client_secret:
         raise ConnectError(
-            "Enter the app's OAuth client ID and client secret (its Auth tab in HubSpot) and save "
-            "the settings, then press Connect with HubSpot."
+            _(
+                "Enter the app's OAuth client ID and client secret (its Auth tab in HubSpot) and save "
+                "the settings, then press Connect with HubSpot."
+            )
         )
     state = secrets.token_urlsafe(32)
     callback = redirect_uri(request)
@@ -183,24 +187,36 @@ def _take_pending(request) -> dict:
     minutes = max(round(app_settings.OAUTH_STATE_SECONDS / 60), 1)
     if not state:
         raise ConnectError(
-            "HubSpot's answer carried no state, so it cannot be tied to a Connect with HubSpot "
-            "started here. Nothing was changed: press Connect with HubSpot again."
+            _(
+                "HubSpot's answer carried no state, so it cannot be tied to a Connect with HubSpot "
+                "started here. Nothing was changed: press Connect with HubSpot again."
+            )
         )
     if not isinstance(pending, dict) or pending.get("user") != str(request.user.pk):
         raise ConnectError(
-            "This answer from HubSpot does not belong to a Connect with HubSpot started in this "
-            "browser session (or it was already used). Nothing was changed: press Connect with "
-            "HubSpot again."
+            _(
+                "This answer from HubSpot does not belong to a Connect with HubSpot started in this "
+                "browser session (or it was already used). Nothing was changed: press Connect with "
+                "HubSpot again."
+            )
         )
     if not hmac.compare_digest(str(pending.get("state", "")), _digest(state)):
         raise ConnectError(
-            "The state in HubSpot's answer does not match the Connect with HubSpot started in "
-            "this browser session. Nothing was changed: press Connect with HubSpot again."
+            _(
+                "The state in HubSpot's answer does not match the Connect with HubSpot started in "
+                "this browser session. Nothing was changed: press Connect with HubSpot again."
+            )
         )
     if time.time() > float(pending.get("expires", 0)):
         raise ConnectError(
-            f"The Connect with HubSpot round trip took longer than {minutes} minute(s) and "
-            "expired. Nothing was changed: press Connect with HubSpot again."
+            ngettext(
+                "The Connect with HubSpot round trip took longer than %(minutes)s minute and "
+                "expired. Nothing was changed: press Connect with HubSpot again.",
+                "The Connect with HubSpot round trip took longer than %(minutes)s minutes and "
+                "expired. Nothing was changed: press Connect with HubSpot again.",
+                minutes,
+            )
+            % {"minutes": minutes}
         )
     return pending
 
@@ -212,19 +228,27 @@ def complete(request) -> Connected:
         pending = _take_pending(request)
     except ConnectError as err:
         if request.GET.get("error"):  # say what HubSpot said, too
-            raise ConnectError(f"{err} (HubSpot answered {_code(request.GET['error'])}.)") from None
+            raise ConnectError(
+                _("%(error)s (HubSpot answered %(code)s.)")
+                % {"error": err, "code": _code(request.GET["error"])}
+            ) from None
         raise
     if request.GET.get("error"):
         error = _code(request.GET["error"])
         detail = request.GET.get("error_description", "")[:300]
-        raise ConnectError(
-            f"HubSpot did not connect the app ({error}"
-            + (f": {detail}" if detail else "")
-            + "). Nothing was changed."
-        )
+        if detail:
+            # HubSpot's own description stays as HubSpot wrote it.
+            text = _(
+                "HubSpot did not connect the app (%(error)s: %(detail)s). Nothing was changed."
+            )
+        else:
+            text = _("HubSpot did not connect the app (%(error)s). Nothing was changed.")
+        raise ConnectError(text % {"error": error, "detail": detail})
     code = request.GET.get("code", "")
     if not code:
-        raise ConnectError("HubSpot's answer carried no authorization code. Nothing was changed.")
+        raise ConnectError(
+            _("HubSpot's answer carried no authorization code. Nothing was changed.")
+        )
 
     s = _row()
     endpoints = OAuthEndpoints()
@@ -241,26 +265,34 @@ def complete(request) -> Connected:
     except (errors.ValidationFailed, errors.AuthError, errors.ForbiddenError) as err:
         logger.warning("HubSpot refused the OAuth authorization code: %s", err)
         raise ConnectError(
-            f"HubSpot refused to exchange the authorization code ({err}). Check the client ID and "
-            "secret, and that this page's redirect URL is in the app's auth settings; then press "
-            "Connect with HubSpot again. Nothing was changed."
+            _(
+                "HubSpot refused to exchange the authorization code (%(error)s). Check the client "
+                "ID and secret, and that this page's redirect URL is in the app's auth settings; "
+                "then press Connect with HubSpot again. Nothing was changed."
+            )
+            % {"error": err}
         ) from err
     except errors.HubSpotError as err:
         logger.warning("The OAuth code exchange failed: %s", err)
         raise ConnectError(
-            f"HubSpot could not be reached to finish connecting ({err}). Nothing was changed: "
-            "press Connect with HubSpot again."
+            _(
+                "HubSpot could not be reached to finish connecting (%(error)s). Nothing was "
+                "changed: press Connect with HubSpot again."
+            )
+            % {"error": err}
         ) from err
     if not answer.get("access_token") or not answer.get("refresh_token"):
         raise ConnectError(
-            "HubSpot's token answer lacked the access or refresh token. Nothing was changed."
+            _("HubSpot's token answer lacked the access or refresh token. Nothing was changed.")
         )
 
     info, note = _introspect(endpoints, credentials, answer["access_token"])
     if info.get("active") is False:
         raise ConnectError(
-            "HubSpot says the token it just issued is not active. Nothing was changed: press "
-            "Connect with HubSpot again."
+            _(
+                "HubSpot says the token it just issued is not active. Nothing was changed: press "
+                "Connect with HubSpot again."
+            )
         )
     hub_id = str(info.get("hub_id") or answer.get("hub_id") or "")
     scopes = sorted(set(info.get("scopes") or answer.get("scopes") or []))
@@ -276,7 +308,7 @@ def _introspect(endpoints, credentials, access_token) -> tuple[dict, str]:
         )
     except errors.HubSpotError as err:
         logger.warning("Could not introspect the new OAuth token: %s", err)
-        return {}, "HubSpot's token introspection did not answer; the token answer was used."
+        return {}, _("HubSpot's token introspection did not answer; the token answer was used.")
     return (info if isinstance(info, dict) else {}), ""
 
 
@@ -309,7 +341,8 @@ def _store_connection(actor, answer, hub_id, scopes, note) -> Connected:
         )
         entry.save(update_fields=["summary"])
     if not hub_id:
-        note = (note + " " if note else "") + "HubSpot did not say which portal the token is for."
+        unknown = _("HubSpot did not say which portal the token is for.")
+        note = f"{note} {unknown}" if note else unknown
     logger.info("Connected with HubSpot by OAuth (portal %s)", s.portal_id or "unknown")
     return Connected(
         portal_id=s.portal_id,
@@ -341,20 +374,20 @@ def disconnect(actor) -> Disconnected:
             except errors.HubSpotError as err:
                 logger.warning("Could not revoke the HubSpot OAuth refresh token: %s", err)
                 confirmed = False
-                note = (
-                    f"HubSpot could not confirm the revocation ({err}); the tokens are removed "
+                note = _(
+                    "HubSpot could not confirm the revocation (%(error)s); the tokens are removed "
                     "here. To be sure, uninstall the app in HubSpot (Connected apps)."
-                )
+                ) % {"error": err}
         elif isinstance(token, Undecryptable):
             confirmed = False
-            note = (
+            note = _(
                 "The stored refresh token cannot be decrypted (HUBSPOT_ENCRYPTION_KEYS), so it "
                 "could not be revoked; the tokens are removed here. Uninstall the app in HubSpot "
                 "(Connected apps) to revoke it there."
             )
         elif token:
             confirmed = False
-            note = (
+            note = _(
                 "No client secret is stored to revoke the token with; the tokens are removed "
                 "here. Uninstall the app in HubSpot (Connected apps) to revoke it there."
             )

@@ -10,6 +10,8 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from .. import errors
 from ..client import OAuthEndpoints
@@ -29,28 +31,34 @@ def oauth_status(s: HubSpotSettings) -> OAuthStatus:
     if not s.oauth_client_id or not s.oauth_client_secret:
         return OAuthStatus(
             False,
-            "Enter the project-based app's client ID and client secret, save, then press "
-            "Connect with HubSpot.",
+            _(
+                "Enter the project-based app's client ID and client secret, save, then press "
+                "Connect with HubSpot."
+            ),
         )
     if s.oauth_error:
-        return OAuthStatus(False, f"Reconnect needed: {s.oauth_error}")
+        return OAuthStatus(False, _("Reconnect needed: %(error)s") % {"error": s.oauth_error})
     if not s.oauth_refresh_token:
-        return OAuthStatus(False, "Not connected: press Connect with HubSpot.")
-    connected = (
-        f" on {timezone.localtime(s.oauth_connected_at):%Y-%m-%d %H:%M}"
-        if s.oauth_connected_at
-        else ""
-    )
-    expiry = ""
-    if s.oauth_expires_at:
-        left = (s.oauth_expires_at - timezone.now()).total_seconds()
-        expiry = (
-            f"; the access token renews automatically (this one for {int(left // 60)} more "
-            "minute(s))"
-            if left > 0
-            else "; the access token has lapsed and is renewed on the next call"
-        )
-    return OAuthStatus(True, f"Connected with HubSpot{connected}{expiry}.")
+        return OAuthStatus(False, _("Not connected: press Connect with HubSpot."))
+    if s.oauth_connected_at:
+        connected = _("Connected with HubSpot on %(when)s") % {
+            "when": f"{timezone.localtime(s.oauth_connected_at):%Y-%m-%d %H:%M}"
+        }
+    else:
+        connected = _("Connected with HubSpot")
+    if not s.oauth_expires_at:
+        return OAuthStatus(True, f"{connected}.")
+    left = (s.oauth_expires_at - timezone.now()).total_seconds()
+    if left > 0:
+        minutes = int(left // 60)
+        expiry = ngettext(
+            "the access token renews automatically (this one for %(minutes)s more minute)",
+            "the access token renews automatically (this one for %(minutes)s more minutes)",
+            minutes,
+        ) % {"minutes": minutes}
+    else:
+        expiry = _("the access token has lapsed and is renewed on the next call")
+    return OAuthStatus(True, f"{connected}; {expiry}.")
 
 
 def introspect_scopes(s: HubSpotSettings) -> list[str]:
@@ -66,5 +74,7 @@ def introspect_scopes(s: HubSpotSettings) -> list[str]:
         }
     )
     if not isinstance(info, dict) or info.get("active") is False:
-        raise errors.AuthError("HubSpot says the OAuth access token is not active (introspection).")
+        raise errors.AuthError(
+            _("HubSpot says the OAuth access token is not active (introspection).")
+        )
     return sorted(set(info.get("scopes") or []))

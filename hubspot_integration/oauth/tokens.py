@@ -25,6 +25,8 @@ from datetime import timedelta
 from django.core.cache import cache, caches
 from django.core.cache.backends.filebased import FileBasedCache
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from .. import errors
 from ..client import OAuthEndpoints
@@ -44,8 +46,8 @@ TOKEN_FIELDS = ["oauth_access_token", "oauth_expires_at", "oauth_refresh_token",
 # copy it read before a refresh (see HubSpotSettingsAdmin.save_model).
 CONNECTION_FIELDS = [*TOKEN_FIELDS, "oauth_scopes", "oauth_connected_at"]
 
-RECONNECT_MESSAGE = (
-    "HubSpot refused to refresh the OAuth connection ({reason}): reconnect with Connect with "
+RECONNECT_MESSAGE = gettext_lazy(
+    "HubSpot refused to refresh the OAuth connection (%(reason)s): reconnect with Connect with "
     "HubSpot on the HubSpot settings page."
 )
 
@@ -77,7 +79,7 @@ def store_tokens(s: HubSpotSettings, answer: dict, *, now=None) -> HubSpotSettin
     access = str(answer.get("access_token") or "")
     if not access:
         raise errors.Unavailable(
-            "HubSpot's token answer held no access token.", reason="bad_answer"
+            _("HubSpot's token answer held no access token."), reason="bad_answer"
         )
     try:
         lifetime = int(answer.get("expires_in") or DEFAULT_LIFETIME)
@@ -149,7 +151,9 @@ class OAuthTokenSource:
             raise errors.ReconnectNeeded(s.oauth_error)
         if not s.oauth_refresh_token:
             raise errors.NotConfigured(
-                "HubSpot is not connected: press Connect with HubSpot on the HubSpot settings page."
+                _(
+                    "HubSpot is not connected: press Connect with HubSpot on the HubSpot settings page."
+                )
             )
         if is_fresh(s):
             return s.oauth_access_token
@@ -174,7 +178,7 @@ class OAuthTokenSource:
                     _release(owner)
             if time.monotonic() > deadline:
                 raise errors.Unavailable(
-                    "Another process is refreshing the HubSpot connection; try again shortly.",
+                    _("Another process is refreshing the HubSpot connection; try again shortly."),
                     reason="timeout",
                 )
             time.sleep(_POLL_SECONDS)
@@ -187,7 +191,9 @@ class OAuthTokenSource:
             raise errors.ReconnectNeeded(current.oauth_error)
         if not current.oauth_refresh_token:
             raise errors.NotConfigured(
-                "HubSpot is not connected: press Connect with HubSpot on the HubSpot settings page."
+                _(
+                    "HubSpot is not connected: press Connect with HubSpot on the HubSpot settings page."
+                )
             )
         # A token newer than the one we found due is HubSpot's latest: take it even if the margin
         # already counts it as due (it is live), rather than refresh a second time.
@@ -214,7 +220,7 @@ class OAuthTokenSource:
             # 400 invalid_grant / 401: the refresh token or the app is gone. Retrying cannot
             # help; an admin must reconnect.
             logger.warning("HubSpot refused to refresh the OAuth connection: %s", err)
-            message = RECONNECT_MESSAGE.format(reason=_reason(err))
+            message = str(RECONNECT_MESSAGE) % {"reason": _reason(err)}
             current = _reload()
             if current.oauth_refresh_token == used:  # not reconnected meanwhile
                 current.oauth_error = message

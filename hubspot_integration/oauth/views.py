@@ -10,6 +10,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from ..models import HubSpotSettings
 from . import flow
@@ -48,21 +49,29 @@ def callback(request):
     except flow.ConnectError as err:
         messages.error(request, str(err))
         return HttpResponseRedirect(settings_url())
-    text = f"Connected with HubSpot: portal {result.portal_id or 'unknown'}."
+    text = _("Connected with HubSpot: portal %(portal)s.") % {
+        "portal": result.portal_id or _("unknown")
+    }
     if result.previous_portal_id and result.previous_portal_id != result.portal_id:
-        text += f" The portal ID changed from {result.previous_portal_id} to {result.portal_id}."
+        changed = _("The portal ID changed from %(old)s to %(new)s.") % {
+            "old": result.previous_portal_id,
+            "new": result.portal_id,
+        }
+        text = f"{text} {changed}"
     messages.success(request, text)
     if result.missing:
         messages.warning(
             request,
-            "HubSpot did not grant "
-            + ", ".join(result.missing)
-            + ": the features that need them will not work until the app has them.",
+            _(
+                "HubSpot did not grant %(scopes)s: the features that need them will not work "
+                "until the app has them."
+            )
+            % {"scopes": ", ".join(result.missing)},
         )
     if result.note:
         messages.warning(request, result.note)
     if not HubSpotSettings.load().enabled:
-        messages.info(request, "Tick “HubSpot enabled” and save to start using the connection.")
+        messages.info(request, _("Tick “HubSpot enabled” and save to start using the connection."))
     return HttpResponseRedirect(settings_url())
 
 
@@ -72,9 +81,9 @@ def disconnect(request):
         return HttpResponseRedirect(settings_url())
     result = flow.disconnect(request.user)
     if not result.was_connected:
-        messages.info(request, "There was no OAuth connection to disconnect.")
+        messages.info(request, _("There was no OAuth connection to disconnect."))
     elif result.confirmed:
-        messages.success(request, "Disconnected from HubSpot: the OAuth tokens are revoked.")
+        messages.success(request, _("Disconnected from HubSpot: the OAuth tokens are revoked."))
     else:
-        messages.warning(request, f"Disconnected here. {result.note}")
+        messages.warning(request, _("Disconnected here. %(note)s") % {"note": result.note})
     return HttpResponseRedirect(settings_url())

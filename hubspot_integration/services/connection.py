@@ -13,6 +13,9 @@ from dataclasses import asdict, dataclass, field
 
 from django.db import DatabaseError
 from django.utils import timezone
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from .. import errors
 from ..client import HubSpotClient, legacy_operations
@@ -26,7 +29,11 @@ from . import connection_watch
 logger = logging.getLogger(__name__)
 
 PROBE_EMAIL = "connection-check@skypanel.invalid"  # a visitor token for it changes nothing
-TIERS = {100: "Free or Starter", 190: "Professional or Enterprise", 250: "API capacity pack"}
+TIERS = {
+    100: gettext_lazy("Free or Starter"),
+    190: gettext_lazy("Professional or Enterprise"),
+    250: gettext_lazy("API capacity pack"),
+}
 
 
 def _always(s: HubSpotSettings) -> bool:
@@ -85,7 +92,7 @@ def _object_scope_probe(scope: str) -> Callable[[HubSpotClient], object] | None:
     parts = scope.split(".")
     if len(parts) != 4 or parts[0] != "crm":
         return None
-    _, kind, object_type, access = parts
+    _crm, kind, object_type, access = parts
     if kind == "objects" and access == "read":
         return lambda c: c.list_objects(object_type, limit=1)
     if kind == "objects" and access == "write":
@@ -151,7 +158,7 @@ def check_connection(s: HubSpotSettings | None = None, *, store: bool = True) ->
     if not s.has_token:
         return _finish(s, checks, {}, store=store)
     if not s.portal_id:
-        checks.append(Check("configuration", False, "No portal ID is stored."))
+        checks.append(Check("configuration", False, _("No portal ID is stored.")))
 
     try:
         client = get_client(s, require_enabled=False, max_wait=5.0)
@@ -163,7 +170,13 @@ def check_connection(s: HubSpotSettings | None = None, *, store: bool = True) ->
         return _finish(s, checks, {}, store=store)
 
     account = response.data if isinstance(response.data, dict) else {}
-    checks.append(Check("token", True, f"HubSpot accepted the {s.credential_label}."))
+    checks.append(
+        Check(
+            "token",
+            True,
+            _("HubSpot accepted the %(credential)s.") % {"credential": s.credential_label},
+        )
+    )
     checks.append(_portal_check(s, account))
     checks.append(_region_check(s, account))
     checks.append(_scopes_check(s, client))
@@ -176,28 +189,30 @@ def check_connection(s: HubSpotSettings | None = None, *, store: bool = True) ->
 
 def describe_error(err: errors.HubSpotError, s: HubSpotSettings | None = None) -> str:
     """Plain words for each way the connection can fail."""
-    label = s.credential_label if s else "credential"
+    label = s.credential_label if s else _("credential")
     if isinstance(err, errors.ReconnectNeeded):
         return str(err)
     if isinstance(err, errors.AuthError):
-        return (
-            f"Wrong token: HubSpot refused the {label} (401). Copy it again from HubSpot, "
+        return _(
+            "Wrong token: HubSpot refused the %(credential)s (401). Copy it again from HubSpot, "
             "or check that the credential kind matches it."
-        )
+        ) % {"credential": label}
     if isinstance(err, errors.ForbiddenError | errors.NotConfigured):
         return str(err)
     if isinstance(err, errors.RateLimited):
-        return f"Rate limited by HubSpot (429): {err}"
+        return _("Rate limited by HubSpot (429): %(error)s") % {"error": err}
     if isinstance(err, errors.Unavailable):
         words = {
-            "server_error": f"HubSpot is down or failing ({err.status or '5xx'}); try again later.",
-            "timeout": f"Timeout: {err.message}",
-            "dns": f"DNS failure: {err.message}",
-            "unreachable": f"Host unreachable: {err.message}",
-            "dropped": f"Connection dropped: {err.message}",
-            "bad_answer": f"Not HubSpot answering: {err.message}",
+            "server_error": _("HubSpot is down or failing (%(status)s); try again later."),
+            "timeout": _("Timeout: %(message)s"),
+            "dns": _("DNS failure: %(message)s"),
+            "unreachable": _("Host unreachable: %(message)s"),
+            "dropped": _("Connection dropped: %(message)s"),
+            "bad_answer": _("Not HubSpot answering: %(message)s"),
         }
-        return words.get(err.reason, str(err))
+        if err.reason not in words:
+            return str(err)
+        return words[err.reason] % {"status": err.status or "5xx", "message": err.message}
     return str(err)
 
 
@@ -206,21 +221,31 @@ def _credential_check(s: HubSpotSettings) -> Check:
     kind = s.get_credential_type_display()
     if s.undecryptable_credential:
         names = ", ".join(s.secret_label(n) for n in s.undecryptable_credential)
-        return Check("credential", False, f"{kind}: the stored {names} cannot be decrypted.")
+        return Check(
+            "credential",
+            False,
+            _("%(kind)s: the stored %(names)s cannot be decrypted.")
+            % {"kind": kind, "names": names},
+        )
     if not s.has_token:
         if s.uses_oauth:
-            return Check("credential", False, f"{kind}: not connected yet.")
-        return Check("credential", False, f"{kind}: no {s.credential_label} is stored.")
+            return Check("credential", False, _("%(kind)s: not connected yet.") % {"kind": kind})
+        return Check(
+            "credential",
+            False,
+            _("%(kind)s: no %(credential)s is stored.")
+            % {"kind": kind, "credential": s.credential_label},
+        )
     notes = {
-        CredentialType.SERVICE_KEY: "REST calls only; HubSpot cannot send webhooks for it.",
-        CredentialType.APP_STATIC_TOKEN: "a project-based app's static token.",
-        CredentialType.PRIVATE_APP: (
+        CredentialType.SERVICE_KEY: _("REST calls only; HubSpot cannot send webhooks for it."),
+        CredentialType.APP_STATIC_TOKEN: _("a project-based app's static token."),
+        CredentialType.PRIVATE_APP: _(
             "a legacy private app: HubSpot ends support for legacy private apps in September "
             "2027; move to a service key or a project-based app before then."
         ),
-        CredentialType.OAUTH: "a project-based app connected with OAuth.",
+        CredentialType.OAUTH: _("a project-based app connected with OAuth."),
     }
-    message = f"{kind}: {notes.get(s.credential_type, '')}"
+    message = _("%(kind)s: %(note)s") % {"kind": kind, "note": notes.get(s.credential_type, "")}
     if s.uses_oauth:
         status = oauth_status(s)
         return Check("credential", status.ok, f"{message} {status.message}")
@@ -232,15 +257,23 @@ def _version_check() -> Check:
     try:
         year, month = (int(part) for part in version.split("-"))
     except ValueError:
-        return Check("api_version", False, f"HUBSPOT_API_VERSION {version!r} is not YYYY-MM.")
+        return Check(
+            "api_version",
+            False,
+            _("HUBSPOT_API_VERSION %(version)s is not YYYY-MM.") % {"version": repr(version)},
+        )
     # Each date-based version is supported for 18 months from its release.
     end_year, end_month = year + (month + 17) // 12, (month + 17) % 12 + 1
     ends = f"{end_year}-{end_month:02d}"
     today = timezone.now().strftime("%Y-%m")
     ok = today < ends
-    message = f"HubSpot API {version} (date-based), supported until {ends}."
+    message = _("HubSpot API %(version)s (date-based), supported until %(ends)s.") % {
+        "version": version,
+        "ends": ends,
+    }
     if not ok:
-        message += " It is past its support: set HUBSPOT_API_VERSION to a current version."
+        past = _("It is past its support: set HUBSPOT_API_VERSION to a current version.")
+        message = f"{message} {past}"
     return Check("api_version", ok, message)
 
 
@@ -248,24 +281,31 @@ def _portal_check(s: HubSpotSettings, account: dict) -> Check:
     actual = str(account.get("portalId", ""))
     if not s.portal_id:
         return Check(
-            "portal_id", False, f"No portal ID is stored; the token's account is {actual}."
+            "portal_id",
+            False,
+            _("No portal ID is stored; the token's account is %(actual)s.") % {"actual": actual},
         )
     if actual == s.portal_id:
-        return Check("portal_id", True, f"Portal ID {actual} matches the token's account.")
+        return Check(
+            "portal_id",
+            True,
+            _("Portal ID %(actual)s matches the token's account.") % {"actual": actual},
+        )
     return Check(
         "portal_id",
         False,
-        f"Portal ID {s.portal_id} does not match the token's account ({actual}).",
+        _("Portal ID %(stored)s does not match the token's account (%(actual)s).")
+        % {"stored": s.portal_id, "actual": actual},
     )
 
 
 def _region_check(s: HubSpotSettings, account: dict) -> Check:
     region = str(account.get("dataHostingLocation") or "")
     if not region:
-        return Check("region", False, "HubSpot did not say where the account's data is hosted.")
+        return Check("region", False, _("HubSpot did not say where the account's data is hosted."))
     s.data_hosting_region = region
     s.ui_domain = str(account.get("uiDomain") or s.ui_domain)
-    return Check("region", True, f"Account data is hosted in {region}.")
+    return Check("region", True, _("Account data is hosted in %(region)s.") % {"region": region})
 
 
 def _scopes_check(s: HubSpotSettings, client: HubSpotClient) -> Check:
@@ -273,7 +313,7 @@ def _scopes_check(s: HubSpotSettings, client: HubSpotClient) -> Check:
     granted, how = _granted_scopes(s, client)
     if granted is None:
         missing, unverified = _probe(needed, client)
-        how = how or "probed each feature's endpoint"
+        how = how or _("probed each feature's endpoint")
     else:
         missing = {scope for scopes in needed.values() for scope in scopes if scope not in granted}
         unverified = set()
@@ -284,16 +324,16 @@ def _granted_scopes(s: HubSpotSettings, client: HubSpotClient) -> tuple[set | No
     """The credential's scopes where HubSpot can tell them; None means "probe instead"."""
     if s.credential_type == CredentialType.PRIVATE_APP:
         try:
-            return set(client.token_info().get("scopes") or []), "read by token-info"
+            return set(client.token_info().get("scopes") or []), _("read by token-info")
         except errors.HubSpotError as err:
             logger.info("Token info unavailable (%s); probing features instead", err.kind)
-            return None, "token-info refused it (is it a service key?), so probed each feature"
+            return None, _("token-info refused it (is it a service key?), so probed each feature")
     if s.uses_oauth:
         try:
-            return set(introspect_scopes(s)), "read by token introspection"
+            return set(introspect_scopes(s)), _("read by token introspection")
         except errors.HubSpotError as err:
             logger.info("Introspection unavailable (%s); probing features instead", err.kind)
-            return None, "introspection failed, so probed each feature"
+            return None, _("introspection failed, so probed each feature")
     return None, ""
 
 
@@ -319,18 +359,22 @@ def _scope_verdict(s, needed, missing, unverified, how) -> Check:
     for feature, scopes in needed.items():
         for scope in scopes:
             if scope in missing:
-                (gaps if feature in optional else blocking).append(f"{scope} (for {feature})")
+                entry = _("%(scope)s (for %(feature)s)") % {"scope": scope, "feature": feature}
+                (gaps if feature in optional else blocking).append(entry)
     parts = []
     if blocking:
-        parts.append("Missing scopes: " + ", ".join(blocking) + ".")
+        parts.append(_("Missing scopes: %(scopes)s.") % {"scopes": ", ".join(blocking)})
     if gaps:
         parts.append(
-            "Missing for optional features (the rest of the panel works): " + ", ".join(gaps) + "."
+            _("Missing for optional features (the rest of the panel works): %(scopes)s.")
+            % {"scopes": ", ".join(gaps)}
         )
     if unverified:
-        parts.append("Not verifiable now: " + ", ".join(sorted(unverified)) + ".")
+        parts.append(
+            _("Not verifiable now: %(scopes)s.") % {"scopes": ", ".join(sorted(unverified))}
+        )
     if not blocking and not gaps:
-        parts.insert(0, "The credential has every scope the enabled features need.")
+        parts.insert(0, _("The credential has every scope the enabled features need."))
     parts.append(f"({how}.)")
     return Check("scopes", not blocking, " ".join(parts))
 
@@ -341,24 +385,28 @@ def _webhooks_check(s: HubSpotSettings) -> Check:
             return Check(
                 "webhooks",
                 True,
-                "A client secret is stored: deliveries from that app are verified (the service "
-                "key itself cannot subscribe to webhooks).",
+                _(
+                    "A client secret is stored: deliveries from that app are verified (the "
+                    "service key itself cannot subscribe to webhooks)."
+                ),
             )
         return Check(
-            "webhooks", True, "A client secret is stored: webhook deliveries are verified."
+            "webhooks", True, _("A client secret is stored: webhook deliveries are verified.")
         )
     if s.credential_type == CredentialType.SERVICE_KEY:
         return Check(
             "webhooks",
             True,
-            "Off: a service key cannot receive webhooks, so customers' ticket updates come from "
-            'staff "sync now". For live updates use a project-based app and store its client '
-            "secret.",
+            _(
+                "Off: a service key cannot receive webhooks, so customers' ticket updates come "
+                'from staff "sync now". For live updates use a project-based app and store its '
+                "client secret."
+            ),
         )
     return Check(
         "webhooks",
         True,
-        "Off: store the app's client secret to receive webhooks (customers' ticket updates).",
+        _("Off: store the app's client secret to receive webhooks (customers' ticket updates)."),
     )
 
 
@@ -371,8 +419,12 @@ def legacy_in_use(s: HubSpotSettings) -> list[str]:
     if s.credential_type == CredentialType.PRIVATE_APP:
         used.append("private_app.token_info")
     return [
-        f"{ops[name].path.split('{')[0].rstrip('/')} ({ops[name].purpose}; "
-        f"end of support {ops[name].legacy_until})"
+        _("%(path)s (%(purpose)s; end of support %(until)s)")
+        % {
+            "path": ops[name].path.split("{")[0].rstrip("/"),
+            "purpose": ops[name].purpose,
+            "until": ops[name].legacy_until,
+        }
         for name in used
     ]
 
@@ -382,9 +434,8 @@ def _legacy_check(s: HubSpotSettings) -> Check:
     return Check(
         "legacy_endpoints",
         True,
-        "Still on numbered paths, as HubSpot has no date-based version of them: "
-        + "; ".join(lines)
-        + ".",
+        _("Still on numbered paths, as HubSpot has no date-based version of them: %(lines)s.")
+        % {"lines": "; ".join(lines)},
     )
 
 
@@ -402,22 +453,36 @@ def _rate_limit_check(headers: dict, client: HubSpotClient) -> Check:
     if top is not None:
         window = f"{interval / 1000:g} s" if interval else "10 s"
         tier = TIERS.get(top)
-        parts.append(
-            f"HubSpot allows {top} calls per {window}" + (f" ({tier} tier)" if tier else "")
-        )
+        values = {"top": top, "window": window, "tier": tier}
+        if tier:
+            parts.append(_("HubSpot allows %(top)s calls per %(window)s (%(tier)s tier)") % values)
+        else:
+            parts.append(_("HubSpot allows %(top)s calls per %(window)s") % values)
         if left is not None:
-            parts.append(f"{left} left in this window")
+            parts.append(_("%(left)s left in this window") % {"left": left})
             low = left <= max(1, top // 10)
     else:
-        parts.append("HubSpot sent no rate-limit headers with this answer")
+        parts.append(_("HubSpot sent no rate-limit headers with this answer"))
     daily = _daily_usage(client, headers)
     if daily:
         used, limit = daily
-        parts.append(f"{used:,} of {limit:,} calls used today")
+        parts.append(
+            _("%(used)s of %(limit)s calls used today")
+            % {"used": _grouped(used), "limit": _grouped(limit)}
+        )
         low = low or (limit and limit - used < limit // 20)
     else:
-        parts.append("the daily budget is not readable with this credential")
-    return Check("rate_limit", not low, "; ".join(parts) + ("; headroom is low." if low else "."))
+        parts.append(_("the daily budget is not readable with this credential"))
+    if low:
+        return Check(
+            "rate_limit", False, _("%(parts)s; headroom is low.") % {"parts": "; ".join(parts)}
+        )
+    return Check("rate_limit", True, "; ".join(parts) + ".")
+
+
+def _grouped(number: int) -> str:
+    """1,000 in English, 1.000 in German: the thousands separator of the active language."""
+    return number_format(number, force_grouping=True)
 
 
 def _daily_usage(client: HubSpotClient, headers: dict) -> tuple[int, int] | None:
@@ -443,7 +508,8 @@ def _daily_usage(client: HubSpotClient, headers: dict) -> tuple[int, int] | None
 
 def _round_trip_check(elapsed_ms: float) -> Check:
     ok = elapsed_ms < app_settings.CONNECTION_SLOW_MS
-    text = f"Round trip {elapsed_ms:.0f} ms" + ("." if ok else " (slow).")
+    values = {"ms": f"{elapsed_ms:.0f}"}
+    text = _("Round trip %(ms)s ms.") % values if ok else _("Round trip %(ms)s ms (slow).") % values
     return Check("round_trip", ok, text)
 
 
@@ -467,12 +533,16 @@ def _finish(s: HubSpotSettings, checks: list[Check], account: dict, *, store: bo
     success = bool(checks) and all(c.ok for c in checks)
     failed = [c for c in checks if not c.ok]
     if success:
-        message = "Connected to HubSpot: every check passed."
+        message = _("Connected to HubSpot: every check passed.")
     else:
         # The first failure is the cause to fix first; later ones may only follow from it.
-        message = f"Connection check failed ({failed[0].name}): {failed[0].message}"
+        message = _("Connection check failed (%(name)s): %(message)s") % {
+            "name": failed[0].name,
+            "message": failed[0].message,
+        }
         if len(failed) > 1:
-            message += " Also failing: " + ", ".join(c.name for c in failed[1:]) + "."
+            also = _("Also failing: %(names)s.") % {"names": ", ".join(c.name for c in failed[1:])}
+            message = f"{message} {also}"
     if store and s.pk:
         s.last_check_at = timezone.now()
         s.last_check_ok = success

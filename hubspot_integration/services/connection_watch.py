@@ -22,6 +22,7 @@ from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from ..conf import app_settings
 from ..models import ConnectionWatch, HubSpotSettings
@@ -230,14 +231,18 @@ def public_status(s: HubSpotSettings) -> dict:
     watch = current() if s.last_check_at else None
     is_stale = stale(watch)
     if s.last_check_ok is None:
-        message = "No connection check has run."
+        message = _("No connection check has run.")
     elif s.last_check_ok:
-        message = "The last connection check passed."
+        message = _("The last connection check passed.")
     else:
         names = [f.get("name", "") for f in (watch.failures if watch else [])]
-        message = "The last connection check failed" + (
-            f": {', '.join(n for n in names if n)}." if any(names) else "."
-        )
+        if any(names):
+            message = _("The last connection check failed: %(names)s.") % {
+                "names": ", ".join(n for n in names if n)
+            }
+        else:
+            message = _("The last connection check failed.")
     if is_stale:
-        message += " It is older than the check interval allows: is the sweep running?"
+        older = _("It is older than the check interval allows: is the sweep running?")
+        message = f"{message} {older}"
     return {"last_check_message": message, "last_check_stale": is_stale}

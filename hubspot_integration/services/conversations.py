@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext
 
 from .. import errors
 from ..conf import app_settings
@@ -63,7 +65,7 @@ class NoHubSpotUser(errors.PanelError):
 
     kind = "no_hubspot_user"
     status_code = 409
-    default_message = "No HubSpot user has your email address."
+    default_message = gettext_lazy("No HubSpot user has your email address.")
 
 
 def _when(value) -> datetime | None:
@@ -79,9 +81,17 @@ def _shaped(item: dict, *, staff: bool) -> Message:
     first = senders[0] if isinstance(senders, list) and senders else None
     name = str(first.get("name") or "") if isinstance(first, dict) else ""
     if staff:
-        sender = name or ("Customer" if from_customer else "Support")
+        sender = name or (
+            pgettext("chat sender", "Customer")
+            if from_customer
+            else pgettext("chat sender", "Support")
+        )
     else:
-        sender = "You" if from_customer else (name or "Support")
+        sender = (
+            pgettext("chat sender", "You")
+            if from_customer
+            else (name or pgettext("chat sender", "Support"))
+        )
     return Message(
         text=str(item["text"]),
         sender=sender,
@@ -162,9 +172,12 @@ def actor_for(user) -> str:
     )
     if match is None or not match.get("userId"):
         raise NoHubSpotUser(
-            f"You cannot reply from the panel: no HubSpot user has your email address "
-            f"({email or 'none set'}). Ask a HubSpot admin to add you as a user in HubSpot, "
-            "or set your email here to the one you use in HubSpot."
+            _(
+                "You cannot reply from the panel: no HubSpot user has your email address "
+                "(%(email)s). Ask a HubSpot admin to add you as a user in HubSpot, "
+                "or set your email here to the one you use in HubSpot."
+            )
+            % {"email": email or _("none set")}
         )
     return f"A-{match['userId']}"
 
@@ -197,13 +210,15 @@ def set_status(thread_id: str, status: str, *, user) -> outbox.Outcome:
 def _reply_to_thread(client, payload, operation):
     thread = client.thread(payload["threadId"])
     if thread.get("status") == CLOSED:
-        raise errors.ValidationFailed("The thread is closed: reopen it to reply.", status=400)
+        raise errors.ValidationFailed(_("The thread is closed: reopen it to reply."), status=400)
     actor = payload.get("senderActorId") or ""
     if not actor:
         email = payload.get("senderEmail") or ""
         found = [o for o in client.owners(email=email, limit=1) if o.get("userId")] if email else []
         if not found:
-            raise errors.ValidationFailed(f"No HubSpot user has the email {email}.", status=400)
+            raise errors.ValidationFailed(
+                _("No HubSpot user has the email %(email)s.") % {"email": email}, status=400
+            )
         actor = f"A-{found[0]['userId']}"
     text = payload["text"]
     body = {

@@ -19,6 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.core.exceptions import ValidationError
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from .. import errors
 from ..conf import app_settings
@@ -51,7 +54,7 @@ class ImportFileError(errors.PanelError):
     kind = "import_file"
     status_code = 400
     caller_fault = True
-    default_message = "The file cannot be imported."
+    default_message = gettext_lazy("The file cannot be imported.")
 
 
 @dataclass
@@ -79,11 +82,22 @@ def max_line_bytes() -> int:
 
 
 def _line_too_long(line: int, limit: int) -> ImportFileError:
-    where = "The first line" if line <= 1 else f"Line {line}"
-    return ImportFileError(
-        f"{where} is longer than {limit:,} bytes; is this a CSV? A contacts CSV has one short "
-        f"line per contact, the first naming the columns, e.g. {HEADER_EXAMPLE}."
-    )
+    values = {
+        "line": line,
+        "limit": number_format(limit, force_grouping=True),
+        "example": HEADER_EXAMPLE,
+    }
+    if line <= 1:
+        text = _(
+            "The first line is longer than %(limit)s bytes; is this a CSV? A contacts CSV has one "
+            "short line per contact, the first naming the columns, e.g. %(example)s."
+        )
+    else:
+        text = _(
+            "Line %(line)s is longer than %(limit)s bytes; is this a CSV? A contacts CSV has one "
+            "short line per contact, the first naming the columns, e.g. %(example)s."
+        )
+    return ImportFileError(text % values)
 
 
 def _read_line(stream, number: int, limit: int) -> str:
@@ -118,7 +132,10 @@ def open_text(source):
         try:
             handle = open(source, "rb")  # noqa: SIM115 - closed below
         except OSError as err:
-            raise ImportFileError(f"Cannot open {source}: {err.strerror or err}.") from None
+            raise ImportFileError(
+                _("Cannot open %(file)s: %(error)s.")
+                % {"file": source, "error": err.strerror or err}
+            ) from None
     elif hasattr(source, "storage") and hasattr(source, "name"):  # FieldFile
         handle = source.storage.open(source.name, "rb")
     else:
@@ -154,12 +171,16 @@ def _records(stream, delimiter: str, offset: int, limit: int) -> Iterator[tuple[
                 yield start, cells
     except UnicodeDecodeError:
         raise ImportFileError(
-            f"The file is not a CSV text file (not UTF-8 text near line {previous_end + 1}). "
-            "Save it from your spreadsheet as “CSV UTF-8”."
+            _(
+                "The file is not a CSV text file (not UTF-8 text near line %(line)s). "
+                "Save it from your spreadsheet as “CSV UTF-8”."
+            )
+            % {"line": previous_end + 1}
         ) from None
     except csv.Error as err:
         raise ImportFileError(
-            f"The file is not valid CSV (line {offset + reader.line_num}: {err})."
+            _("The file is not valid CSV (line %(line)s: %(error)s).")
+            % {"line": offset + reader.line_num, "error": err}
         ) from None
 
 
@@ -175,18 +196,25 @@ def read_header(stream) -> tuple[Header, Iterator[tuple[int, list[str]]]]:
             line += 1
     except UnicodeDecodeError:
         raise ImportFileError(
-            "The file is not a CSV text file (it is not UTF-8 text). "
-            "Save it from your spreadsheet as “CSV UTF-8”."
+            _(
+                "The file is not a CSV text file (it is not UTF-8 text). "
+                "Save it from your spreadsheet as “CSV UTF-8”."
+            )
         ) from None
     if "\x00" in first:
-        raise ImportFileError("The file is not a CSV text file (it contains binary data).")
+        raise ImportFileError(_("The file is not a CSV text file (it contains binary data)."))
     if not first.strip():
-        raise ImportFileError(f"The file is empty: its first line must be {HEADER_EXAMPLE}.")
+        raise ImportFileError(
+            _("The file is empty: its first line must be %(example)s.")
+            % {"example": HEADER_EXAMPLE}
+        )
     delimiter = _guess_delimiter(first)
     try:
         names = next(csv.reader([first], delimiter=delimiter))
     except csv.Error as err:
-        raise ImportFileError(f"The first line is not valid CSV ({err}).") from None
+        raise ImportFileError(
+            _("The first line is not valid CSV (%(error)s).") % {"error": err}
+        ) from None
     columns: dict[int, str] = {}
     ignored = []
     for index, name in enumerate(names):
@@ -196,10 +224,13 @@ def read_header(stream) -> tuple[Header, Iterator[tuple[int, list[str]]]]:
         elif name.strip():
             ignored.append(name.strip())
     if "email" not in columns.values():
-        shown = ", ".join(n.strip() for n in names if n.strip())[:200] or "nothing"
+        shown = ", ".join(n.strip() for n in names if n.strip())[:200] or _("nothing")
         raise ImportFileError(
-            f"The file has no email column (its first line names: {shown}). "
-            f"The first line must name the columns, e.g. {HEADER_EXAMPLE}."
+            _(
+                "The file has no email column (its first line names: %(names)s). "
+                "The first line must name the columns, e.g. %(example)s."
+            )
+            % {"names": shown, "example": HEADER_EXAMPLE}
         )
     header = Header(
         columns=columns, ignored=ignored, delimiter=delimiter, line=line, names=list(names)
@@ -207,14 +238,16 @@ def read_header(stream) -> tuple[Header, Iterator[tuple[int, list[str]]]]:
     return header, _records(stream, delimiter, line, limit)
 
 
-def describe(error: ValidationError) -> str:
-    """`email 'x' is not a valid email address`: the field first, as a person reads it."""
+def describe(error: ValidationError, data: dict) -> str:
+    """`email 'x' is not a valid email address`: the field first, as a person reads it.
+    `data`: the row's cells; an email absent from them is named missing (told by the cells, not
+    by the words of the service's message, which may be in any language)."""
     parts = []
     for field, messages in error.message_dict.items():
         for message in messages:
             message = message.rstrip(".")
-            if field == "email" and message.startswith("Enter"):
-                parts.append("email is missing")
+            if field == "email" and not data.get("email"):
+                parts.append(_("email is missing"))
             elif message.startswith("'"):
                 parts.append(f"{field} {message}")
             else:
@@ -233,14 +266,14 @@ def rows(header: Header, records) -> Iterator[Row]:
         try:
             yield Row(line, properties=normalize(data))
         except ValidationError as err:
-            yield Row(line, reason=describe(err))
+            yield Row(line, reason=describe(err, data))
 
 
 def count_rows(source) -> int:
     """Data rows in the file: one streaming pass, which also finds every file-level problem
     before a single contact is sent."""
     with open_text(source) as stream:
-        _, records = read_header(stream)
+        _header, records = read_header(stream)
         return sum(1 for _ in records)
 
 
@@ -252,7 +285,7 @@ def check_file(upload, *, sniff_bytes: int = 64 * 1024) -> Header:
     head = upload.read(sniff_bytes)
     upload.seek(0)
     if b"\x00" in head:
-        raise ImportFileError("The file is not a CSV text file (it contains binary data).")
+        raise ImportFileError(_("The file is not a CSV text file (it contains binary data)."))
     # An incremental decoder keeps a character cut at the sniff boundary for later instead of
     # calling it invalid; real garbage still raises.
     decoder = codecs.getincrementaldecoder("utf-8-sig")()
@@ -260,12 +293,14 @@ def check_file(upload, *, sniff_bytes: int = 64 * 1024) -> Header:
         text = decoder.decode(head, final=len(head) < sniff_bytes)
     except UnicodeDecodeError:
         raise ImportFileError(
-            "The file is not a CSV text file (it is not UTF-8 text). "
-            "Save it from your spreadsheet as “CSV UTF-8”."
+            _(
+                "The file is not a CSV text file (it is not UTF-8 text). "
+                "Save it from your spreadsheet as “CSV UTF-8”."
+            )
         ) from None
     if len(head) == sniff_bytes and "\n" not in text and "\r" not in text:
         raise _line_too_long(1, limit)
     if len(head) == sniff_bytes and "\n" in text:
         text = text[: text.rindex("\n") + 1]  # the last line may be cut short: leave it out
-    header, _ = read_header(io.StringIO(text))
+    header, _records = read_header(io.StringIO(text))
     return header

@@ -31,6 +31,8 @@ from datetime import timedelta
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from .. import errors
 from ..conf import app_settings
@@ -63,7 +65,7 @@ class Superseded(errors.PanelError):
 
     kind = "import_superseded"
     status_code = 409
-    default_message = "Another run took the import over."
+    default_message = gettext_lazy("Another run took the import over.")
 
 
 @dataclass
@@ -211,10 +213,12 @@ def resume_stalled(limit: int = 5) -> int:
             # A command-line import: the file is on the machine that ran the command.
             _give_up(
                 contact_import,
-                f"The command reading the file stopped after line "
-                f"{contact_import.read_through_line}; the rows after it were not imported. Run "
-                "manage.py hubspot_import_contacts again with the file (rows already in are "
-                "updated, not duplicated).",
+                _(
+                    "The command reading the file stopped after line %(line)s; the rows after it "
+                    "were not imported. Run manage.py hubspot_import_contacts again with the file "
+                    "(rows already in are updated, not duplicated)."
+                )
+                % {"line": contact_import.read_through_line},
                 keep_errors=True,
             )
             continue
@@ -256,7 +260,7 @@ def _read(
         logger.exception("Contact import %s: the file could not be read", imp.pk)
         _give_up(
             imp,
-            "The file could not be read (an unexpected error, logged on the server).",
+            _("The file could not be read (an unexpected error, logged on the server)."),
             keep_errors=resume,
         )
         raise
@@ -487,14 +491,16 @@ def tally(entries: list[dict], answer: dict) -> dict:
 
 def refusal_reason(email: str, problems: list[dict], *, only: bool) -> str:
     """Why HubSpot left `email` out of a batch answer: the error naming it, else what is known."""
+    # HubSpot's own messages stay as HubSpot wrote them; the sentence around them is the panel's.
     for problem in problems:
         if email in str(problem.get("message", "")) or email in str(problem.get("context", "")):
-            return f"HubSpot refused it: {problem.get('message')}"
+            return _("HubSpot refused it: %(message)s") % {"message": problem.get("message")}
     if only and len(problems) == 1:
-        return f"HubSpot refused it: {problems[0].get('message')}"
+        return _("HubSpot refused it: %(message)s") % {"message": problems[0].get("message")}
     if problems:
-        return f"HubSpot refused it (one of: {'; '.join(p.get('message', '') for p in problems)})"
-    return "HubSpot did not return this contact"
+        listed = "; ".join(p.get("message", "") for p in problems)
+        return _("HubSpot refused it (one of: %(messages)s)") % {"messages": listed}
+    return _("HubSpot did not return this contact")
 
 
 def _lines(payload: dict) -> list[int]:
@@ -518,7 +524,7 @@ def batch_succeeded(operation: OutboxOperation) -> None:
 def batch_failed(operation: OutboxOperation) -> None:
     """Count a batch's rows as failed (receivers.py calls it when its operation fails for good)."""
     lines = _lines(operation.payload)
-    reason = f"not imported: {operation.last_error}"
+    reason = _("not imported: %(error)s") % {"error": operation.last_error}
     _record(
         operation.payload["import_id"],
         failed=len(lines),

@@ -22,6 +22,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from .. import credentials, errors
 from ..conf import app_settings
@@ -185,7 +186,8 @@ def process(operation_id: int) -> OutboxOperation:
         # A bug, not HubSpot: keep the row (nothing is lost) and retry with backoff, loudly.
         logger.exception("Outbox operation %s (%s) raised", operation.pk, operation.kind)
         return _failed_attempt(
-            operation, errors.Unavailable(f"Internal error: {type(err).__name__}")
+            operation,
+            errors.Unavailable(_("Internal error: %(error)s") % {"error": type(err).__name__}),
         )
     return _succeeded(operation, result or Result())
 

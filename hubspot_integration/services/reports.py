@@ -15,6 +15,8 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from .. import errors
 from ..credentials import get_client
@@ -224,7 +226,7 @@ def forms(days: int = DEFAULT_DAYS) -> Fetched:
             note = ""
         except (errors.ForbiddenError, errors.NotFound, errors.ValidationFailed) as err:
             rows = None
-            note = _scope_note(err, "views and conversion rates")
+            note = _scope_note(err, gettext_lazy("views and conversion rates"))
         result = []
         for f in all_forms:
             if rows is None:
@@ -260,8 +262,16 @@ def _count_submissions(client, form_id: str) -> int:
 def _scope_note(err: errors.HubSpotError, what: str) -> str:
     if isinstance(err, errors.ForbiddenError):
         scopes = ", ".join(err.missing_scopes or [ANALYTICS_SCOPE])
-        return f"HubSpot gives {what} only with the scope {scopes}: add it to the private app."
-    return f"HubSpot does not give {what} for this account ({err.message})."
+        return _(
+            "HubSpot gives %(what)s only with the scope %(scopes)s: add it to the private app."
+        ) % {
+            "what": what,
+            "scopes": scopes,
+        }
+    return _("HubSpot does not give %(what)s for this account (%(error)s).") % {
+        "what": what,
+        "error": err.message,
+    }
 
 
 def refresh() -> None:
@@ -306,8 +316,11 @@ def describe(err: errors.HubSpotError, card: str) -> tuple[str, list[str]]:
         scopes = err.missing_scopes or ([ANALYTICS_SCOPE] if card == "analytics" else [])
         if scopes:
             return (
-                f"Needs the HubSpot scope {', '.join(scopes)}: add it to the private app "
-                "(Settings > Integrations > Private apps).",
+                _(
+                    "Needs the HubSpot scope %(scopes)s: add it to the private app "
+                    "(Settings > Integrations > Private apps)."
+                )
+                % {"scopes": ", ".join(scopes)},
                 scopes,
             )
     return str(err), []

@@ -1,23 +1,32 @@
 """Saving the HubSpot settings with an audit entry that never holds a secret."""
 
 from django.db import transaction
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from ..actor import acting_as
 from ..models import HubSpotSettings, SettingsAuditEntry, validate_script_url_override
 from ..oauth.tokens import CONNECTION_FIELDS
 
 # Secrets are audited by name only: "token changed", never a value or a fragment of one.
-SECRET_LABELS = {"access_token": "token", "webhook_secret": "webhook secret"}
+SECRET_LABELS = {
+    "access_token": gettext_lazy("token"),
+    "webhook_secret": gettext_lazy("webhook secret"),
+}
 
 
 def describe_changes(changed_fields: list[str]) -> str:
+    """The audit entry's summary, in the language of whoever saved (the entry keeps the field
+    names too, in `changed_fields`)."""
     parts = []
     for name in changed_fields:
         if name in SECRET_LABELS:
-            parts.append(f"{SECRET_LABELS[name]} changed")
+            parts.append(_("%(secret)s changed") % {"secret": SECRET_LABELS[name]})
         else:
             parts.append(str(HubSpotSettings._meta.get_field(name).verbose_name))
-    return ("Changed " + ", ".join(parts)) if parts else "Saved without changes"
+    if not parts:
+        return _("Saved without changes")
+    return _("Changed %(fields)s") % {"fields": ", ".join(parts)}
 
 
 def record_audit(*, actor, source: str, changed_fields: list[str], action: str = "update"):

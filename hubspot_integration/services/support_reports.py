@@ -17,6 +17,7 @@ import statistics
 from collections import Counter
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from .. import errors
 from ..credentials import get_client
@@ -159,7 +160,7 @@ def _open_counts(client) -> tuple[list[dict], list[dict]]:
             )
     # No priority, or one of the account's own: what the stages hold beyond the known ones.
     rest = sum(s["count"] for s in by_stage) - sum(p["count"] for p in by_priority)
-    by_priority.append({"priority": "", "label": "No or other priority", "count": max(rest, 0)})
+    by_priority.append({"priority": "", "label": _("No or other priority"), "count": max(rest, 0)})
     return by_stage, by_priority
 
 
@@ -252,7 +253,9 @@ def summary(period: int = DEFAULT_PERIOD) -> Fetched:
         except errors.ForbiddenError as err:
             scopes = ", ".join(err.missing_scopes or [CHAT_SCOPE])
             chat = None
-            note = f"Chat figures need the HubSpot scope {scopes}: add it to the private app."
+            note = _(
+                "Chat figures need the HubSpot scope %(scopes)s: add it to the private app."
+            ) % {"scopes": scopes}
         return {
             "period": period,
             "start": days[0],

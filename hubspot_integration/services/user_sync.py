@@ -26,6 +26,7 @@ from django.core.cache import cache
 from django.db import models, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from .. import errors
 from ..conf import app_settings
@@ -68,22 +69,28 @@ def _format_problems(value) -> list[str]:
     if not isinstance(value, dict) or not all(
         isinstance(k, str) and isinstance(v, str) and v.strip() for k, v in value.items()
     ):
-        return ['Enter a JSON object of user field to contact property, e.g. {"email": "email"}.']
+        return [
+            _('Enter a JSON object of user field to contact property, e.g. {"email": "email"}.')
+        ]
     problems = []
     allowed = mappable_fields()
     for field in value:
         if field not in allowed:
             problems.append(
-                f"“{field}” is not a user field that can be sent (one of: {', '.join(allowed)})."
+                _("“%(field)s” is not a user field that can be sent (one of: %(allowed)s).")
+                % {"field": field, "allowed": ", ".join(allowed)}
             )
     if value.get("email") != "email":
         problems.append(
-            "email must stay mapped to the contact property “email”: contacts are matched by it."
+            _("email must stay mapped to the contact property “email”: contacts are matched by it.")
         )
     seen: dict[str, str] = {}
     for field, prop in value.items():
         if prop in seen:
-            problems.append(f"{seen[prop]} and {field} are both mapped to “{prop}”.")
+            problems.append(
+                _("%(first)s and %(second)s are both mapped to “%(property)s”.")
+                % {"first": seen[prop], "second": field, "property": prop}
+            )
         seen[prop] = field
     return problems
 
@@ -107,9 +114,15 @@ def _property_problems(value: dict, known: dict[str, dict]) -> list[str]:
     for field, prop in value.items():
         definition = known.get(prop)
         if definition is None:
-            problems.append(f"{field} → {prop}: HubSpot has no contact property “{prop}”.")
+            problems.append(
+                _("%(field)s → %(property)s: HubSpot has no contact property “%(property)s”.")
+                % {"field": field, "property": prop}
+            )
         elif _read_only(definition):
-            problems.append(f"{field} → {prop}: the contact property “{prop}” is read-only.")
+            problems.append(
+                _("%(field)s → %(property)s: the contact property “%(property)s” is read-only.")
+                % {"field": field, "property": prop}
+            )
     return problems
 
 
@@ -128,8 +141,11 @@ def mapping_problems(value, stored=None) -> list[str]:
             problems = _property_problems(value, contact_properties(refresh=True))
     except errors.HubSpotError as err:
         return [
-            "HubSpot cannot be asked now whether these contact properties exist, so the mapping "
-            f"was not changed ({err}). Try again once the connection check passes."
+            _(
+                "HubSpot cannot be asked now whether these contact properties exist, so the "
+                "mapping was not changed (%(error)s). Try again once the connection check passes."
+            )
+            % {"error": err}
         ]
     return problems
 
@@ -322,7 +338,7 @@ def handle_sync(client, payload, operation):
         failure = (
             err
             if isinstance(err, errors.HubSpotError)
-            else errors.Unavailable(f"Internal error: {type(err).__name__}")
+            else errors.Unavailable(_("Internal error: %(error)s") % {"error": type(err).__name__})
         )
         for op in companions:
             outbox.settle(op, failure)

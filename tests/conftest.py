@@ -4,6 +4,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from django.utils import translation
 
 from hubspot_integration.credentials import reset_clients
 from hubspot_integration.models import HubSpotSettings
@@ -50,8 +51,11 @@ def _isolation(settings, tmp_path):
     cache.clear()
     clear_markup_cache()  # per-process memo: a test must not see another test's markup
     reset_clients()
+    # A German request leaves German active in this thread; the next test starts in English.
+    translation.activate(settings.LANGUAGE_CODE)
     yield
     reset_clients()
+    translation.deactivate()
 
 
 @pytest.fixture(scope="session")

@@ -261,3 +261,23 @@ def test_a_save_in_german_is_audited_in_german(hubspot_admin):
     entry = SettingsAuditEntry.objects.get()
     assert entry.summary == "Geändert: Portal-ID, Token geändert"
     assert entry.changed_fields == ["portal_id", "access_token"]
+
+
+@pytest.mark.django_db
+def test_a_cached_dashboard_card_is_kept_per_language(hubspot_settings):
+    # The first reader fills the card in English; a German reader gets their own, not that one.
+    from hubspot_integration.services import report_cache
+
+    calls = []
+
+    def fetch():
+        calls.append(translation.get_language())
+        return translation.gettext("Priority")
+
+    with translation.override("en"):
+        assert report_cache.cached("language-card", fetch).data == "Priority"
+    with translation.override("de"):
+        assert report_cache.cached("language-card", fetch).data == "Priorität"
+    with translation.override("en"):
+        assert report_cache.cached("language-card", fetch).from_cache
+    assert calls == ["en", "de"]

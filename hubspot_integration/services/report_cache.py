@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from django.core.cache import cache
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from .. import errors
 from ..conf import app_settings
@@ -51,15 +51,21 @@ def _hashed(raw: str) -> str:
     return "hubspot:dash:" + hashlib.sha256(raw.encode()).hexdigest()[:32]
 
 
+def _language() -> str:
+    # Cards hold labels and notes in the language of the request that filled them: a German
+    # reader must not get an English reader's card (or the other way round).
+    return translation.get_language() or "-"
+
+
 def _key(s: HubSpotSettings, name: str) -> str:
     stamp = s.updated_at.timestamp() if s.updated_at else 0
     generation = cache.get(_generation_key(s), 0)
-    return _hashed(f"{s.portal_id or '-'}:{stamp}:{generation}:{name}")
+    return _hashed(f"{s.portal_id or '-'}:{stamp}:{generation}:{_language()}:{name}")
 
 
 def _last_good_key(s: HubSpotSettings, name: str) -> str:
     # The portal, not the settings' stamp: the same account's figures, whatever was saved since.
-    return _hashed(f"last-good:{s.portal_id or '-'}:{name}")
+    return _hashed(f"last-good:{s.portal_id or '-'}:{_language()}:{name}")
 
 
 def ttl(s: HubSpotSettings | None = None) -> int:

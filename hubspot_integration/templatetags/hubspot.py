@@ -13,6 +13,7 @@ from django.templatetags.static import static
 from django.urls import reverse
 from django.utils.html import format_html, json_script
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
 
 from ..conf import app_settings
 from ..models import HubSpotSettings
@@ -111,12 +112,16 @@ def _markup(s: HubSpotSettings, identity, clear_identity: bool, signed_in: bool 
         parts.append(
             format_html(
                 '<div id="consent-banner" class="consent-banner" hidden role="dialog" '
-                'aria-label="Cookie consent"><p>{}</p>'
-                '<button type="button" id="consent-accept">Accept</button> '
-                '<button type="button" id="consent-decline">Decline</button></div>'
+                'aria-label="{}"><p>{}</p>'
+                '<button type="button" id="consent-accept">{}</button> '
+                '<button type="button" id="consent-decline">{}</button></div>'
                 '<button type="button" id="consent-manage" class="consent-manage">'
-                "Cookie preferences</button>",
+                "{}</button>",
+                _("Cookie consent"),
                 consent.BANNER_TEXT,
+                _("Accept"),
+                _("Decline"),
+                _("Cookie preferences"),
             )
         )
     else:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from ..tickets import service as tickets
 
@@ -21,13 +21,28 @@ DAY_LEFT = 44
 BAR_HEIGHT = 22
 LABEL_WIDTH = 190
 SERIES = (("opened", gettext_lazy("Opened")), ("closed", gettext_lazy("Closed")))
-# A day's bar in words, per chart noun and series: whole sentences, so each language orders them.
-DAY_TITLES = {
-    ("tickets", "opened"): gettext_lazy("%(date)s: %(count)s tickets opened"),
-    ("tickets", "closed"): gettext_lazy("%(date)s: %(count)s tickets closed"),
-    ("threads", "opened"): gettext_lazy("%(date)s: %(count)s threads opened"),
-    ("threads", "closed"): gettext_lazy("%(date)s: %(count)s threads closed"),
-}
+
+
+def day_title(noun: str, series: str, date: str, count: int) -> str:
+    """A day's bar in words, whole sentences so each language orders and inflects them. The
+    English stays "1 tickets opened" as it always read; German says "1 Ticket eröffnet"."""
+    if noun == "tickets" and series == "opened":
+        text = ngettext(
+            "%(date)s: %(count)s tickets opened", "%(date)s: %(count)s tickets opened", count
+        )
+    elif noun == "tickets":
+        text = ngettext(
+            "%(date)s: %(count)s tickets closed", "%(date)s: %(count)s tickets closed", count
+        )
+    elif series == "opened":
+        text = ngettext(
+            "%(date)s: %(count)s threads opened", "%(date)s: %(count)s threads opened", count
+        )
+    else:
+        text = ngettext(
+            "%(date)s: %(count)s threads closed", "%(date)s: %(count)s threads closed", count
+        )
+    return text % {"date": date, "count": count}
 
 
 def duration(seconds) -> str:
@@ -72,8 +87,7 @@ def day_chart(per_day: list[dict], noun: str) -> dict:
                     "y": round(base - h, 1),
                     "width": round(bar, 1),
                     "height": h,
-                    "title": str(DAY_TITLES[noun, series])
-                    % {"date": d["date"], "count": d[series]},
+                    "title": day_title(noun, series, d["date"], d[series]),
                     "date": d["date"],
                     "value": d[series],
                 }

@@ -69,6 +69,10 @@ class TicketsDisabled(errors.NotConfigured, PermissionDenied):
     status_code = 403  # an admin switched them off: a refusal, whoever asks
     default_message = gettext_lazy("Tickets are switched off in the HubSpot settings.")
 
+    def __init__(self, message: str | None = None):
+        # In the language of the request that raised it, as plain text (JSON, logs).
+        super().__init__(message or str(self.default_message))
+
 
 def ensure_enabled(s: HubSpotSettings | None = None) -> HubSpotSettings:
     s = s or HubSpotSettings.load()

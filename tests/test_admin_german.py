@@ -11,8 +11,11 @@ import re
 
 import pytest
 from django.contrib.messages import get_messages
+from django.utils import formats, timezone, translation
 
-from hubspot_integration.models import OutboxOperation
+from hubspot_integration.models import ConnectionWatch, OutboxOperation
+from hubspot_integration.services.sweep import sweep
+from tests.fake_hubspot import FAKE_TOKEN
 from tests.helpers import client_for
 
 pytestmark = pytest.mark.django_db
@@ -74,6 +77,21 @@ def test_the_permission_denied_page_in_german(plain_staff, hubspot_settings):
     response = client_for(plain_staff).get(DASHBOARD, **GERMAN)
     assert response.status_code == 403
     assert "Sie haben keine Berechtigung, diese Seite zu öffnen." in response.content.decode()
+
+
+def test_the_connection_banner_in_german_with_a_german_date(
+    superuser, hubspot_settings, fake_hubspot, settings
+):
+    settings.HUBSPOT_CONNECTION_CHECK_INTERVAL = 900
+    fake_hubspot.revoke_token(FAKE_TOKEN)
+    sweep()
+    since = ConnectionWatch.objects.get().failing_since
+    html = page(client_for(superuser), "/admin/")
+    with translation.override("de"):
+        german_date = formats.date_format(timezone.localtime(since), "DATETIME_FORMAT")
+    assert re.match(r"\d+\. \w+ \d{4} \d\d:\d\d$", german_date), german_date
+    assert f"Die HubSpot-Verbindung schlägt seit {german_date} fehl:" in html
+    assert "Öffnen Sie die HubSpot-Einstellungen</a>, um es zu beheben" in html
 
 
 # --- the dashboard --------------------------------------------------------------------------------

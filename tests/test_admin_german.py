@@ -117,6 +117,7 @@ def test_the_dashboard_and_its_charts_in_german(hubspot_staff, hubspot_settings,
     assert 'class="legend-label">Eröffnet</text>' in html
     assert 'class="legend-label">Geschlossen</text>' in html
     assert re.search(r"<title>\d{4}-\d\d-\d\d: \d+ Tickets eröffnet</title>", html)
+    assert re.search(r'class="axis-label date-label">\d\d\.\d\d\.</text>', html)  # 03.11.
     assert re.search(r'aria-label="Deals je Phase in [^"]+"', html)
     assert re.search(r"<title>[^<]+: \d+ Deals?, ", html)
     assert "tickets opened" not in html and "Deals pipeline" not in html

@@ -6,10 +6,12 @@ named in a legend; every bar carries its label and value as text, and its exact 
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 
+from django.utils import dateformat
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
+from django.utils.translation import gettext_lazy, ngettext, pgettext
 
 from ..tickets import service as tickets
 
@@ -43,6 +45,16 @@ def day_title(noun: str, series: str, date: str, count: int) -> str:
             "%(date)s: %(count)s threads closed", "%(date)s: %(count)s threads closed", count
         )
     return text % {"date": date, "count": count}
+
+
+def tick(day: str) -> str:
+    """A day under the chart, short, as the language writes it: "11-03" in English, "03.11." in
+    German (the format is the translation: Django's date-format letters)."""
+    try:
+        when = dt.date.fromisoformat(day)
+    except ValueError:
+        return day[5:]
+    return dateformat.format(when, pgettext("a chart's day label; Django date format", "m-d"))
 
 
 def duration(seconds) -> str:
@@ -93,7 +105,9 @@ def day_chart(per_day: list[dict], noun: str) -> dict:
                 }
             )
         if i % every == 0:
-            ticks.append({"x": round(DAY_LEFT + i * group + group / 2, 1), "label": d["date"][5:]})
+            ticks.append(
+                {"x": round(DAY_LEFT + i * group + group / 2, 1), "label": tick(d["date"])}
+            )
     return {
         "width": WIDTH,
         "height": base + DAY_AXIS,

@@ -681,7 +681,9 @@ class ContactImport(models.Model):
     hubspot_state = models.CharField(max_length=16, blank=True, verbose_name=_("HubSpot state"))
     poll_failures = models.PositiveIntegerField(default=0, verbose_name=_("poll failures"))
     note = models.TextField(
-        blank=True, help_text=_("How the file was imported, for the report."), verbose_name=_("note")
+        blank=True,
+        help_text=_("How the file was imported, for the report."),
+        verbose_name=_("note"),
     )
 
     class Meta:

@@ -2,6 +2,7 @@
 
 from django.contrib import admin
 from django.core.exceptions import FieldDoesNotExist
+from django.utils.translation import gettext_lazy as _
 
 from ..models import HubSpotSettings, SettingsAuditEntry
 
@@ -25,7 +26,7 @@ class SettingsAuditEntryAdmin(admin.ModelAdmin):
     date_hierarchy = "at"
     readonly_fields = [f.name for f in SettingsAuditEntry._meta.fields]
 
-    @admin.display(description="changed settings")
+    @admin.display(description=_("changed settings"))
     def changed(self, obj):
         return field_names(obj.changed_fields)
 

@@ -1,6 +1,8 @@
 """Customers' tickets in the admin, with staff's "sync now" to pull their state from HubSpot."""
 
 from django.contrib import admin, messages
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from .. import errors
 from ..models import CustomerTicket
@@ -35,19 +37,19 @@ class CustomerTicketAdmin(admin.ModelAdmin):
         except errors.HubSpotError:
             return tickets.cached_pipelines() or []
 
-    @admin.display(description="pipeline", ordering="pipeline")
+    @admin.display(description=gettext_lazy("pipeline"), ordering="pipeline")
     def pipeline_name(self, obj):
         found = next((p for p in self._known() if p["id"] == obj.pipeline), None)
         return found["label"] if found else obj.pipeline
 
-    @admin.display(description="stage", ordering="stage_label")
+    @admin.display(description=gettext_lazy("stage"), ordering="stage_label")
     def stage_name(self, obj):
         if not obj.stage:
             return obj.stage_label
         label = tickets.stage_label(obj.pipeline, obj.stage, self._known())
         return obj.stage_label if label == obj.stage and obj.stage_label else label
 
-    @admin.display(description="priority", ordering="priority")
+    @admin.display(description=gettext_lazy("priority"), ordering="priority")
     def priority_name(self, obj):
         value = (obj.priority or "").upper()
         return tickets.Priority(value).label if value in tickets.Priority.values else obj.priority
@@ -61,15 +63,20 @@ class CustomerTicketAdmin(admin.ModelAdmin):
     def has_manage_tickets_permission(self, request):
         return request.user.has_perm("hubspot_integration.manage_tickets")
 
-    @admin.action(description="Sync now from HubSpot", permissions=["manage_tickets"])
+    @admin.action(description=gettext_lazy("Sync now from HubSpot"), permissions=["manage_tickets"])
     def sync_now(self, request, queryset):
         try:
             result = ticket_sync.sync_tickets(queryset)
         except errors.HubSpotError as err:
-            self.message_user(request, f"Could not sync from HubSpot: {err}", messages.ERROR)
+            self.message_user(
+                request,
+                _("Could not sync from HubSpot: %(error)s") % {"error": err},
+                messages.ERROR,
+            )
             return
         self.message_user(
             request,
-            f"Synced from HubSpot: {result['updated']} updated, {result['deleted']} deleted there.",
+            _("Synced from HubSpot: %(updated)s updated, %(deleted)s deleted there.")
+            % {"updated": result["updated"], "deleted": result["deleted"]},
             messages.SUCCESS,
         )

@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from ..crm import registry
 from ..models import CrmDashboard
@@ -103,7 +104,7 @@ class CrmDashboardAdmin(admin.ModelAdmin):
         context = {
             **self.admin_site.each_context(request),
             "opts": opts,
-            "title": "CRM dashboard",
+            "title": _("CRM dashboard"),
             "cards": cards,
             "charts": chart(pipeline.data["stages"]) if pipeline.has_figures else [],
             "currency": money.currency(),
@@ -132,17 +133,18 @@ class CrmDashboardAdmin(admin.ModelAdmin):
         cards = reports.dashboard(days=days, recent=reports.DEFAULT_RECENT)
         failed = [c for c in cards.values() if c.refresh_failed]
         if not failed:
-            messages.success(request, "The dashboard was refreshed from HubSpot.")
+            messages.success(request, _("The dashboard was refreshed from HubSpot."))
         else:
             kept = (
-                " The cards show the last figures HubSpot gave, with their age."
+                " " + _("The cards show the last figures HubSpot gave, with their age.")
                 if any(c.stale for c in failed)
                 else ""
             )
             messages.warning(
                 request,
-                f"The refresh failed for {len(failed)} of {len(cards)} cards: "
-                f"{failed[0].error}{kept}",
+                _("The refresh failed for %(failed)s of %(cards)s cards: %(error)s")
+                % {"failed": len(failed), "cards": len(cards), "error": failed[0].error}
+                + kept,
             )
         opts = self.model._meta
         target = reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")

@@ -11,6 +11,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext as _
 from django.views import defaults
 
 
@@ -24,5 +25,5 @@ def _under_admin(request, site) -> bool:
 def permission_denied(request, exception=None, *, site=admin.site):
     if not _under_admin(request, site):
         return defaults.permission_denied(request, exception)
-    context = {**site.each_context(request), "title": "Permission denied"}
+    context = {**site.each_context(request), "title": _("Permission denied")}
     return render(request, "admin/403.html", context, status=403)

@@ -14,6 +14,8 @@ from django.http import HttpResponseRedirect, JsonResponse
 from django.template.defaultfilters import filesizeformat
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from ..conf import app_settings
 from ..models import ContactImport
@@ -32,29 +34,32 @@ def max_upload_bytes() -> int:
 
 class UploadForm(forms.Form):
     file = forms.FileField(
-        label="CSV file",
+        label=gettext_lazy("CSV file"),
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
     )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["file"].help_text = (
-            f"UTF-8 CSV, at most {filesizeformat(max_upload_bytes())}. First line: "
-            f"{HEADER_EXAMPLE} (email required, other columns optional, any order, any case)."
-        )
+        self.fields["file"].help_text = _(
+            "UTF-8 CSV, at most %(size)s. First line: %(header)s (email required, other columns "
+            "optional, any order, any case)."
+        ) % {"size": filesizeformat(max_upload_bytes()), "header": HEADER_EXAMPLE}
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
         limit = max_upload_bytes()
         if not upload.name.lower().endswith(".csv"):
             raise forms.ValidationError(
-                f"“{upload.name}” is not a CSV file. Save the sheet as “CSV UTF-8” (.csv) first."
+                _("“%(name)s” is not a CSV file. Save the sheet as “CSV UTF-8” (.csv) first.")
+                % {"name": upload.name}
             )
         if upload.size > limit:
             raise forms.ValidationError(
-                f"The file is {filesizeformat(upload.size)}; the limit is "
-                f"{filesizeformat(limit)}. Split it, or use "
-                "manage.py hubspot_import_contacts on the server."
+                _(
+                    "The file is %(size)s; the limit is %(limit)s. Split it, or use "
+                    "manage.py hubspot_import_contacts on the server."
+                )
+                % {"size": filesizeformat(upload.size), "limit": filesizeformat(limit)}
             )
         try:
             check_file(upload)
@@ -133,7 +138,7 @@ class ContactImportAdmin(OnePermissionMixin, admin.ModelAdmin):
             return HttpResponseRedirect(self._progress_url(contact_import))
         context = {
             **self.admin_site.each_context(request),
-            "title": "Import contacts from CSV",
+            "title": _("Import contacts from CSV"),
             "opts": self.model._meta,
             "form": form,
             "max_size": filesizeformat(max_upload_bytes()),
@@ -153,9 +158,12 @@ class ContactImportAdmin(OnePermissionMixin, admin.ModelAdmin):
         ):
             messages.warning(
                 request,
-                "The file was saved, but the task queue is unreachable right now: the import "
-                f"will start within {minutes} minute(s), when the sweep picks it up. This page "
-                "shows its progress.",
+                _(
+                    "The file was saved, but the task queue is unreachable right now: the import "
+                    "will start within %(minutes)s minute(s), when the sweep picks it up. This "
+                    "page shows its progress."
+                )
+                % {"minutes": minutes},
             )
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
@@ -169,7 +177,8 @@ class ContactImportAdmin(OnePermissionMixin, admin.ModelAdmin):
         result = imports.summary(contact_import)
         context = {
             **self.admin_site.each_context(request),
-            "title": f"Import of {contact_import.original_name or contact_import.pk}",
+            "title": _("Import of %(name)s")
+            % {"name": contact_import.original_name or contact_import.pk},
             "opts": self.model._meta,
             "original": contact_import,
             "progress": data,

@@ -4,6 +4,8 @@ failed ones. Rows are the record of what happened, so nobody adds, edits or dele
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.utils.html import format_html
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
 from ..crm import registry
 from ..crm.service import record_url
@@ -33,11 +35,11 @@ class OutboxOperationAdmin(admin.ModelAdmin):
     actions = ["retry_operations", "discard_operations"]
     readonly_fields = [f.name for f in OutboxOperation._meta.fields]
 
-    @admin.display(description="last error")
+    @admin.display(description=gettext_lazy("last error"))
     def short_error(self, obj):
         return obj.last_error[:120] + ("…" if len(obj.last_error) > 120 else "")
 
-    @admin.display(description="HubSpot record", ordering="hubspot_object_id")
+    @admin.display(description=gettext_lazy("HubSpot record"), ordering="hubspot_object_id")
     def record(self, obj):
         """The record the write made or changed, linked to HubSpot and to its panel page."""
         object_id = obj.hubspot_object_id or (obj.payload or {}).get("id") or ""
@@ -45,15 +47,15 @@ class OutboxOperationAdmin(admin.ModelAdmin):
         if not object_id or declared is None:
             return object_id
         links = format_html(
-            '<a href="{}" target="_blank" rel="noopener">{} {} in HubSpot</a>',
+            _('<a href="{}" target="_blank" rel="noopener">{} {} in HubSpot</a>'),
             record_url(declared.type_id, object_id),
-            declared.label.capitalize(),
+            declared.noun.capitalize(),
             object_id,
         )
         if "archive" in obj.kind:
             return links  # gone from the panel's pages
         page = registry.change_url(declared.name, object_id)
-        return format_html('{} · <a href="{}">panel page</a>', links, page) if page else links
+        return format_html(_('{} · <a href="{}">panel page</a>'), links, page) if page else links
 
     def has_add_permission(self, request):
         return False
@@ -76,7 +78,9 @@ class OutboxOperationAdmin(admin.ModelAdmin):
 
     # Counted from the selection as it was when the action started: under a status filter the
     # queryset is re-evaluated after the change, and the changed rows would drop out of it.
-    @admin.action(description="Retry the selected failed operations", permissions=["change"])
+    @admin.action(
+        description=gettext_lazy("Retry the selected failed operations"), permissions=["change"]
+    )
     def retry_operations(self, request, queryset):
         selected = list(queryset)
         retried = sum(
@@ -84,11 +88,22 @@ class OutboxOperationAdmin(admin.ModelAdmin):
             for operation in selected
             if operation.status == Status.FAILED and outbox.retry(operation)
         )
-        messages.success(request, f"{retried} operation(s) queued for another attempt.")
+        # One English text for any count (the tests read it); a language may inflect it.
+        queued = ngettext(
+            "%(count)s operation(s) queued for another attempt.",
+            "%(count)s operation(s) queued for another attempt.",
+            retried,
+        )
+        messages.success(request, queued % {"count": retried})
         if skipped := len(selected) - retried:
-            messages.warning(request, f"{skipped} skipped: only failed operations can be retried.")
+            messages.warning(
+                request,
+                _("%(count)s skipped: only failed operations can be retried.") % {"count": skipped},
+            )
 
-    @admin.action(description="Discard the selected operations", permissions=["change"])
+    @admin.action(
+        description=gettext_lazy("Discard the selected operations"), permissions=["change"]
+    )
     def discard_operations(self, request, queryset):
         selected = list(queryset)
         # A running one is in a worker's hands right now; its result would overwrite the discard.
@@ -97,8 +112,13 @@ class OutboxOperationAdmin(admin.ModelAdmin):
             for operation in selected
             if operation.status in (Status.PENDING, Status.FAILED) and outbox.discard(operation)
         )
-        messages.success(request, f"{discarded} operation(s) discarded.")
+        done = ngettext(
+            "%(count)s operation(s) discarded.", "%(count)s operation(s) discarded.", discarded
+        )
+        messages.success(request, done % {"count": discarded})
         if skipped := len(selected) - discarded:
             messages.warning(
-                request, f"{skipped} skipped: only pending or failed operations can be discarded."
+                request,
+                _("%(count)s skipped: only pending or failed operations can be discarded.")
+                % {"count": skipped},
             )

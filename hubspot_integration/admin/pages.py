@@ -16,12 +16,14 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.dateparse import parse_datetime
 from django.utils.html import format_html
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from .. import errors
 from ..form_errors import add_service_errors
 from ..services.outbox import Outcome
 
-QUEUED_MESSAGE = "Queued: will be sent to HubSpot when it is reachable."
+QUEUED_MESSAGE = gettext_lazy("Queued: will be sent to HubSpot when it is reachable.")
 
 
 def admin_page(model_admin, route: str, view, name: str):
@@ -148,7 +150,9 @@ def report_outcome(request, outcome: Outcome, *, done: str, link: str = "") -> b
             messages.success(
                 request,
                 format_html(
-                    '{} <a href="{}" target="_blank" rel="noopener">Open in HubSpot</a>', done, link
+                    _('{} <a href="{}" target="_blank" rel="noopener">Open in HubSpot</a>'),
+                    done,
+                    link,
                 ),
             )
         else:
@@ -157,5 +161,5 @@ def report_outcome(request, outcome: Outcome, *, done: str, link: str = "") -> b
     if outcome.queued:
         messages.warning(request, QUEUED_MESSAGE)
         return True
-    messages.error(request, f"HubSpot refused the change: {outcome.error}")
+    messages.error(request, _("HubSpot refused the change: %(error)s") % {"error": outcome.error})
     return False

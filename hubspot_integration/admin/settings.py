@@ -7,6 +7,8 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from ..forms import HubSpotSettingsForm
 from ..models import RETENTION_FIELDS, HubSpotSettings
@@ -22,16 +24,21 @@ TEST_PERMISSION = "hubspot_integration.test_connection"
 
 # How the admin replaces each secret a lost key made unreadable (the banner on the page).
 REMEDIES = {
-    "access_token": "paste it again in “Service key or access token”, or tick “Clear the stored "
-    "token”",
-    "webhook_secret": "enter it again in “Webhook client secret”, or tick “Clear the webhook "
-    "secret”",
-    "oauth_client_secret": "enter it again in “OAuth client secret”, or tick “Clear the OAuth "
-    "client secret”",
-    "oauth_access_token": "nothing is needed while the refresh token opens (the next HubSpot "
-    "call fetches a new one; Test connection makes one); otherwise press Disconnect, then Connect "
-    "with HubSpot again",
-    "oauth_refresh_token": "press Disconnect, then Connect with HubSpot again",
+    "access_token": gettext_lazy(
+        "paste it again in “Service key or access token”, or tick “Clear the stored token”"
+    ),
+    "webhook_secret": gettext_lazy(
+        "enter it again in “Webhook client secret”, or tick “Clear the webhook secret”"
+    ),
+    "oauth_client_secret": gettext_lazy(
+        "enter it again in “OAuth client secret”, or tick “Clear the OAuth client secret”"
+    ),
+    "oauth_access_token": gettext_lazy(
+        "nothing is needed while the refresh token opens (the next HubSpot "
+        "call fetches a new one; Test connection makes one); otherwise press Disconnect, then Connect "
+        "with HubSpot again"
+    ),
+    "oauth_refresh_token": gettext_lazy("press Disconnect, then Connect with HubSpot again"),
 }
 
 
@@ -43,21 +50,21 @@ class HubSpotSettingsAdmin(SingletonModelAdmin):
     fieldsets = [
         (None, {"fields": ["enabled", "portal_id", "credential_type", "new_token", "clear_token"]}),
         (
-            "OAuth (a project-based app: Connect with HubSpot)",
+            gettext_lazy("OAuth (a project-based app: Connect with HubSpot)"),
             {
                 "fields": [
                     "oauth_client_id",
                     "new_oauth_client_secret",
                     "clear_oauth_client_secret",
                 ],
-                "description": (
+                "description": gettext_lazy(
                     "The app's client ID and client secret (its Auth tab in HubSpot). Save them, "
                     "then press Connect with HubSpot above."
                 ),
             },
         ),
         (
-            "Features",
+            gettext_lazy("Features"),
             {
                 "fields": [
                     "chat_enabled",
@@ -72,25 +79,25 @@ class HubSpotSettingsAdmin(SingletonModelAdmin):
             },
         ),
         (
-            "Consent",
+            gettext_lazy("Consent"),
             {
                 "fields": [
                     "consent_text",
                     "consent_communications_text",
                     "consent_subscription_type_id",
                 ],
-                "description": (
+                "description": gettext_lazy(
                     "With a consent text, the contact form asks the visitor to agree to it and "
                     "each submission carries HubSpot's legalConsentOptions with the texts they saw."
                 ),
             },
         ),
-        ("Webhooks", {"fields": ["new_webhook_secret", "clear_webhook_secret"]}),
+        (gettext_lazy("Webhooks"), {"fields": ["new_webhook_secret", "clear_webhook_secret"]}),
         (
-            "Site users as HubSpot contacts",
+            gettext_lazy("Site users as HubSpot contacts"),
             {
                 "fields": ["user_sync_enabled", "user_sync_from_hubspot", "user_property_map"],
-                "description": (
+                "description": gettext_lazy(
                     "Customers with a confirmed address are upserted to the HubSpot contact with "
                     "that email; staff accounts, passwords and unconfirmed addresses never are. "
                     "HubSpot's changes reach the users through the webhook (contact."
@@ -99,7 +106,7 @@ class HubSpotSettingsAdmin(SingletonModelAdmin):
             },
         ),
         (
-            "Limits and caching",
+            gettext_lazy("Limits and caching"),
             {
                 "fields": [
                     "rate_limit_per_10s",
@@ -109,10 +116,10 @@ class HubSpotSettingsAdmin(SingletonModelAdmin):
             },
         ),
         (
-            "Retention",
+            gettext_lazy("Retention"),
             {
                 "fields": list(RETENTION_FIELDS),
-                "description": (
+                "description": gettext_lazy(
                     "How many days finished records are kept before the sweep purges them "
                     "(0 keeps a kind forever). A pending, running or failed write, an event not "
                     "yet applied and an import still queued or running are never purged."
@@ -120,7 +127,7 @@ class HubSpotSettingsAdmin(SingletonModelAdmin):
             },
         ),
         (
-            "Found by the connection check",
+            gettext_lazy("Found by the connection check"),
             {"fields": ["data_hosting_region", "ui_domain", "last_check_at", "last_check_ok"]},
         ),
     ]
@@ -166,7 +173,7 @@ class HubSpotSettingsAdmin(SingletonModelAdmin):
     def response_change(self, request, obj):
         if SAVE_AND_TEST in request.POST:
             request._hubspot_save_and_test = True
-            self.message_user(request, "The HubSpot settings were saved.", messages.SUCCESS)
+            self.message_user(request, _("The HubSpot settings were saved."), messages.SUCCESS)
             return HttpResponseRedirect(self._settings_url())  # replaced by the report
         return super().response_change(request, obj)
 
@@ -230,7 +237,7 @@ class HubSpotSettingsAdmin(SingletonModelAdmin):
         messages.add_message(request, level, report.message)
         context = {
             **self.admin_site.each_context(request),
-            "title": "HubSpot connection check",
+            "title": _("HubSpot connection check"),
             "opts": self.model._meta,
             "report": report,
             "oauth_error": HubSpotSettings.load().oauth_error,

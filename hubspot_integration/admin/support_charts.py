@@ -6,7 +6,14 @@ named in a legend; every bar carries its label and value as text, and its exact 
 
 from __future__ import annotations
 
+import datetime as dt
 import math
+
+from django.utils import dateformat
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext, pgettext
+
+from ..tickets import service as tickets
 
 WIDTH = 640
 DAY_PLOT_HEIGHT = 150
@@ -15,7 +22,39 @@ DAY_AXIS = 22  # the date labels' row
 DAY_LEFT = 44
 BAR_HEIGHT = 22
 LABEL_WIDTH = 190
-SERIES = (("opened", "Opened"), ("closed", "Closed"))
+SERIES = (("opened", gettext_lazy("Opened")), ("closed", gettext_lazy("Closed")))
+
+
+def day_title(noun: str, series: str, date: str, count: int) -> str:
+    """A day's bar in words, whole sentences so each language orders and inflects them. The
+    English stays "1 tickets opened" as it always read; German says "1 Ticket eröffnet"."""
+    if noun == "tickets" and series == "opened":
+        text = ngettext(
+            "%(date)s: %(count)s tickets opened", "%(date)s: %(count)s tickets opened", count
+        )
+    elif noun == "tickets":
+        text = ngettext(
+            "%(date)s: %(count)s tickets closed", "%(date)s: %(count)s tickets closed", count
+        )
+    elif series == "opened":
+        text = ngettext(
+            "%(date)s: %(count)s threads opened", "%(date)s: %(count)s threads opened", count
+        )
+    else:
+        text = ngettext(
+            "%(date)s: %(count)s threads closed", "%(date)s: %(count)s threads closed", count
+        )
+    return text % {"date": date, "count": count}
+
+
+def tick(day: str) -> str:
+    """A day under the chart, short, as the language writes it: "11-03" in English, "03.11." in
+    German (the format is the translation: Django's date-format letters)."""
+    try:
+        when = dt.date.fromisoformat(day)
+    except ValueError:
+        return day[5:]
+    return dateformat.format(when, pgettext("a chart's day label; Django date format", "m-d"))
 
 
 def duration(seconds) -> str:
@@ -24,15 +63,19 @@ def duration(seconds) -> str:
         return "—"
     seconds = round(seconds)
     if seconds < 60:
-        return f"{seconds} s"
+        return _("%(seconds)s s") % {"seconds": seconds}
     minutes = seconds // 60
     if minutes < 60:
-        return f"{minutes} min"
+        return _("%(minutes)s min") % {"minutes": minutes}
     hours, minutes = divmod(minutes, 60)
     if hours < 24:
-        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+        if minutes:
+            return _("%(hours)s h %(minutes)s min") % {"hours": hours, "minutes": minutes}
+        return _("%(hours)s h") % {"hours": hours}
     days, hours = divmod(hours, 24)
-    return f"{days} d {hours} h" if hours else f"{days} d"
+    if hours:
+        return _("%(days)s d %(hours)s h") % {"days": days, "hours": hours}
+    return _("%(days)s d") % {"days": days}
 
 
 def day_chart(per_day: list[dict], noun: str) -> dict:
@@ -47,7 +90,7 @@ def day_chart(per_day: list[dict], noun: str) -> dict:
     base = DAY_TOP + DAY_PLOT_HEIGHT
     for i, d in enumerate(per_day):
         x0 = DAY_LEFT + i * group + (group - 2 * bar) / 2
-        for k, (series, label) in enumerate(SERIES):
+        for k, (series, _label) in enumerate(SERIES):
             h = round(DAY_PLOT_HEIGHT * d[series] / top, 1)
             bars.append(
                 {
@@ -56,13 +99,15 @@ def day_chart(per_day: list[dict], noun: str) -> dict:
                     "y": round(base - h, 1),
                     "width": round(bar, 1),
                     "height": h,
-                    "title": f"{d['date']}: {d[series]} {noun} {label.lower()}",
+                    "title": day_title(noun, series, d["date"], d[series]),
                     "date": d["date"],
                     "value": d[series],
                 }
             )
         if i % every == 0:
-            ticks.append({"x": round(DAY_LEFT + i * group + group / 2, 1), "label": d["date"][5:]})
+            ticks.append(
+                {"x": round(DAY_LEFT + i * group + group / 2, 1), "label": tick(d["date"])}
+            )
     return {
         "width": WIDTH,
         "height": base + DAY_AXIS,
@@ -76,7 +121,7 @@ def day_chart(per_day: list[dict], noun: str) -> dict:
         "legend": [
             {
                 "series": s,
-                "label": label,
+                "label": str(label),
                 "x": DAY_LEFT + i * 110,
                 "text_x": DAY_LEFT + i * 110 + 20,
             }
@@ -114,6 +159,13 @@ def bar_chart(rows: list[tuple[str, str, float, str]]) -> dict:
     }
 
 
+def priority_label(row: dict) -> str:
+    """A priority bar's label in the active language (the report keeps HubSpot's value)."""
+    if not row["priority"]:
+        return _("No or other priority")
+    return tickets.priority_label(row["priority"])
+
+
 def charts(data: dict | None) -> dict:
     """Every chart of the support card, from `support_reports.summary()`'s data."""
     if not data:
@@ -121,13 +173,13 @@ def charts(data: dict | None) -> dict:
     t = data["tickets"]
     close = t["time_to_close"]
     times = [
-        ("close-median", "Ticket close, median", close["median_seconds"]),
-        ("close-p90", "Ticket close, 90th percentile", close["p90_seconds"]),
+        ("close-median", _("Ticket close, median"), close["median_seconds"]),
+        ("close-p90", _("Ticket close, 90th percentile"), close["p90_seconds"]),
     ]
     chat = data.get("chat")
     if chat:
         times.append(
-            ("reply-median", "Chat first reply, median", chat["first_reply"]["median_seconds"])
+            ("reply-median", _("Chat first reply, median"), chat["first_reply"]["median_seconds"])
         )
     result = {
         "tickets_per_day": day_chart(t["per_day"], "tickets"),
@@ -139,7 +191,7 @@ def charts(data: dict | None) -> dict:
         ),
         "by_priority": bar_chart(
             [
-                (p["priority"], p["label"], p["count"], str(p["count"]))
+                (p["priority"], priority_label(p), p["count"], str(p["count"]))
                 for p in t["open_by_priority"]
             ]
         ),
@@ -151,8 +203,8 @@ def charts(data: dict | None) -> dict:
         result["chat_per_day"] = day_chart(chat["per_day"], "threads")
         result["chat_totals"] = bar_chart(
             [
-                ("opened", "Threads opened", chat["opened"], str(chat["opened"])),
-                ("closed", "Threads closed", chat["closed"], str(chat["closed"])),
+                ("opened", _("Threads opened"), chat["opened"], str(chat["opened"])),
+                ("closed", _("Threads closed"), chat["closed"], str(chat["closed"])),
             ]
         )
         result["reply_median"] = duration(chat["first_reply"]["median_seconds"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from .. import errors
 from ..services import conversations
@@ -19,7 +20,10 @@ def thread_context(request, *, contact_id: str = "", ticket_id: str = "") -> dic
     try:
         found = conversations.threads(contact_id=contact_id, ticket_id=ticket_id)
     except errors.HubSpotError as err:
-        messages.warning(request, f"The chat conversations cannot be shown right now: {err}")
+        messages.warning(
+            request,
+            _("The chat conversations cannot be shown right now: %(error)s") % {"error": err},
+        )
         return {"threads": [], "threads_unavailable": True, "show_threads": True}
     may_reply = request.user.has_perm(CONTACT_PERMISSION)
     rows = []

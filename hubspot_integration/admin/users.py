@@ -6,6 +6,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.forms import UserChangeForm
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from ..models import CustomerEmail, HubSpotUserContact
 
@@ -17,7 +19,7 @@ class UniqueEmailUserChangeForm(UserChangeForm):
         email = (self.cleaned_data.get("email") or "").strip()
         taken = User.objects.filter(email__iexact=email).exclude(pk=self.instance.pk)
         if email and taken.exists():
-            raise ValidationError("Another account has this email address.")
+            raise ValidationError(_("Another account has this email address."))
         return email
 
 
@@ -29,7 +31,9 @@ class CustomerEmailInline(admin.StackedInline):
     readonly_fields = ["email", "verified_at"]
     extra = 0
     max_num = 0
-    verbose_name_plural = "verified email (changing the email above unverifies the account)"
+    verbose_name_plural = gettext_lazy(
+        "verified email (changing the email above unverifies the account)"
+    )
 
 
 class HubSpotUserContactInline(admin.StackedInline):
@@ -41,7 +45,7 @@ class HubSpotUserContactInline(admin.StackedInline):
     extra = 0
     max_num = 0
     can_delete = False
-    verbose_name_plural = "HubSpot contact"
+    verbose_name_plural = gettext_lazy("HubSpot contact")
 
 
 if admin.site.is_registered(User):

@@ -1,26 +1,30 @@
 """HubSpot companies: the organisations contacts work for and deals are made with."""
 
+from django.utils.translation import gettext_lazy as _
+
 from ..crm.types import Column, ObjectType, Property
 
 OBJECT_TYPE = ObjectType(
     name="companies",
     singular="company",
+    verbose_name=_("company"),
+    verbose_name_plural=_("companies"),
     properties=(
-        Property("name", "Name", required=True),
-        Property("domain", "Domain", help_text="example.com: HubSpot links contacts by it."),
-        Property("phone", "Phone", max_length=40),
-        Property("city", "City", max_length=100),
-        Property("country", "Country", max_length=100),
+        Property("name", _("Name"), required=True),
+        Property("domain", _("Domain"), help_text=_("example.com: HubSpot links contacts by it.")),
+        Property("phone", _("Phone"), max_length=40),
+        Property("city", _("City"), max_length=100),
+        Property("country", _("Country"), max_length=100),
     ),
     columns=(
-        Column("name", "Name", sort="name"),
-        Column("domain", "Domain", sort="domain"),
-        Column("city", "City", sort="city"),
-        Column("phone", "Phone", sort="phone"),
-        Column("created", "Created", sort="createdate"),
+        Column("name", _("Name"), sort="name"),
+        Column("domain", _("Domain"), sort="domain"),
+        Column("city", _("City"), sort="city"),
+        Column("phone", _("Phone"), sort="phone"),
+        Column("created", _("Created"), sort="createdate"),
     ),
     title_property="name",
-    search_hint="Name or domain",
+    search_hint=_("Name or domain"),
     related=("contacts", "deals"),
     # Creating needs the request-key property once (crm.schemas.companies.write).
     scopes=(

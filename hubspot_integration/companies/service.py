@@ -6,6 +6,7 @@ import re
 from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 
 from ..crm.service import CrmService
 from . import OBJECT_TYPE
@@ -24,7 +25,9 @@ def clean_domain(value: str) -> str:
         host = ""
     host = host.removeprefix("www.")
     if not DOMAIN.match(host):
-        raise ValidationError({"domain": f"{value!r} is not a domain name like example.com."})
+        raise ValidationError(
+            {"domain": _("%(value)r is not a domain name like example.com.") % {"value": value}}
+        )
     return host
 
 

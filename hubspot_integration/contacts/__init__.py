@@ -1,28 +1,32 @@
 """HubSpot contacts: the panel's people. An email names one contact, never two."""
 
+from django.utils.translation import gettext_lazy as _
+
 from ..crm.types import Column, ObjectType, Property
 
 OBJECT_TYPE = ObjectType(
     name="contacts",
     singular="contact",
+    verbose_name=_("contact"),
+    verbose_name_plural=_("contacts"),
     properties=(
-        Property("email", "Email", max_length=254, required=True, kind="email"),
-        Property("firstname", "First name", max_length=100),
-        Property("lastname", "Last name", max_length=100),
-        Property("company", "Company", max_length=200),
-        Property("phone", "Phone", max_length=40),
+        Property("email", _("Email"), max_length=254, required=True, kind="email"),
+        Property("firstname", _("First name"), max_length=100),
+        Property("lastname", _("Last name"), max_length=100),
+        Property("company", _("Company"), max_length=200),
+        Property("phone", _("Phone"), max_length=40),
     ),
     columns=(
-        Column("name", "Name", sort="lastname"),
-        Column("email", "Email", sort="email"),
-        Column("company", "Company", sort="company"),
-        Column("phone", "Phone", sort="phone"),
-        Column("created", "Created", sort="createdate"),
+        Column("name", _("Name"), sort="lastname"),
+        Column("email", _("Email"), sort="email"),
+        Column("company", _("Company"), sort="company"),
+        Column("phone", _("Phone"), sort="phone"),
+        Column("created", _("Created"), sort="createdate"),
     ),
     title_property="email",
     # Contacts keep HubSpot's legacy name for the modified date.
     read_properties=("createdate", "lastmodifieddate"),
-    search_hint="Email, name or company",
+    search_hint=_("Email, name or company"),
     # A contact's page tells its story: its tickets, companies and deals (each where the
     # credential may read them) and, below them, its chat threads.
     related=("tickets", "companies", "deals"),

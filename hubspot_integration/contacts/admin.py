@@ -8,6 +8,8 @@ admins" group holds it and "HubSpot staff" do not (roles.py)."""
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _
 
 from .. import errors
 from ..admin.pages import QUEUED_MESSAGE, admin_page, report_outcome, send, when
@@ -34,19 +36,19 @@ class HubSpotContactAdmin(CrmObjectAdmin):
             request,
             form,
             lambda: service.create_unique(form.properties(drop_blank=True), user=request.user),
-            refused="HubSpot refused the contact",
+            refused=_("HubSpot refused the contact"),
         )
         if result is None:
             return None
         if result.existing is not None:
             # No duplicate: offer the contact that already has this email instead.
             form.extra_context = {"existing": self.row(result.existing)}
-            messages.warning(request, "A contact with this email already exists.")
+            messages.warning(request, _("A contact with this email already exists."))
             return None
         if report_outcome(
             request,
             result.outcome,
-            done=f"Contact {form.cleaned_data['email']} created.",
+            done=_("Contact %(email)s created.") % {"email": form.cleaned_data["email"]},
             link=service.url(result.outcome.operation.hubspot_object_id),
         ):
             return HttpResponseRedirect(self.url("changelist"))
@@ -68,23 +70,28 @@ class HubSpotContactAdmin(CrmObjectAdmin):
         try:
             record = self.row(service.get(object_id))
         except errors.NotFound:
-            messages.error(request, f"HubSpot has no contact {object_id}.")
+            messages.error(request, _("HubSpot has no contact %(id)s.") % {"id": object_id})
             return HttpResponseRedirect(self.url("changelist"))
         except errors.HubSpotError as err:
             # The address names whom to erase: without it there is nothing safe to do.
-            messages.error(request, f"Could not read the contact from HubSpot: {err}")
+            messages.error(
+                request, _("Could not read the contact from HubSpot: %(error)s") % {"error": err}
+            )
             return HttpResponseRedirect(self.url("change", object_id))
         email = str(record.get("email") or "")
         if not email:
-            messages.error(request, "This contact has no email address to erase it by.")
+            messages.error(request, _("This contact has no email address to erase it by."))
             return HttpResponseRedirect(self.url("change", object_id))
         found = gdpr.inventory(email)
         if found.user is not None and (found.user.is_staff or found.user.is_superuser):
             # Erasing a staff account from here would let a HubSpot admin remove a superuser.
             messages.error(
                 request,
-                f"{email} belongs to a staff account: delete that account in the user admin "
-                "(a superuser's task), then come back to erase the contact.",
+                _(
+                    "%(email)s belongs to a staff account: delete that account in the user admin "
+                    "(a superuser's task), then come back to erase the contact."
+                )
+                % {"email": email},
             )
             return HttpResponseRedirect(self.url("change", object_id))
         if request.method == "POST" and request.POST.get("post") == "yes":
@@ -92,14 +99,15 @@ class HubSpotContactAdmin(CrmObjectAdmin):
             report_outcome(
                 request,
                 erased.outcome,
-                done=f"Contact {email} deleted in HubSpot; removed here: {erased.summary}.",
+                done=_("Contact %(email)s deleted in HubSpot; removed here: %(summary)s.")
+                % {"email": email, "summary": erased.summary},
             )
             return HttpResponseRedirect(self.url("changelist"))
         return self.render(
             request,
             self.templates("gdpr_delete.html"),
             self.context(
-                title="GDPR-delete a HubSpot contact",
+                title=_("GDPR-delete a HubSpot contact"),
                 record=record,
                 found=found,
                 change_url=self.url("change", object_id),
@@ -113,7 +121,9 @@ class HubSpotContactAdmin(CrmObjectAdmin):
         try:
             return tickets.pipelines()
         except errors.HubSpotError as err:
-            messages.warning(request, f"Could not read the ticket pipelines: {err}")
+            messages.warning(
+                request, _("Could not read the ticket pipelines: %(error)s") % {"error": err}
+            )
             return None
 
     def details(self, type_name: str, record: dict, known) -> list[str]:
@@ -126,11 +136,15 @@ class HubSpotContactAdmin(CrmObjectAdmin):
             known,
         )
         priority = props.get("hs_ticket_priority") or ""
-        label = dict(tickets.Priority.choices).get(priority, priority.capitalize())
-        out = [f"Stage: {stage}" if stage else "", f"Priority: {label}" if label else ""]
-        for name, prop in (("Created", "createdate"), ("Modified", "hs_lastmodifieddate")):
+        label = tickets.priority_label(priority)
+        out = [
+            _("Stage: %(stage)s") % {"stage": stage} if stage else "",
+            _("Priority: %(priority)s") % {"priority": label} if label else "",
+        ]
+        dated = ((_("Created %(at)s"), "createdate"), (_("Modified %(at)s"), "hs_lastmodifieddate"))
+        for text, prop in dated:
             if at := when(props.get(prop)):
-                out.append(f"{name} {at:%Y-%m-%d %H:%M}")
+                out.append(text % {"at": f"{at:%Y-%m-%d %H:%M}"})
         return [part for part in out if part]
 
     def page_extras(self, request, object_id, record: dict) -> dict:
@@ -144,12 +158,14 @@ class HubSpotContactAdmin(CrmObjectAdmin):
         try:
             thread = conversations.get_thread(thread_id)
         except errors.NotFound:
-            messages.error(request, f"HubSpot has no chat thread {thread_id}.")
+            messages.error(request, _("HubSpot has no chat thread %(id)s.") % {"id": thread_id})
             return False, None
         except errors.HubSpotError:
             return True, None  # the outbox tries again when HubSpot answers
         if str(thread.get("associatedContactId") or "") not in ("", str(object_id)):
-            messages.error(request, f"Chat thread {thread_id} is not this contact's.")
+            messages.error(
+                request, _("Chat thread %(id)s is not this contact's.") % {"id": thread_id}
+            )
             return False, thread
         return True, thread
 
@@ -159,11 +175,15 @@ class HubSpotContactAdmin(CrmObjectAdmin):
             return HttpResponseNotAllowed(["POST"])
         text = (request.POST.get("text") or "").strip()
         if not text or len(text) > REPLY_MAX_LENGTH:
-            messages.error(request, f"Write a reply of 1 to {REPLY_MAX_LENGTH:,} characters.")
+            messages.error(
+                request,
+                _("Write a reply of 1 to %(max)s characters.")
+                % {"max": number_format(REPLY_MAX_LENGTH, force_grouping=True)},
+            )
             return self._back(object_id, thread_id)
         go_on, thread = self._readable_thread(request, object_id, thread_id)
         if go_on and thread and thread.get("status") == conversations.CLOSED:
-            messages.error(request, "This thread is closed: reopen it to reply.")
+            messages.error(request, _("This thread is closed: reopen it to reply."))
             go_on = False
         if not go_on:
             return self._back(object_id, thread_id)
@@ -173,14 +193,18 @@ class HubSpotContactAdmin(CrmObjectAdmin):
             messages.error(request, str(err))
             return self._back(object_id, thread_id)
         except errors.HubSpotError as err:
-            messages.error(request, f"Could not tell who you are in HubSpot: {err}")
+            messages.error(
+                request, _("Could not tell who you are in HubSpot: %(error)s") % {"error": err}
+            )
             return self._back(object_id, thread_id)
         if outcome.done:
-            messages.success(request, "Reply sent.")
+            messages.success(request, _("Reply sent."))
         elif outcome.queued:
             messages.warning(request, QUEUED_MESSAGE)
         else:
-            messages.error(request, f"HubSpot refused the reply: {outcome.error}")
+            messages.error(
+                request, _("HubSpot refused the reply: %(error)s") % {"error": outcome.error}
+            )
         return self._back(object_id, thread_id)
 
     def thread_status_view(self, request, object_id, thread_id):
@@ -189,13 +213,13 @@ class HubSpotContactAdmin(CrmObjectAdmin):
             return HttpResponseNotAllowed(["POST"])
         status = request.POST.get("status")
         if status not in (conversations.OPEN, conversations.CLOSED):
-            messages.error(request, "Choose to close or to reopen the thread.")
+            messages.error(request, _("Choose to close or to reopen the thread."))
             return self._back(object_id, thread_id)
-        go_on, _ = self._readable_thread(request, object_id, thread_id)
+        go_on, _thread = self._readable_thread(request, object_id, thread_id)
         if go_on:
             outcome = conversations.set_status(thread_id, status, user=request.user)
             closed = status == conversations.CLOSED
             report_outcome(
-                request, outcome, done="Thread closed." if closed else "Thread reopened."
+                request, outcome, done=_("Thread closed.") if closed else _("Thread reopened.")
             )
         return self._back(object_id, thread_id)

@@ -1,3 +1,5 @@
+from django.utils.translation import gettext_lazy as _
+
 from ..crm.models import AdminPage
 
 
@@ -6,5 +8,5 @@ class HubSpotContact(AdminPage):
     # before the page had a model of its own.
     class Meta(AdminPage.Meta):
         app_label = "hubspot_integration"
-        verbose_name = "HubSpot contact"
-        verbose_name_plural = "HubSpot contacts"
+        verbose_name = _("HubSpot contact")
+        verbose_name_plural = _("HubSpot contacts")

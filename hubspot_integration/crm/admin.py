@@ -12,6 +12,7 @@ import itertools
 
 from django.contrib import messages
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+from django.utils.translation import gettext as _
 
 from .. import errors
 from ..admin.pages import CursorPager, HubSpotPageAdmin, admin_page, report_outcome, send, when
@@ -90,8 +91,8 @@ class CrmObjectAdmin(HubSpotPageAdmin):
         return {
             "object_type": self.object_type,
             "columns": self.object_type.columns,
-            "label": self.object_type.label,
-            "label_plural": self.object_type.label_plural,
+            "label": self.object_type.noun,
+            "label_plural": self.object_type.noun_plural,
             **extra,
         }
 
@@ -102,9 +103,10 @@ class CrmObjectAdmin(HubSpotPageAdmin):
 
     def bulk_actions(self) -> list[tuple[str, str]]:
         """The bulk actions: (name, label); each `name` has a method `action_<name>`."""
-        found = [("export", f"Export selected {self.object_type.label_plural} to CSV")]
+        plural = self.object_type.noun_plural
+        found = [("export", _("Export selected %(records)s to CSV") % {"records": plural})]
         if "archive" in self.object_type.verbs:
-            found.insert(0, ("archive", f"Archive selected {self.object_type.label_plural}"))
+            found.insert(0, ("archive", _("Archive selected %(records)s") % {"records": plural}))
         return found
 
     def list_state(self, request) -> ListState:
@@ -152,13 +154,15 @@ class CrmObjectAdmin(HubSpotPageAdmin):
             rows = [self.row(r) for r in records]
         except errors.HubSpotError as err:
             messages.error(
-                request, f"Could not read the {self.object_type.label_plural} from HubSpot: {err}"
+                request,
+                _("Could not read the %(records)s from HubSpot: %(error)s")
+                % {"records": self.object_type.noun_plural, "error": err},
             )
         return self.render(
             request,
             self.templates("change_list.html"),
             self.context(
-                title=f"HubSpot {self.object_type.label_plural}",
+                title=_("HubSpot %(records)s") % {"records": self.object_type.noun_plural},
                 rows=rows,
                 add_url=self.url("add"),
                 **self.list_context(request, state, rows, next_after, total, pager),
@@ -179,7 +183,7 @@ class CrmObjectAdmin(HubSpotPageAdmin):
             # the list rather than a broken download.
             first = next(iter_records := iter(records), None)
         except errors.HubSpotError as err:
-            messages.error(request, f"Could not export from HubSpot: {err}")
+            messages.error(request, _("Could not export from HubSpot: %(error)s") % {"error": err})
             return HttpResponseRedirect(self.url("changelist") + back)
         head = [] if first is None else [first]
         return export.response(self.object_type, itertools.chain(head, iter_records))
@@ -195,18 +199,24 @@ class CrmObjectAdmin(HubSpotPageAdmin):
         name = request.POST.get("action", "")
         ids = selected_ids(request.POST.getlist(ACTION_CHECKBOX))
         if name not in dict(self.bulk_actions()):
-            messages.warning(request, "No action selected.")
+            messages.warning(request, _("No action selected."))
             return HttpResponseRedirect(back)
         if not ids:
             messages.warning(
                 request,
-                "Items must be selected in order to perform actions on them. "
-                "No items have been changed.",
+                _(
+                    "Items must be selected in order to perform actions on them. "
+                    "No items have been changed."
+                ),
             )
             return HttpResponseRedirect(back)
         limit = app_settings.BULK_ACTION_MAX
         if len(ids) > limit:
-            messages.error(request, f"Select at most {limit} {self.object_type.label_plural}.")
+            messages.error(
+                request,
+                _("Select at most %(limit)s %(records)s.")
+                % {"limit": limit, "records": self.object_type.noun_plural},
+            )
             return HttpResponseRedirect(back)
         return getattr(self, f"action_{name}")(request, ids, back)
 
@@ -230,7 +240,10 @@ class CrmObjectAdmin(HubSpotPageAdmin):
             records = [self.row(r) for r in self.read_selected(ids)]
         except errors.HubSpotError as err:
             # The writes still go through the outbox; only the names are missing.
-            messages.warning(request, f"Could not read the selected records from HubSpot: {err}")
+            messages.warning(
+                request,
+                _("Could not read the selected records from HubSpot: %(error)s") % {"error": err},
+            )
             records = [{"id": i, "summary": i, "change_url": self.url("change", i)} for i in ids]
         return self.render(
             request,
@@ -250,7 +263,7 @@ class CrmObjectAdmin(HubSpotPageAdmin):
         if request.POST.get("post") != "yes":
             return self.confirm(request, "archive", ids, back)
         outcomes = [(i, self.service.archive(i, user=request.user)) for i in ids]
-        report_bulk(request, outcomes, self.object_type, done="archived in HubSpot")
+        report_bulk(request, outcomes, self.object_type, done=_("%(records)s archived in HubSpot."))
         return HttpResponseRedirect(back)
 
     # --- create --------------------------------------------------------------------------------
@@ -260,7 +273,7 @@ class CrmObjectAdmin(HubSpotPageAdmin):
             request,
             form,
             lambda: self.service.create(form.properties(drop_blank=True), user=request.user),
-            refused=f"HubSpot refused the {self.object_type.label}",
+            refused=_("HubSpot refused the %(record)s") % {"record": self.object_type.noun},
         )
         if outcome is None:
             return None
@@ -269,7 +282,8 @@ class CrmObjectAdmin(HubSpotPageAdmin):
         if report_outcome(
             request,
             outcome,
-            done=f"{self.object_type.label.capitalize()} {title} created.",
+            done=_("%(Record)s %(title)s created.")
+            % {"Record": self.object_type.noun.capitalize(), "title": title},
             link=self.service.url(new_id) if new_id else "",
         ):
             return HttpResponseRedirect(self.url("changelist"))
@@ -286,7 +300,7 @@ class CrmObjectAdmin(HubSpotPageAdmin):
             request,
             self.templates("change_form.html"),
             self.context(
-                title=f"Add HubSpot {self.object_type.label}",
+                title=_("Add HubSpot %(record)s") % {"record": self.object_type.noun},
                 form=form,
                 adding=True,
                 **getattr(form, "extra_context", {}),
@@ -307,7 +321,8 @@ class CrmObjectAdmin(HubSpotPageAdmin):
             except errors.HubSpotError as err:
                 messages.error(
                     request,
-                    f"Could not read {self.object_type.label} {object_id} from HubSpot: {err}",
+                    _("Could not read %(record)s %(id)s from HubSpot: %(error)s")
+                    % {"record": self.object_type.noun, "id": object_id, "error": err},
                 )
                 return HttpResponseRedirect(self.url("changelist"))
             form = self.form_class.from_record(record)
@@ -315,7 +330,7 @@ class CrmObjectAdmin(HubSpotPageAdmin):
             request,
             self.templates("change_form.html"),
             self.context(
-                title=f"Change HubSpot {self.object_type.label}",
+                title=_("Change HubSpot %(record)s") % {"record": self.object_type.noun},
                 form=form,
                 object_id=object_id,
                 hubspot_url=self.service.url(object_id),
@@ -337,7 +352,7 @@ class CrmObjectAdmin(HubSpotPageAdmin):
             request,
             form,
             lambda: self.service.update(object_id, form.properties(), user=request.user),
-            refused="HubSpot refused the change",
+            refused=_("HubSpot refused the change"),
         )
         if outcome is None:
             return False
@@ -345,7 +360,8 @@ class CrmObjectAdmin(HubSpotPageAdmin):
         return report_outcome(
             request,
             outcome,
-            done=f"{self.object_type.label.capitalize()} {title} saved.",
+            done=_("%(Record)s %(title)s saved.")
+            % {"Record": self.object_type.noun.capitalize(), "title": title},
             link=self.service.url(object_id),
         )
 
@@ -357,7 +373,9 @@ class CrmObjectAdmin(HubSpotPageAdmin):
         found, problems = self.service.related(record)
         for type_name, problem in problems.items():
             messages.warning(
-                request, f"Could not read the linked {type_name} from HubSpot: {problem}"
+                request,
+                _("Could not read the linked %(records)s from HubSpot: %(error)s")
+                % {"records": registry.noun_plural(type_name), "error": problem},
             )
         currency = money.currency() if found.get("deals") else ""
         known = self.detail_context(request, found)
@@ -366,7 +384,7 @@ class CrmObjectAdmin(HubSpotPageAdmin):
             sections.append(
                 {
                     "name": type_name,
-                    "title": type_name.replace("_", " ").capitalize(),
+                    "title": registry.noun_plural(type_name).capitalize(),
                     "items": [
                         {
                             "id": r["id"],
@@ -395,27 +413,36 @@ class CrmObjectAdmin(HubSpotPageAdmin):
     # --- archive -------------------------------------------------------------------------------
     def delete_view(self, request, object_id, extra_context=None):
         self.check_permission(request)
-        label = self.object_type.label
+        label = self.object_type.noun
         if request.method == "POST":
             outcome = self.service.archive(object_id, user=request.user)
             report_outcome(
-                request, outcome, done=f"{label.capitalize()} {object_id} archived in HubSpot."
+                request,
+                outcome,
+                done=_("%(Record)s %(id)s archived in HubSpot.")
+                % {"Record": label.capitalize(), "id": object_id},
             )
             return HttpResponseRedirect(self.url("changelist"))
         try:
             record = self.row(self.service.get(object_id))
         except errors.NotFound:
-            messages.error(request, f"HubSpot has no {label} {object_id}.")
+            messages.error(
+                request, _("HubSpot has no %(record)s %(id)s.") % {"record": label, "id": object_id}
+            )
             return HttpResponseRedirect(self.url("changelist"))
         except errors.HubSpotError as err:
             # Archiving still works through the outbox; only the summary is missing.
-            messages.warning(request, f"Could not read the {label} from HubSpot: {err}")
+            messages.warning(
+                request,
+                _("Could not read the %(record)s from HubSpot: %(error)s")
+                % {"record": label, "error": err},
+            )
             record = {"id": object_id, "title": "", "summary": ""}
         return self.render(
             request,
             self.templates("delete_confirmation.html"),
             self.context(
-                title=f"Archive HubSpot {label}",
+                title=_("Archive HubSpot %(record)s") % {"record": label},
                 record=record,
                 change_url=self.url("change", object_id),
             ),

@@ -4,6 +4,8 @@ telling the user each record's outcome (done, queued while HubSpot is down, or r
 from __future__ import annotations
 
 from django.contrib import messages
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _
 
 from ..admin.pages import QUEUED_MESSAGE
 from ..services.outbox import Outcome
@@ -17,8 +19,9 @@ def counted(total: int | None, object_type: ObjectType) -> str:
     """ "1,234 contacts"; blank when HubSpot could not say."""
     if total is None:
         return ""
-    noun = object_type.label if total == 1 else object_type.label_plural
-    return f"{total:,} {noun}"
+    noun = object_type.noun if total == 1 else object_type.noun_plural
+    # The number grouped as the active language writes it: 1,234 in English, 1.234 in German.
+    return f"{number_format(total, force_grouping=True)} {noun}"
 
 
 def selected_ids(values: list[str]) -> list[str]:
@@ -37,16 +40,22 @@ def safe_list_query(value: str) -> str:
 
 
 def report_bulk(request, outcomes: list[tuple[str, Outcome]], object_type: ObjectType, *, done):
-    """One message per outcome kind; the refused ones name their record and HubSpot's reason."""
+    """One message per outcome kind; the refused ones name their record and HubSpot's reason.
+    `done` is a translated sentence with `%(records)s` for the count: "%(records)s updated."."""
     finished = [i for i, o in outcomes if o.done]
     queued = [i for i, o in outcomes if o.queued]
     refused = [(i, o) for i, o in outcomes if not o.done and not o.queued]
     if finished:
-        messages.success(request, f"{counted(len(finished), object_type)} {done}.")
+        messages.success(request, done % {"records": counted(len(finished), object_type)})
     if queued:
-        messages.warning(request, f"{counted(len(queued), object_type)}: {QUEUED_MESSAGE}")
+        messages.warning(
+            request,
+            _("%(records)s: %(queued)s")
+            % {"records": counted(len(queued), object_type), "queued": QUEUED_MESSAGE},
+        )
     for object_id, outcome in refused:
         messages.error(
             request,
-            f"HubSpot refused the change to {object_type.label} {object_id}: {outcome.error}",
+            _("HubSpot refused the change to %(record)s %(id)s: %(error)s")
+            % {"record": object_type.noun, "id": object_id, "error": outcome.error},
         )

@@ -11,9 +11,12 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from .listing import ASC, DESC
 from .types import Column
+from .words import in_sentence
 
 
 @dataclass
@@ -26,6 +29,8 @@ class ListFilter:
     choices: list[tuple[str, str]]  # (value, label); a choice may be a group: (label, [...])
     to_filters: Callable[[str], list[dict]]
     upper: bool = False  # the value is HubSpot's upper-case enumeration (a ticket's priority)
+    # The sidebar's "By stage", whole: a language may not lower-case the title inside it.
+    heading: str = ""
 
     def accepts(self, value: str) -> bool:
         # No choices known (HubSpot's pipelines unread right now): any value is tried as given.
@@ -64,18 +69,21 @@ def created_filter(prop: str = "createdate") -> ListFilter:
 
     return ListFilter(
         "created",
-        "Created",
+        gettext_lazy("Created"),
         [
-            ("today", "Today"),
-            ("past_7_days", "Past 7 days"),
-            ("this_month", "This month"),
-            ("this_year", "This year"),
+            ("today", gettext_lazy("Today")),
+            ("past_7_days", gettext_lazy("Past 7 days")),
+            ("this_month", gettext_lazy("This month")),
+            ("this_year", gettext_lazy("This year")),
         ],
         to_filters,
+        heading=gettext_lazy("By created"),
     )
 
 
-def equals_filter(param: str, title: str, prop: str, choices, upper: bool = False) -> ListFilter:
+def equals_filter(
+    param: str, title: str, prop: str, choices, upper: bool = False, heading: str = ""
+) -> ListFilter:
     """A filter on one property's value (a ticket's stage, its priority)."""
     return ListFilter(
         param,
@@ -83,6 +91,7 @@ def equals_filter(param: str, title: str, prop: str, choices, upper: bool = Fals
         list(choices),
         lambda v: [{"propertyName": prop, "operator": "EQ", "value": v}],
         upper=upper,
+        heading=heading,
     )
 
 
@@ -170,7 +179,7 @@ class ListState:
         for spec in self.list_filters:
             current = self.chosen.get(spec.param, "")
             options = [
-                {"label": "All", "url": self.link(**{spec.param: ""}), "selected": not current}
+                {"label": _("All"), "url": self.link(**{spec.param: ""}), "selected": not current}
             ]
             for value, label in spec.choices:
                 group = label if isinstance(label, list | tuple) else [(value, label)]
@@ -184,5 +193,15 @@ class ListState:
                             "selected": choice == current,
                         }
                     )
-            sections.append({"param": spec.param, "title": spec.title, "options": options})
+            heading = spec.heading or _("By %(filter_title)s") % {
+                "filter_title": in_sentence(spec.title)
+            }
+            sections.append(
+                {
+                    "param": spec.param,
+                    "title": spec.title,
+                    "heading": heading,
+                    "options": options,
+                }
+            )
         return sections

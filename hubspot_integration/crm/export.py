@@ -10,7 +10,8 @@ import csv
 from collections.abc import Iterable, Iterator
 
 from django.http import StreamingHttpResponse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from .. import errors
 from .types import ObjectType
@@ -31,8 +32,12 @@ class _Echo:
 
 
 def columns(object_type: ObjectType) -> list[tuple[str, str]]:
-    """(property, heading): the type's editable and read properties, then its ID."""
-    labels = {p.name: p.label for p in object_type.properties}
+    """(property, heading): the type's editable and read properties, then its ID.
+
+    The headings stay English whatever the language: the file goes back in through the
+    contact import, whose header names are English."""
+    with translation.override(None):
+        labels = {p.name: str(p.label) for p in object_type.properties}
     labels.setdefault("createdate", "Created")
     names = [*labels, *(n for n in object_type.list_properties if n not in labels)]
     return [("id", "ID"), *((n, labels.get(n, n)) for n in names)]
@@ -47,7 +52,9 @@ def rows(object_type: ObjectType, records: Iterable[dict]) -> Iterator[list[str]
             yield [inert(record["id"] if name == "id" else props.get(name)) for name, _ in heads]
     except errors.HubSpotError as err:
         # The answer has started: the file itself must say it is incomplete.
-        yield [inert(f"Export incomplete: HubSpot stopped answering ({err})")]
+        yield [
+            inert(_("Export incomplete: HubSpot stopped answering (%(error)s)") % {"error": err})
+        ]
 
 
 def filename(object_type: ObjectType) -> str:

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
 
 from .. import errors
 from ..conf import app_settings
@@ -61,7 +62,7 @@ class Window:
         """The window that starts at the last of `records`."""
         last = created_ms(records[-1]) if records else None
         if last is None:
-            raise errors.HubSpotError("HubSpot answered records without a creation date.")
+            raise errors.HubSpotError(_("HubSpot answered records without a creation date."))
         at_edge = {str(r["id"]) for r in records if created_ms(r) == last}
         if last == self.bound:
             at_edge |= self.seen_at_bound  # the whole window was one millisecond's records
@@ -161,7 +162,7 @@ def iter_all(
     after: str | None = None
     stuck = 0
     while True:
-        results, after_next, _ = windowed_page(
+        results, after_next, _total = windowed_page(
             client,
             type_name,
             text=text,
@@ -178,5 +179,7 @@ def iter_all(
         # rather than loop (HubSpot never creates records that close together).
         stuck = stuck + 1 if after_next == after else 0
         if stuck > 1:
-            raise errors.HubSpotError("Too many records share one creation time to list them all.")
+            raise errors.HubSpotError(
+                _("Too many records share one creation time to list them all.")
+            )
         after = after_next

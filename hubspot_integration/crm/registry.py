@@ -6,11 +6,15 @@ from functools import cache
 from importlib import import_module
 
 from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext_lazy
 
 from .types import ObjectType
 
 # One line per object type: the package `hubspot_integration.<name>`.
 PACKAGES = ("contacts", "tickets", "companies")
+
+# Types a record page lists without a package of their own: their name for people.
+UNREGISTERED_NOUNS = {"deals": gettext_lazy("deals")}
 
 
 @cache
@@ -23,6 +27,14 @@ def object_type(name: str) -> ObjectType:
         if declared.name == name:
             return declared
     raise LookupError(f"No HubSpot object type {name!r} is registered.")
+
+
+def noun_plural(type_name: str) -> str:
+    """Records of a type in the active language ("companies", "Unternehmen"), registered or not."""
+    try:
+        return object_type(type_name).noun_plural
+    except LookupError:
+        return str(UNREGISTERED_NOUNS.get(type_name, type_name.replace("_", " ")))
 
 
 def modules(part: str) -> list:

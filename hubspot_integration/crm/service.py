@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator, validate_email
+from django.utils.translation import gettext as _
 
 from .. import errors
 from ..conf import app_settings
@@ -20,6 +21,7 @@ from ..services import outbox
 from ..services.money import format_money
 from . import keyset, listing, request_key
 from .types import STANDARD_TYPE_IDS, ObjectType
+from .words import in_sentence
 
 # What a related record's summary shows, by its type (the deals and contacts shown on a company).
 SUMMARY_PROPERTIES = {
@@ -46,14 +48,24 @@ def describe(type_name: str, record: dict, currency: str = "") -> str:
     if type_name == "contacts":
         name = " ".join(filter(None, [props.get("firstname"), props.get("lastname")]))
         email = props.get("email") or ""
-        return f"{name} <{email}>" if name and email else name or email or f"Contact {record['id']}"
+        return (
+            f"{name} <{email}>"
+            if name and email
+            else name or email or _("Contact %(id)s") % {"id": record["id"]}
+        )
     if type_name == "companies":
-        name, domain = props.get("name") or f"Company {record['id']}", props.get("domain")
+        name, domain = (
+            props.get("name") or _("Company %(id)s") % {"id": record["id"]},
+            props.get("domain"),
+        )
         return f"{name} ({domain})" if domain else name
     if type_name == "deals":
-        name, amount = props.get("dealname") or f"Deal {record['id']}", props.get("amount")
+        name, amount = (
+            props.get("dealname") or _("Deal %(id)s") % {"id": record["id"]},
+            props.get("amount"),
+        )
         return f"{name}: {format_money(amount, currency)}" if amount else name
-    return props.get("subject") or props.get("name") or f"Record {record['id']}"
+    return props.get("subject") or props.get("name") or _("Record %(id)s") % {"id": record["id"]}
 
 
 @dataclass
@@ -230,8 +242,11 @@ class CrmService:
         """The editable properties, cleaned; a ValidationError names each bad field."""
         cleaned, problems = {}, {}
         for prop in self.type.properties:
-            missing = f"Enter the {self.type.label}'s {prop.label.lower()}"
-            missing += " address." if prop.kind == "email" else "."
+            words = {"record": self.type.noun, "property": in_sentence(prop.label)}
+            if prop.kind == "email":
+                missing = _("Enter the %(record)s's %(property)s address.") % words
+            else:
+                missing = _("Enter the %(record)s's %(property)s.") % words
             if prop.name not in data or data[prop.name] is None:
                 if prop.required and not partial:
                     problems[prop.name] = missing
@@ -240,7 +255,9 @@ class CrmService:
             if prop.required and not value:
                 problems[prop.name] = missing
             elif len(value) > prop.max_length:
-                problems[prop.name] = f"At most {prop.max_length} characters."
+                problems[prop.name] = _("At most %(count)s characters.") % {
+                    "count": prop.max_length
+                }
             elif value and (problem := self.check(prop.kind, value)):
                 problems[prop.name] = problem
             else:
@@ -260,7 +277,9 @@ class CrmService:
             elif kind == "url":
                 URLValidator()(value)
         except ValidationError:
-            return f"{value!r} is not a valid {'email address' if kind == 'email' else 'URL'}."
+            if kind == "email":
+                return _("%(value)r is not a valid email address.") % {"value": value}
+            return _("%(value)r is not a valid URL.") % {"value": value}
         return ""
 
     def clean_value(self, name: str, value: str) -> str:
@@ -276,7 +295,7 @@ class CrmService:
         properties = self.normalize(data, partial=True)
         if not properties:
             first = self.type.properties[0].name
-            raise ValidationError({first: "Nothing to change."})
+            raise ValidationError({first: _("Nothing to change.")})
         payload = {"id": str(object_id), "properties": properties}
         return outbox.submit(self.type.kind("update"), payload, user=user)
 

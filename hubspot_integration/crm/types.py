@@ -5,8 +5,29 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from django.utils.functional import lazy
+from django.utils.translation import gettext_lazy
+
 # HubSpot's IDs of its standard object types: its UI's record links use them.
 STANDARD_TYPE_IDS = {"contacts": "0-1", "companies": "0-2", "deals": "0-3", "tickets": "0-5"}
+
+# The outbox kinds' names for people, one sentence per verb (German puts the verb last).
+VERB_LABELS = {
+    "create": gettext_lazy("Create %(record)s"),
+    "update": gettext_lazy("Update %(record)s"),
+    "archive": gettext_lazy("Archive %(record)s"),
+}
+
+
+def _kind_label(verb: str, object_type: ObjectType) -> str:
+    template = VERB_LABELS.get(verb)
+    if template is None:
+        return f"{verb.capitalize()} {object_type.label}"
+    return str(template) % {"record": object_type.noun}
+
+
+# Built at import (model choices) and read per request, in the language of the request.
+kind_label = lazy(_kind_label, str)
 
 
 @dataclass(frozen=True)
@@ -14,7 +35,7 @@ class Property:
     """An editable HubSpot property, as a form field and an API field."""
 
     name: str  # HubSpot's internal name
-    label: str
+    label: str  # what people read: a lazy translation (gettext_lazy), resolved per request
     max_length: int = 255
     required: bool = False  # required when creating; a change may leave it out
     kind: str = "text"  # "text", "email", "url" or "textarea"
@@ -26,7 +47,7 @@ class Column:
     """A column of the admin list: a property, or a value the type's service computes."""
 
     name: str
-    label: str
+    label: str  # the heading, a lazy translation
     sort: str = ""  # the HubSpot property search sorts the column by; blank: not sortable
 
 
@@ -48,6 +69,10 @@ class ObjectType:
     permission_codename: str = ""
     verbs: tuple[str, ...] = ("create", "update", "archive")  # the outbox kinds it writes with
     example: dict = field(default_factory=dict, compare=False)  # the API docs' sample record
+    # What the admin pages call a record and several of them, as lazy translations; `label` and
+    # `label_plural` stay English for the outbox kinds and the API docs.
+    verbose_name: str = ""
+    verbose_name_plural: str = ""
 
     def __post_init__(self):
         if not self.type_id:
@@ -65,12 +90,21 @@ class ObjectType:
     def label_plural(self) -> str:
         return self.name.replace("_", " ")
 
+    @property
+    def noun(self) -> str:
+        """A record of this type in the active language: "contact", "Kontakt"."""
+        return str(self.verbose_name or self.label)
+
+    @property
+    def noun_plural(self) -> str:
+        return str(self.verbose_name_plural or self.label_plural)
+
     def kind(self, verb: str) -> str:
         """The outbox kind of a write: "create_company"."""
         return f"{verb}_{self.singular}"
 
     def kind_choices(self) -> list[tuple[str, str]]:
-        return [(self.kind(verb), f"{verb.capitalize()} {self.label}") for verb in self.verbs]
+        return [(self.kind(verb), kind_label(verb, self)) for verb in self.verbs]
 
     @property
     def list_properties(self) -> list[str]:

@@ -1,19 +1,23 @@
 """HubSpot tickets: support requests in HubSpot's pipelines, filed on the requester's contact."""
 
+from django.utils.translation import gettext_lazy as _
+
 from ..crm.types import Column, ObjectType, Property
 
 OBJECT_TYPE = ObjectType(
     name="tickets",
     singular="ticket",
+    verbose_name=_("ticket"),
+    verbose_name_plural=_("tickets"),
     properties=(
-        Property("subject", "Subject", required=True),
-        Property("content", "Description", max_length=10000, kind="textarea"),
+        Property("subject", _("Subject"), required=True),
+        Property("content", _("Description"), max_length=10000, kind="textarea"),
     ),
     columns=(
-        Column("subject", "Subject", sort="subject"),
-        Column("stage", "Stage", sort="hs_pipeline_stage"),
-        Column("priority", "Priority", sort="hs_ticket_priority"),
-        Column("created", "Created", sort="createdate"),
+        Column("subject", _("Subject"), sort="subject"),
+        Column("stage", _("Stage"), sort="hs_pipeline_stage"),
+        Column("priority", _("Priority"), sort="hs_ticket_priority"),
+        Column("created", _("Created"), sort="createdate"),
     ),
     title_property="subject",
     # What a ticket's page and the API show of it.

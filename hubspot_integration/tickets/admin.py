@@ -4,6 +4,8 @@ and a button that re-reads the pipelines. With tickets switched off every page s
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from .. import errors
 from ..admin.pages import CursorPager, admin_page, report_outcome, send, when
@@ -12,6 +14,7 @@ from ..contacts import service as contacts
 from ..crm.admin import CrmObjectAdmin
 from ..crm.bulk import report_bulk
 from ..crm.changelist import ListFilter, created_filter, equals_filter
+from ..crm.words import in_sentence
 from ..models import HubSpotSettings
 from ..services import owners
 from . import OBJECT_TYPE
@@ -35,8 +38,8 @@ def _row(ticket: dict, known: list[dict] | None) -> dict:
         "stage": tickets.stage_label(
             props.get("hs_pipeline") or "", props.get("hs_pipeline_stage") or "", known or []
         ),
-        "priority": (props.get("hs_ticket_priority") or "").capitalize(),
-        "category": (props.get("hs_ticket_category") or "").replace("_", " ").capitalize(),
+        "priority": tickets.priority_label(props.get("hs_ticket_priority") or ""),
+        "category": tickets.category_label(props.get("hs_ticket_category") or ""),
         "owner_id": props.get("hubspot_owner_id") or "",
         "created": when(props.get("createdate")),
         "modified": when(props.get("hs_lastmodifieddate")),
@@ -74,7 +77,7 @@ class HubSpotTicketAdmin(CrmObjectAdmin):
             tickets.ensure_enabled()
         except tickets.TicketsDisabled as err:
             return self.render(
-                request, "tickets/disabled.html", {"title": "HubSpot tickets", "reason": err}
+                request, "tickets/disabled.html", {"title": _("HubSpot tickets"), "reason": err}
             )
         return None
 
@@ -83,25 +86,38 @@ class HubSpotTicketAdmin(CrmObjectAdmin):
             return tickets.pipelines()
         except errors.HubSpotError as err:
             if warn:
-                messages.warning(request, f"Could not read the ticket pipelines: {err}")
+                messages.warning(
+                    request, _("Could not read the ticket pipelines: %(error)s") % {"error": err}
+                )
             return None
 
     # --- list ----------------------------------------------------------------------------------
     def list_filters(self, request) -> list[ListFilter]:
         known = getattr(request, "_ticket_pipelines", None)
         return [
-            equals_filter("stage", "Stage", "hs_pipeline_stage", stage_choices(known or [])),
             equals_filter(
-                "priority", "Priority", "hs_ticket_priority", tickets.Priority.choices, upper=True
+                "stage",
+                gettext_lazy("Stage"),
+                "hs_pipeline_stage",
+                stage_choices(known or []),
+                heading=gettext_lazy("By stage"),
+            ),
+            equals_filter(
+                "priority",
+                gettext_lazy("Priority"),
+                "hs_ticket_priority",
+                tickets.Priority.choices,
+                upper=True,
+                heading=gettext_lazy("By priority"),
             ),
             created_filter(),
         ]
 
     def bulk_actions(self) -> list[tuple[str, str]]:
         return [
-            ("set_stage", "Set the stage of the selected tickets"),
-            ("set_owner", "Set the owner of the selected tickets"),
-            ("export", "Export selected tickets to CSV"),
+            ("set_stage", _("Set the stage of the selected tickets")),
+            ("set_owner", _("Set the owner of the selected tickets")),
+            ("export", _("Export selected tickets to CSV")),
         ]
 
     def changelist_view(self, request, extra_context=None):
@@ -126,12 +142,14 @@ class HubSpotTicketAdmin(CrmObjectAdmin):
             rows = [_row(t, known) for t in page.results]
             next_after, total = page.next_after, page.total
         except errors.HubSpotError as err:
-            messages.error(request, f"Could not read the tickets from HubSpot: {err}")
+            messages.error(
+                request, _("Could not read the tickets from HubSpot: %(error)s") % {"error": err}
+            )
         return self.render(
             request,
             "tickets/change_list.html",
             {
-                "title": "HubSpot tickets",
+                "title": _("HubSpot tickets"),
                 "rows": rows,
                 "stage": state.chosen.get("stage", ""),
                 "priority": state.chosen.get("priority", ""),
@@ -162,13 +180,15 @@ class HubSpotTicketAdmin(CrmObjectAdmin):
             # The stages to choose from; the change itself is queued while HubSpot is down.
             known = tickets.cached_pipelines() if err.transient else None
             if not known:
-                messages.error(request, f"Could not read the ticket pipelines: {err}")
+                messages.error(
+                    request, _("Could not read the ticket pipelines: %(error)s") % {"error": err}
+                )
                 return HttpResponseRedirect(back)
         pipeline_of = {st["id"]: p["id"] for p in known for st in p["stages"]}
         field = {
             "name": "stage",
             "id": "bulk-stage",
-            "label": "New stage",
+            "label": _("New stage"),
             "choices": stage_choices(known),
         }
         return self._bulk_update(
@@ -188,8 +208,8 @@ class HubSpotTicketAdmin(CrmObjectAdmin):
         field = {
             "name": "owner",
             "id": "bulk-owner",
-            "label": "New owner",
-            "choices": [("HubSpot owners", [(o["id"], owner_label(o)) for o in found])],
+            "label": _("New owner"),
+            "choices": [(_("HubSpot owners"), [(o["id"], owner_label(o)) for o in found])],
         }
         return self._bulk_update(
             request,
@@ -206,7 +226,9 @@ class HubSpotTicketAdmin(CrmObjectAdmin):
         chosen = request.POST.get(field["name"], "")
         if request.POST.get("post") != "yes" or chosen not in valid:
             if request.POST.get("post") == "yes":
-                messages.error(request, f"Choose the {field['label'].lower()}.")
+                messages.error(
+                    request, _("Choose the %(field)s.") % {"field": in_sentence(field["label"])}
+                )
             return self.confirm(request, action, ids, back, choice_field=field)
         outcomes = []
         for ticket_id in ids:
@@ -219,8 +241,11 @@ class HubSpotTicketAdmin(CrmObjectAdmin):
                 )
             except (errors.HubSpotError, ValidationError) as err:
                 text = "; ".join(err.messages) if isinstance(err, ValidationError) else str(err)
-                messages.error(request, f"Ticket {ticket_id} not changed: {text}")
-        report_bulk(request, outcomes, OBJECT_TYPE, done="updated")
+                messages.error(
+                    request,
+                    _("Ticket %(id)s not changed: %(error)s") % {"id": ticket_id, "error": text},
+                )
+        report_bulk(request, outcomes, OBJECT_TYPE, done=_("%(records)s updated."))
         return HttpResponseRedirect(back)
 
     def refresh_pipelines_view(self, request):
@@ -232,12 +257,15 @@ class HubSpotTicketAdmin(CrmObjectAdmin):
         try:
             known = tickets.pipelines(refresh=True)
         except errors.HubSpotError as err:
-            messages.error(request, f"Could not read the ticket pipelines: {err}")
+            messages.error(
+                request, _("Could not read the ticket pipelines: %(error)s") % {"error": err}
+            )
         else:
             stages = sum(len(p["stages"]) for p in known)
             messages.success(
                 request,
-                f"Pipelines refreshed from HubSpot: {len(known)} pipelines, {stages} stages.",
+                _("Pipelines refreshed from HubSpot: %(pipelines)s pipelines, %(stages)s stages.")
+                % {"pipelines": len(known), "stages": stages},
             )
         return HttpResponseRedirect(self.url("changelist"))
 
@@ -256,20 +284,21 @@ class HubSpotTicketAdmin(CrmObjectAdmin):
                 request,
                 form,
                 lambda: tickets.create_ticket(form.cleaned_data, user=request.user),
-                refused="HubSpot refused the ticket",
+                refused=_("HubSpot refused the ticket"),
             )
             if outcome is not None:
                 ticket_id = outcome.operation.hubspot_object_id
                 if report_outcome(
                     request,
                     outcome,
-                    done=f"Ticket “{form.cleaned_data['subject']}” created.",
+                    done=_("Ticket “%(subject)s” created.")
+                    % {"subject": form.cleaned_data["subject"]},
                     link=tickets.ticket_url(ticket_id) if ticket_id else "",
                 ):
                     target = self.url("change", ticket_id) if outcome.done else ""
                     return HttpResponseRedirect(target or self.url("changelist"))
         return self.render(
-            request, "tickets/add_form.html", {"title": "Add HubSpot ticket", "form": form}
+            request, "tickets/add_form.html", {"title": _("Add HubSpot ticket"), "form": form}
         )
 
     # --- detail and update ---------------------------------------------------------------------
@@ -280,7 +309,11 @@ class HubSpotTicketAdmin(CrmObjectAdmin):
         try:
             ticket = tickets.get_ticket(object_id)
         except errors.HubSpotError as err:
-            messages.error(request, f"Could not read ticket {object_id} from HubSpot: {err}")
+            messages.error(
+                request,
+                _("Could not read ticket %(id)s from HubSpot: %(error)s")
+                % {"id": object_id, "error": err},
+            )
             return HttpResponseRedirect(self.url("changelist"))
         known = self._pipelines(request, warn=request.method == "GET")
         current = ticket.get("properties") or {}
@@ -301,7 +334,7 @@ class HubSpotTicketAdmin(CrmObjectAdmin):
             request,
             "tickets/change_form.html",
             {
-                "title": row["subject"] or f"Ticket {object_id}",
+                "title": row["subject"] or _("Ticket %(id)s") % {"id": object_id},
                 "ticket": row,
                 "form": form,
                 "contacts": self._contacts(request, ticket),
@@ -321,7 +354,7 @@ class HubSpotTicketAdmin(CrmObjectAdmin):
             named.get(cid)
             or {
                 "id": cid,
-                "text": f"Contact {cid}",
+                "text": _("Contact %(id)s") % {"id": cid},
                 "url": self.panel_url(request, "contacts", cid),
                 "hubspot_url": contacts.contact_url(cid),
             }
@@ -332,7 +365,9 @@ class HubSpotTicketAdmin(CrmObjectAdmin):
         try:
             return owners.owners()
         except errors.HubSpotError as err:
-            messages.warning(request, f"Could not read the HubSpot owners: {err}")
+            messages.warning(
+                request, _("Could not read the HubSpot owners: %(error)s") % {"error": err}
+            )
             return None
 
     def _update(self, request, object_id, form, current: dict) -> bool:
@@ -344,7 +379,7 @@ class HubSpotTicketAdmin(CrmObjectAdmin):
         }
         data = {k: v for k, (prop, v) in wanted.items() if (current.get(prop) or "") != v}
         if not data:
-            messages.info(request, "Nothing changed.")
+            messages.info(request, _("Nothing changed."))
             return True
         if "stage" in data:
             data["pipeline"] = current.get("hs_pipeline") or ""
@@ -352,10 +387,10 @@ class HubSpotTicketAdmin(CrmObjectAdmin):
             request,
             form,
             lambda: tickets.update_ticket(object_id, data, user=request.user),
-            refused="HubSpot refused the change",
+            refused=_("HubSpot refused the change"),
         )
         if outcome is None:
             return False
         return report_outcome(
-            request, outcome, done="Ticket saved.", link=tickets.ticket_url(object_id)
+            request, outcome, done=_("Ticket saved."), link=tickets.ticket_url(object_id)
         )

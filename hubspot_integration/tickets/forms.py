@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from .. import errors
 from ..models import HubSpotSettings
 from . import service as tickets
-from .service import CATEGORIES, Priority
+from .service import CATEGORIES, CATEGORY_LABELS, Priority
 
 
 def pipeline_choices(known: list[dict]) -> list:
@@ -33,19 +35,23 @@ def stage_in_pipeline(known: list[dict], pipeline_id: str, stage_id: str) -> boo
     return any(st["id"] == stage_id for p in known if p["id"] == pipeline_id for st in p["stages"])
 
 
-CATEGORY_CHOICES = [("", "---------")] + [(c, c.replace("_", " ").capitalize()) for c in CATEGORIES]
+CATEGORY_CHOICES = [("", "---------")] + [(c, CATEGORY_LABELS[c]) for c in CATEGORIES]
 
 
 class TicketCreateForm(forms.Form):
-    subject = forms.CharField(label="Subject", max_length=255)
-    content = forms.CharField(label="Description", widget=forms.Textarea, required=False)
-    priority = forms.ChoiceField(
-        label="Priority", choices=Priority.choices, initial=Priority.MEDIUM
+    subject = forms.CharField(label=gettext_lazy("Subject"), max_length=255)
+    content = forms.CharField(
+        label=gettext_lazy("Description"), widget=forms.Textarea, required=False
     )
-    category = forms.ChoiceField(label="Category", choices=CATEGORY_CHOICES, required=False)
-    pipeline = forms.ChoiceField(label="Pipeline", required=False)
-    stage = forms.ChoiceField(label="Stage", required=False)
-    email = forms.EmailField(label="Requester's email")
+    priority = forms.ChoiceField(
+        label=gettext_lazy("Priority"), choices=Priority.choices, initial=Priority.MEDIUM
+    )
+    category = forms.ChoiceField(
+        label=gettext_lazy("Category"), choices=CATEGORY_CHOICES, required=False
+    )
+    pipeline = forms.ChoiceField(label=gettext_lazy("Pipeline"), required=False)
+    stage = forms.ChoiceField(label=gettext_lazy("Stage"), required=False)
+    email = forms.EmailField(label=gettext_lazy("Requester's email"))
 
     def __init__(self, *args, pipelines: list[dict] | None, settings_obj, **kwargs):
         super().__init__(*args, **kwargs)
@@ -58,20 +64,20 @@ class TicketCreateForm(forms.Form):
         else:
             # HubSpot is unreachable: the ticket is queued and takes the default pipeline later.
             for name in ("pipeline", "stage"):
-                self.fields[name].choices = [("", "The default (HubSpot is unreachable)")]
+                self.fields[name].choices = [("", _("The default (HubSpot is unreachable)"))]
 
     def clean(self):
         cleaned = super().clean()
         pipeline, stage = cleaned.get("pipeline"), cleaned.get("stage")
         if self.known and pipeline and stage and not stage_in_pipeline(self.known, pipeline, stage):
-            self.add_error("stage", "Choose a stage of the chosen pipeline.")
+            self.add_error("stage", _("Choose a stage of the chosen pipeline."))
         return cleaned
 
 
 class TicketUpdateForm(forms.Form):
-    stage = forms.ChoiceField(label="Stage")
-    priority = forms.ChoiceField(label="Priority", choices=Priority.choices)
-    owner = forms.ChoiceField(label="Owner", required=False)
+    stage = forms.ChoiceField(label=gettext_lazy("Stage"))
+    priority = forms.ChoiceField(label=gettext_lazy("Priority"), choices=Priority.choices)
+    owner = forms.ChoiceField(label=gettext_lazy("Owner"), required=False)
 
     def __init__(
         self, *args, pipeline: dict | None, owners: list[dict] | None, current: dict, **kw
@@ -81,10 +87,12 @@ class TicketUpdateForm(forms.Form):
         owner_id = current.get("hubspot_owner_id") or ""
         stages = [(st["id"], st["label"]) for st in (pipeline or {}).get("stages", [])]
         self.fields["stage"].choices = stages or [(stage_id, stage_id)]
-        owner_choices = [("", "Nobody")]
+        owner_choices = [("", _("Nobody"))]
         owner_choices += [(o["id"], owner_label(o)) for o in owners or []]
         if owner_id and all(value != owner_id for value, _ in owner_choices):
-            owner_choices.append((owner_id, f"Owner {owner_id}"))  # owners list unavailable
+            owner_choices.append(
+                (owner_id, _("Owner %(id)s") % {"id": owner_id})
+            )  # list unavailable
         self.fields["owner"].choices = owner_choices
         self.initial = {
             "stage": stage_id,
@@ -128,9 +136,13 @@ def with_pipeline_choices(form_class, known: list[dict] | None):
             for name, choices in pairs:
                 stored = getattr(self.instance, f"default_ticket_{name}", "")
                 if stored and stored not in listed[name]:
-                    choices = choices + [(stored, f"{stored} (not in HubSpot's list)")]
+                    choices = choices + [
+                        (stored, _("%(id)s (not in HubSpot's list)") % {"id": stored})
+                    ]
                 self.fields[f"default_ticket_{name}"] = forms.ChoiceField(
-                    label=f"Default ticket {name}",
+                    label=_("Default ticket pipeline")
+                    if name == "pipeline"
+                    else _("Default ticket stage"),
                     choices=[("", "---------"), *choices],
                     required=False,
                 )
@@ -140,7 +152,7 @@ def with_pipeline_choices(form_class, known: list[dict] | None):
             pipeline = cleaned.get("default_ticket_pipeline")
             stage = cleaned.get("default_ticket_stage")
             if pipeline and stage and not stage_in_pipeline(known, pipeline, stage):
-                self.add_error("default_ticket_stage", "Choose a stage of the chosen pipeline.")
+                self.add_error("default_ticket_stage", _("Choose a stage of the chosen pipeline."))
             return cleaned
 
     return SettingsFormWithPipelines

@@ -1,3 +1,5 @@
+from django.utils.translation import gettext_lazy as _
+
 from ..crm.models import AdminPage
 
 
@@ -6,5 +8,5 @@ class HubSpotTicket(AdminPage):
     # before the page had a model of its own.
     class Meta(AdminPage.Meta):
         app_label = "hubspot_integration"
-        verbose_name = "HubSpot ticket"
-        verbose_name_plural = "HubSpot tickets"
+        verbose_name = _("HubSpot ticket")
+        verbose_name_plural = _("HubSpot tickets")

@@ -10,6 +10,8 @@ from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import validate_email
 from django.db import models
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from .. import errors
 from ..contacts.service import Page, new_contact_id, upsert_contact_id
@@ -32,22 +34,44 @@ REQUEST_KEY_PROPERTY = request_key.PROPERTY
 class Priority(models.TextChoices):
     """HubSpot's `hs_ticket_priority` values: the one list every form and serializer offers."""
 
-    LOW = "LOW", "Low"
-    MEDIUM = "MEDIUM", "Medium"
-    HIGH = "HIGH", "High"
-    URGENT = "URGENT", "Urgent"
+    LOW = "LOW", gettext_lazy("Low")
+    MEDIUM = "MEDIUM", gettext_lazy("Medium")
+    HIGH = "HIGH", gettext_lazy("High")
+    URGENT = "URGENT", gettext_lazy("Urgent")
 
 
 # Every account has these; URGENT is newer, and older accounts stop at HIGH (`map_priority`).
 BASIC_PRIORITIES = [p.value for p in Priority if p != Priority.URGENT]
 CATEGORIES = ["PRODUCT_ISSUE", "BILLING_ISSUE", "FEATURE_REQUEST", "GENERAL_INQUIRY"]
+# HubSpot's `hs_ticket_category` values as people read them.
+CATEGORY_LABELS = {
+    "PRODUCT_ISSUE": gettext_lazy("Product issue"),
+    "BILLING_ISSUE": gettext_lazy("Billing issue"),
+    "FEATURE_REQUEST": gettext_lazy("Feature request"),
+    "GENERAL_INQUIRY": gettext_lazy("General inquiry"),
+}
+
+
+def category_label(value: str) -> str:
+    """A category in words; one HubSpot added later reads as its own name."""
+    return str(CATEGORY_LABELS.get(value) or value.replace("_", " ").capitalize())
+
+
+def priority_label(value: str) -> str:
+    return str(Priority(value).label) if value in Priority.values else value.capitalize()
+
+
 TICKET_PROPERTIES = OBJECT_TYPE.list_properties
 
 
 class TicketsDisabled(errors.NotConfigured, PermissionDenied):
     kind = "tickets_disabled"
     status_code = 403  # an admin switched them off: a refusal, whoever asks
-    default_message = "Tickets are switched off in the HubSpot settings."
+    default_message = gettext_lazy("Tickets are switched off in the HubSpot settings.")
+
+    def __init__(self, message: str | None = None):
+        # In the language of the request that raised it, as plain text (JSON, logs).
+        super().__init__(message or str(self.default_message))
 
 
 def ensure_enabled(s: HubSpotSettings | None = None) -> HubSpotSettings:
@@ -82,7 +106,7 @@ def default_pipeline_problems(pipeline_id: str, stage_id: str) -> dict[str, str]
     if not pipeline_id and not stage_id:
         return {}
     if stage_id and not pipeline_id:
-        return {"default_ticket_stage": "Choose the default ticket pipeline this stage is in."}
+        return {"default_ticket_stage": _("Choose the default ticket pipeline this stage is in.")}
     try:
         known = pipelines(refresh=True)
     except errors.HubSpotError as err:
@@ -90,17 +114,19 @@ def default_pipeline_problems(pipeline_id: str, stage_id: str) -> dict[str, str]
         return {}
     chosen = next((p for p in known if p["id"] == pipeline_id), None)
     if chosen is None:
-        listed = ", ".join(f"{p['id']} ({p['label']})" for p in known) or "none"
+        listed = ", ".join(f"{p['id']} ({p['label']})" for p in known) or _("none")
         return {
             "default_ticket_pipeline": (
-                f"HubSpot has no ticket pipeline {pipeline_id!r}; its pipelines: {listed}."
+                _("HubSpot has no ticket pipeline %(pipeline)r; its pipelines: %(listed)s.")
+                % {"pipeline": pipeline_id, "listed": listed}
             )
         }
     if stage_id and not any(st["id"] == stage_id for st in chosen["stages"]):
         listed = ", ".join(f"{st['id']} ({st['label']})" for st in chosen["stages"])
         return {
             "default_ticket_stage": (
-                f"Pipeline {chosen['label']!r} has no stage {stage_id!r}; its stages: {listed}."
+                _("Pipeline %(pipeline)r has no stage %(stage)r; its stages: %(listed)s.")
+                % {"pipeline": chosen["label"], "stage": stage_id, "listed": listed}
             )
         }
     return {}
@@ -112,12 +138,22 @@ def resolve_pipeline(pipeline_id: str, stage_id: str, known: list[dict]) -> tupl
     pipeline_id = pipeline_id or s.default_ticket_pipeline or (known[0]["id"] if known else "")
     chosen = next((p for p in known if p["id"] == pipeline_id), None)
     if chosen is None:
-        raise ValidationError({"pipeline": f"HubSpot has no ticket pipeline {pipeline_id!r}."})
+        raise ValidationError(
+            {
+                "pipeline": _("HubSpot has no ticket pipeline %(pipeline)r.")
+                % {"pipeline": pipeline_id}
+            }
+        )
     if not stage_id and pipeline_id == s.default_ticket_pipeline:
         stage_id = s.default_ticket_stage
     stage_id = stage_id or (chosen["stages"][0]["id"] if chosen["stages"] else "")
     if not any(st["id"] == stage_id for st in chosen["stages"]):
-        raise ValidationError({"stage": f"Pipeline {chosen['label']!r} has no stage {stage_id!r}."})
+        raise ValidationError(
+            {
+                "stage": _("Pipeline %(pipeline)r has no stage %(stage)r.")
+                % {"pipeline": chosen["label"], "stage": stage_id}
+            }
+        )
     return pipeline_id, stage_id
 
 
@@ -140,12 +176,16 @@ def priority_options(*, refresh: bool = False) -> list[str]:
 def map_priority(value: str, options: list[str]) -> str:
     wanted = (value or Priority.MEDIUM).strip().upper()
     if wanted not in Priority.values:
-        raise ValidationError({"priority": f"Choose one of {', '.join(Priority.values)}."})
+        raise ValidationError(
+            {"priority": _("Choose one of %(values)s.") % {"values": ", ".join(Priority.values)}}
+        )
     if wanted in options:
         return wanted
     if wanted == Priority.URGENT and Priority.HIGH in options:
         return Priority.HIGH.value  # older accounts stop at HIGH
-    raise ValidationError({"priority": f"This HubSpot account does not offer {wanted}."})
+    raise ValidationError(
+        {"priority": _("This HubSpot account does not offer %(priority)s.") % {"priority": wanted}}
+    )
 
 
 # --- reads ---------------------------------------------------------------------------------------
@@ -186,17 +226,19 @@ def build_create_payload(data: dict) -> dict:
     errors_by_field = {}
     subject = str(data.get("subject") or "").strip()
     if not subject:
-        errors_by_field["subject"] = "Enter a subject."
+        errors_by_field["subject"] = _("Enter a subject.")
     elif len(subject) > 255:
-        errors_by_field["subject"] = "At most 255 characters."
+        errors_by_field["subject"] = _("At most %(count)s characters.") % {"count": 255}
     email = str(data.get("email") or "").strip().lower()
     try:
         validate_email(email)
     except ValidationError:
-        errors_by_field["email"] = "Enter the requester's valid email address."
+        errors_by_field["email"] = _("Enter the requester's valid email address.")
     category = str(data.get("category") or "").strip().upper()
     if category and category not in CATEGORIES:
-        errors_by_field["category"] = f"Choose one of {', '.join(CATEGORIES)}."
+        errors_by_field["category"] = _("Choose one of %(values)s.") % {
+            "values": ", ".join(CATEGORIES)
+        }
     if errors_by_field:
         raise ValidationError(errors_by_field)
 
@@ -253,7 +295,7 @@ def build_update_payload(ticket_id: str, data: dict) -> dict:
     if "owner" in data and data["owner"] is not None:
         properties["hubspot_owner_id"] = str(data["owner"])
     if not properties and "stage" not in payload:
-        raise ValidationError({"subject": "Nothing to change."})
+        raise ValidationError({"subject": _("Nothing to change.")})
     return payload
 
 

@@ -130,7 +130,7 @@ def default_import_api_threshold() -> int:
 
 
 MAX_IMPORT_API_THRESHOLD = MaxValueValidator(
-    100_000_000, "Enter at most 100,000,000 rows, or 0 to never use HubSpot's imports API."
+    100_000_000, _("Enter at most 100,000,000 rows, or 0 to never use HubSpot's imports API.")
 )
 
 
@@ -311,12 +311,14 @@ class HubSpotSettings(SingletonModel):
     )
     # CSV imports (services/import_api.py): a bigger file is handed to HubSpot's imports API.
     import_api_threshold_rows = models.PositiveIntegerField(
-        "imports API above (rows)",
+        _("imports API above (rows)"),
         default=default_import_api_threshold,
         validators=[MAX_IMPORT_API_THRESHOLD],
-        help_text="A CSV import with more data rows than this is uploaded to HubSpot's CRM imports "
-        "API in one call (needs the crm.import scope) instead of batch upserts of 100 contacts. "
-        "0 always uses batch upserts.",
+        help_text=_(
+            "A CSV import with more data rows than this is uploaded to HubSpot's CRM imports "
+            "API in one call (needs the crm.import scope) instead of batch upserts of 100 "
+            "contacts. 0 always uses batch upserts."
+        ),
     )
     # Site users as HubSpot contacts (services/user_sync.py).
     user_sync_enabled = models.BooleanField(

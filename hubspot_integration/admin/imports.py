@@ -194,10 +194,10 @@ class ContactImportAdmin(OnePermissionMixin, admin.ModelAdmin):
 
     def status_view(self, request, import_id):
         if not self._allowed(request):
-            return JsonResponse({"success": False, "message": "Permission denied."}, status=403)
+            return JsonResponse({"success": False, "message": _("Permission denied.")}, status=403)
         contact_import = ContactImport.objects.filter(pk=import_id).first()
         if contact_import is None:
-            return JsonResponse({"success": False, "message": "No such import."}, status=404)
+            return JsonResponse({"success": False, "message": _("No such import.")}, status=404)
         return JsonResponse({"success": True, **progress_data(contact_import)})
 
     def _progress_url(self, contact_import: ContactImport) -> str:

@@ -25,6 +25,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from .. import errors
 from ..conf import app_settings
@@ -57,9 +58,11 @@ def wanted(total: int) -> bool:
 def unsuitable(header: Header) -> str:
     """Why HubSpot's importer cannot take this file as it is ("" when it can)."""
     if header.delimiter != ",":
-        return "its columns are not separated by commas"
+        return gettext("its columns are not separated by commas")
     if header.line != 1:
-        return "its first line is blank (HubSpot reads the column names from the first line)"
+        return gettext(
+            "its first line is blank (HubSpot reads the column names from the first line)"
+        )
     return ""
 
 
@@ -113,7 +116,11 @@ def submit(imp: ContactImport, run: int, source) -> bool:
         header, _ = read_header(stream)
     reason = unsuitable(header)
     if reason:
-        note(imp, f"Sent by batch upserts, not HubSpot's imports API: {reason}.")
+        note(
+            imp,
+            gettext("Sent by batch upserts, not HubSpot's imports API: %(reason)s.")
+            % {"reason": reason},
+        )
         return False
     file_name = (imp.original_name or Path(str(getattr(source, "name", source))).name)[:200]
     if not file_name.lower().endswith(".csv"):
@@ -131,21 +138,27 @@ def submit(imp: ContactImport, run: int, source) -> bool:
             logger.warning("Import %s: imports API refused (%s); batch upserts", imp.pk, scopes)
             note(
                 imp,
-                f"Sent by batch upserts of 100: the credential lacks the {scopes} scope that "
-                "HubSpot's imports API needs (add it to the service key or app to send big files "
-                "in one upload).",
+                gettext(
+                    "Sent by batch upserts of 100: the credential lacks the %(scopes)s scope "
+                    "that HubSpot's imports API needs (add it to the service key or app to send "
+                    "big files in one upload)."
+                )
+                % {"scopes": scopes},
             )
             return False
     hubspot_id = str(answer.get("id") or "")
     if not hubspot_id:
-        raise errors.Unavailable("HubSpot accepted the import but named no import ID.")
+        raise errors.Unavailable(gettext("HubSpot accepted the import but named no import ID."))
     now = timezone.now()
     last_line = header.line + imp.total_rows
     if not ContactImport.objects.filter(pk=imp.pk, reader_run=run).update(
         hubspot_import_id=hubspot_id,
         hubspot_state=str(answer.get("state") or "STARTED"),
-        note=f"Uploaded to HubSpot's imports API in one call (HubSpot import {hubspot_id}); "
-        "the counts are HubSpot's.",
+        note=gettext(
+            "Uploaded to HubSpot's imports API in one call (HubSpot import %(id)s); the counts "
+            "are HubSpot's."
+        )
+        % {"id": hubspot_id},
         heartbeat_at=now,
         read_finished_at=now,
         read_through_line=last_line,
@@ -207,7 +220,10 @@ def poll(import_id: int) -> float | None:
         counts["rejected"] = len({e["line"] for e in listed})
     status = Status.DONE if state == "DONE" else Status.FAILED
     if status == Status.FAILED:
-        message = f"HubSpot's import {imp.hubspot_import_id} ended {state}."
+        message = gettext("HubSpot's import %(id)s ended %(state)s.") % {
+            "id": imp.hubspot_import_id,
+            "state": state,
+        }
         listed.insert(0, _line_error(None, message))
     _finish(imp, status, counts, listed, state)
     return None
@@ -223,7 +239,9 @@ def next_wait(imp: ContactImport) -> float:
 
 
 def _gone(imp: ContactImport) -> str:
-    return f"HubSpot no longer knows its import {imp.hubspot_import_id}; its outcome is unknown."
+    return gettext("HubSpot no longer knows its import %(id)s; its outcome is unknown.") % {
+        "id": imp.hubspot_import_id
+    }
 
 
 def _counts(answer: dict) -> dict:
@@ -252,10 +270,14 @@ def _errors(client, hubspot_id: str) -> tuple[list[dict], bool]:
             if len(kept) >= app_settings.IMPORT_MAX_ERRORS:
                 return kept, False
             source = error.get("sourceData") or {}
-            message = error.get("errorMessage") or error.get("errorType") or "refused"
+            message = error.get("errorMessage") or error.get("errorType") or gettext("refused")
             kind = error.get("errorType") or "ERROR"
             kept.append(
-                _line_error(source.get("lineNumber"), f"HubSpot refused it ({kind}): {message}")
+                _line_error(
+                    source.get("lineNumber"),
+                    gettext("HubSpot refused it (%(kind)s): %(message)s")
+                    % {"kind": kind, "message": message},
+                )
             )
         after = page["next_after"]
         if not after:

@@ -22,7 +22,8 @@ them when they change (nothing below repeats a command from the Dockerfile or th
    on 127.0.0.1:6379. Each process gets a clean environment, as a container does, not this shell's.
 
 Checks: migrate exits 0; the Dockerfile's HEALTHCHECK passes against the web container; GET
-/api/health answers 200 from PostgreSQL, Redis and RQ; `/` answers 200 and the hashed CSS it links
+/api/health answers 200 from PostgreSQL, Redis and RQ; the sign-in page answers a German browser
+in German (the build compiled the translations); `/` answers 200 and the hashed CSS it links
 is served by whitenoise with a long cache lifetime; the RQ workers register in Redis and, with the
 sweep, stay up; `check --deploy --fail-level WARNING` passes (non-security warnings are tolerated,
 as in production_smoke.py); no tracebacks or ERROR lines in any log; and every long-running
@@ -857,6 +858,23 @@ class DryRun:
             health.status_code == 200 and body.get("success") and on_stack,
             f"GET /api/health 200 ({summary})",
             f"GET /api/health: {health.status_code} {health.text[:300]}",
+        )
+
+        # The compiled German catalogue is in the image: a German browser gets the sign-in page
+        # in German (its heading comes from locale/de, not from Django's own translations).
+        german = requests.get(
+            base + "/accounts/login/",
+            headers={**https, "Accept-Language": "de-DE,de;q=0.9"},
+            timeout=10,
+            allow_redirects=False,
+        )
+        self.report.check(
+            german.status_code == 200
+            and german.headers.get("Content-Language") == "de"
+            and "<h1>Anmelden</h1>" in german.text,
+            "GET /accounts/login/ in German (Content-Language: de, <h1>Anmelden</h1>)",
+            f"GET /accounts/login/ (Accept-Language: de): {german.status_code} "
+            f"Content-Language {german.headers.get('Content-Language')!r}",
         )
 
         home = requests.get(base + "/", headers=https, timeout=10, allow_redirects=False)

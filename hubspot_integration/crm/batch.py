@@ -34,10 +34,15 @@ REFUSALS = {
 # --- the outbox side -------------------------------------------------------------------------------
 def drain(operation, send_rows: Callable, *, alone: Callable | None = None) -> outbox.Result:
     """The handler of `operation`: it and the other due rows of its kind, through
-    `send_rows(client, operations) -> {pk: Result | HubSpotError}`; `alone()` when batching is
-    off or no other row is due (one write keeps its single-object call)."""
+    `send_rows(client, operations) -> {pk: Result | HubSpotError}`.
+
+    With `alone` (the single-object call), the attempt a person's request makes at once
+    (`outbox.attempt`) goes alone: it must not take a backlog's calls and seconds onto their
+    page; the worker's attempts take the backlog along. `alone()` also serves when batching is
+    off or no other row is due."""
     companions = []
-    if app_settings.OUTBOX_BATCHING:
+    immediate = getattr(operation, "immediate", False)
+    if app_settings.OUTBOX_BATCHING and (alone is None or not immediate):
         companions = outbox.claim_due_of_kind(
             operation.kind, app_settings.OUTBOX_BATCH_CLAIM - 1, exclude=[operation.pk]
         )

@@ -122,7 +122,7 @@ def submit(kind: str, payload: dict, *, user=None, attempt_now: bool = True) -> 
 
 def attempt(operation: OutboxOperation) -> Outcome:
     """Try a recorded operation now (call after the transaction that recorded it)."""
-    return Outcome(process(operation.pk))
+    return Outcome(process(operation.pk, immediate=True))
 
 
 def schedule(operation_id: int, *, run_after=None) -> None:
@@ -170,11 +170,14 @@ def claim(operation_id: int) -> OutboxOperation | None:
     return operation
 
 
-def process(operation_id: int) -> OutboxOperation:
-    """Attempt one operation if it is due and nobody else holds it; return its state after."""
+def process(operation_id: int, *, immediate: bool = False) -> OutboxOperation:
+    """Attempt one operation if it is due and nobody else holds it; return its state after.
+    `immediate`: the attempt a person's request makes at once (handlers that batch send such
+    a row alone, so nobody's page waits for a backlog)."""
     operation = claim(operation_id)
     if operation is None:
         return OutboxOperation.objects.get(pk=operation_id)
+    operation.immediate = immediate
     try:
         fn = HANDLERS[operation.kind]
         client = credentials.get_client(max_wait=2.0)

@@ -267,3 +267,22 @@ def test_an_import_batch_with_one_bad_row_fails_that_line_only(
     contact_import.refresh_from_db()
     assert contact_import.status == ContactImport.Status.DONE
     assert len(fake_hubspot.objects("contacts")) == 99
+
+
+def test_a_persons_own_ticket_goes_alone_and_leaves_the_backlog_to_the_worker(
+    tickets_on, fake_hubspot
+):
+    queue_tickets(fake_hubspot, 30)
+    make_due()
+    outcome = tickets.create_ticket(
+        {"subject": "Mine", "content": "Now", "email": "me@example.com"}
+    )
+
+    assert outcome.done, outcome.error
+    assert fake_hubspot.count("POST", TICKET_UPSERT) == 0  # one single create, no backlog
+    assert len(fake_hubspot.objects("tickets")) == 1
+    assert OutboxOperation.objects.filter(status=Status.PENDING).count() == 30
+
+    outbox.process_due()
+    assert fake_hubspot.count("POST", TICKET_UPSERT) == 1
+    assert len(fake_hubspot.objects("tickets")) == 31

@@ -20,7 +20,7 @@ from datetime import timedelta
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from .. import credentials, errors
@@ -213,19 +213,35 @@ def process_due(limit: int = 100) -> int:
 
 def claim_due_of_kind(kind: str, limit: int, *, exclude=()) -> list[OutboxOperation]:
     """Claim up to `limit` due operations of one kind, for a handler that sends its own together
-    with them in one batch call; it must `settle()` each one it claimed."""
+    with them in one batch call; it must `settle()` each one it claimed.
+
+    One conditional UPDATE claims them all (a backlog of hundreds costs a few queries, not
+    three per row); rows another worker holds are skipped (SKIP LOCKED where the database has
+    it), so two workers draining at once take different rows. The claim's lease carries a
+    value of its own, by which the rows this call won are read back."""
     now = timezone.now()
-    due = (
-        OutboxOperation.objects.filter(
-            Q(status=Status.PENDING, next_attempt_at__lte=now)
-            | Q(status=Status.RUNNING, locked_until__lt=now),
-            kind=kind,
-        )
-        .exclude(pk__in=list(exclude))
-        .order_by("next_attempt_at", "pk")
-        .values_list("pk", flat=True)[:limit]
+    due = Q(status=Status.PENDING, next_attempt_at__lte=now) | Q(
+        status=Status.RUNNING, locked_until__lt=now
     )
-    return [op for op in (claim(pk) for pk in list(due)) if op is not None]
+    lease = now + timedelta(
+        seconds=app_settings.OUTBOX_LEASE_SECONDS, microseconds=random.randrange(1, 1_000_000)
+    )
+    with transaction.atomic():
+        pks = list(
+            OutboxOperation.objects.select_for_update(skip_locked=True)
+            .filter(due, kind=kind)
+            .exclude(pk__in=list(exclude))
+            .order_by("next_attempt_at", "pk")
+            .values_list("pk", flat=True)[:limit]
+        )
+        OutboxOperation.objects.filter(due, pk__in=pks).update(
+            status=Status.RUNNING, locked_until=lease, attempts=F("attempts") + 1
+        )
+    return list(
+        OutboxOperation.objects.filter(
+            pk__in=pks, status=Status.RUNNING, locked_until=lease
+        ).order_by("next_attempt_at", "pk")
+    )
 
 
 def settle(operation: OutboxOperation, outcome: Result | errors.HubSpotError) -> OutboxOperation:

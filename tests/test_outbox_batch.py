@@ -93,7 +93,7 @@ def test_a_retried_batch_whose_answer_was_lost_creates_no_second_ticket(tickets_
     # HubSpot stores the first batch of tickets, then the connection dies before the answer.
     fake_hubspot.faults.drop_next(1, after_store=True, path_prefix=TICKET_UPSERT)
     make_due()
-    outbox.process_due()
+    outbox.process(outcomes[0].operation.pk)  # one drain: it takes the other 119 along
     # The first 100 are in HubSpot, yet the panel never heard; the other 20 went in and settled.
     assert len(fake_hubspot.objects("tickets")) == 120
     assert OutboxOperation.objects.filter(status=Status.PENDING).count() == 100
@@ -286,3 +286,34 @@ def test_a_persons_own_ticket_goes_alone_and_leaves_the_backlog_to_the_worker(
     outbox.process_due()
     assert fake_hubspot.count("POST", TICKET_UPSERT) == 1
     assert len(fake_hubspot.objects("tickets")) == 31
+
+
+def test_a_contact_batch_refused_whole_as_a_conflict_files_each_ticket_on_its_own_contact(
+    tickets_on, fake_hubspot, monkeypatch
+):
+    from tests.fake_hubspot.common import ApiError
+
+    known = {
+        e: fake_hubspot.create_object("contacts", {"email": e})["id"]
+        for e in ("customer0@example.com", "customer1@example.com")
+    }
+    queue_tickets(fake_hubspot, 3, customers=3)
+    real = fake_hubspot.state._batch_create
+
+    def whole_conflict(otype, inputs, body):
+        # As HubSpot answers a batch create without multi-status: one 409 for the batch.
+        for item in inputs:
+            existing = fake_hubspot.state.emails.get(item["properties"].get("email"))
+            if otype == "contacts" and existing:
+                raise ApiError(409, f"Contact already exists. Existing ID: {existing}", "CONFLICT")
+        return real(otype, inputs, body)
+
+    monkeypatch.setattr(fake_hubspot.state, "_batch_create", whole_conflict)
+    make_due()
+    outbox.process_due()
+
+    contacts = {c["properties"]["email"]: c["id"] for c in fake_hubspot.objects("contacts")}
+    assert len(contacts) == 3 and {e: contacts[e] for e in known} == known
+    for op in OutboxOperation.objects.all():
+        assert op.status == Status.SUCCEEDED, op.last_error
+        assert filed_on(fake_hubspot, op.hubspot_object_id) == {contacts[op.payload["email"]]}

@@ -163,10 +163,11 @@ def send(call: Callable, inputs: dict[str, dict], *, split: bool = True) -> dict
 def _send_chunk(call: Callable, chunk: dict[str, dict], split: bool) -> dict:
     try:
         answer = call([{**item, "trace": key} for key, item in chunk.items()])
-    except errors.ValidationFailed as err:
+    except (errors.ValidationFailed, errors.Conflict) as err:
         if len(chunk) == 1 or not split:
             return dict.fromkeys(chunk, err)
-        # Refused whole for one input's values: halve until that input stands alone.
+        # Refused whole for one input (a bad value; a record that exists, whose ID the message
+        # names: it must not be taken as every input's): halve until that input stands alone.
         keys = list(chunk)
         half = len(keys) // 2
         first = _send_chunk(call, {k: chunk[k] for k in keys[:half]}, split)
@@ -180,7 +181,7 @@ def read_answer(chunk: dict[str, dict], answer: dict) -> dict:
     """Each input's record or error from one batch answer: results by their echoed trace ID (or
     the input's `id`), errors by the input their `context` names."""
     out: dict[str, Outcome] = {}
-    by_id = {_norm(item.get("id")): key for key, item in chunk.items() if item.get("id")}
+    by_id = {_norm(_natural_id(item)): key for key, item in chunk.items() if _natural_id(item)}
     for record in answer.get("results") or []:
         key = record.get("objectWriteTraceId")
         if key not in chunk:
@@ -229,6 +230,11 @@ def refusal(problem: dict) -> errors.HubSpotError:
         category=str(problem.get("category") or ""),
         details=problem.get("errors") if isinstance(problem.get("errors"), list) else [],
     )
+
+
+def _natural_id(item: dict) -> str:
+    """What names an input where HubSpot echoes no trace ID: its `id`, or a contact's email."""
+    return str(item.get("id") or (item.get("properties") or {}).get("email") or "")
 
 
 def _norm(value) -> str:

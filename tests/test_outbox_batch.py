@@ -94,9 +94,11 @@ def test_a_retried_batch_whose_answer_was_lost_creates_no_second_ticket(tickets_
     fake_hubspot.faults.drop_next(1, after_store=True, path_prefix=TICKET_UPSERT)
     make_due()
     outbox.process(outcomes[0].operation.pk)  # one drain: it takes the other 119 along
-    # The first 100 are in HubSpot, yet the panel never heard; the other 20 went in and settled.
+    # The first 100 went in unheard; the other 20 went in and settled, which showed HubSpot
+    # back: the 99 companions that were refused were sent again at once, found by their keys.
     assert len(fake_hubspot.objects("tickets")) == 120
-    assert OutboxOperation.objects.filter(status=Status.PENDING).count() == 100
+    assert fake_hubspot.count("POST", TICKET_UPSERT) == 3
+    assert OutboxOperation.objects.filter(status=Status.PENDING).count() == 1  # its own row
 
     make_due()
     outbox.process_due()
@@ -317,3 +319,26 @@ def test_a_contact_batch_refused_whole_as_a_conflict_files_each_ticket_on_its_ow
     for op in OutboxOperation.objects.all():
         assert op.status == Status.SUCCEEDED, op.last_error
         assert filed_on(fake_hubspot, op.hubspot_object_id) == {contacts[op.payload["email"]]}
+
+
+def test_rows_backing_off_from_the_outage_go_with_the_first_batch_hubspot_takes(
+    tickets_on, fake_hubspot
+):
+    ops = [o.operation for o in queue_tickets(fake_hubspot, 30)]
+    later = timezone.now() + timedelta(minutes=10)
+    OutboxOperation.objects.filter(pk__in=[op.pk for op in ops[10:25]]).update(
+        next_attempt_at=later, last_error_kind="unavailable", last_error="HubSpot is down"
+    )
+    # A 429's Retry-After is HubSpot's word: those rows keep their wait.
+    OutboxOperation.objects.filter(pk__in=[op.pk for op in ops[25:]]).update(
+        next_attempt_at=later, last_error_kind="rate_limited"
+    )
+    OutboxOperation.objects.filter(pk__in=[op.pk for op in ops[:10]]).update(
+        next_attempt_at=timezone.now() - timedelta(seconds=1)
+    )
+    outbox.process(ops[0].pk)
+
+    assert OutboxOperation.objects.filter(status=Status.SUCCEEDED).count() == 25
+    waiting = OutboxOperation.objects.filter(status=Status.PENDING)
+    assert set(waiting.values_list("pk", flat=True)) == {op.pk for op in ops[25:]}
+    assert fake_hubspot.count("POST", TICKET_UPSERT) == 2  # the due 10, then the waiting 15

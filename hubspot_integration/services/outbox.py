@@ -211,9 +211,13 @@ def process_due(limit: int = 100) -> int:
     return count
 
 
-def claim_due_of_kind(kind: str, limit: int, *, exclude=()) -> list[OutboxOperation]:
+def claim_due_of_kind(
+    kind: str, limit: int, *, exclude=(), waiting: bool = False
+) -> list[OutboxOperation]:
     """Claim up to `limit` due operations of one kind, for a handler that sends its own together
-    with them in one batch call; it must `settle()` each one it claimed.
+    with them in one batch call; it must `settle()` each one it claimed. `waiting`: instead,
+    rows backing off only because HubSpot could not be reached (not a 429's Retry-After), for a
+    handler that has just seen HubSpot take a batch: their wait is over.
 
     One conditional UPDATE claims them all (a backlog of hundreds costs a few queries, not
     three per row); rows another worker holds are skipped (SKIP LOCKED where the database has
@@ -223,6 +227,11 @@ def claim_due_of_kind(kind: str, limit: int, *, exclude=()) -> list[OutboxOperat
     due = Q(status=Status.PENDING, next_attempt_at__lte=now) | Q(
         status=Status.RUNNING, locked_until__lt=now
     )
+    if waiting:
+        # Not a bug's "Internal error" (also transient): that one keeps its backoff.
+        due = Q(status=Status.PENDING, last_error_kind=errors.Unavailable.kind) & ~Q(
+            last_error__startswith="Internal error"
+        )
     lease = now + timedelta(
         seconds=app_settings.OUTBOX_LEASE_SECONDS, microseconds=random.randrange(1, 1_000_000)
     )

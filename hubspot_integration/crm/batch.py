@@ -51,16 +51,7 @@ def drain(operation, send_rows: Callable, *, alone: Callable | None = None) -> o
         return alone()
     # A background batch may wait for the shared rate limiter longer than a page would.
     client = get_client(max_wait=app_settings.IMPORT_BATCH_MAX_WAIT)
-    try:
-        outcomes = send_rows(client, [operation, *companions])
-    except Exception as err:
-        # Nothing was settled: every claimed row goes back with the same error (a bug retries).
-        failure = err if isinstance(err, errors.HubSpotError) else internal_error(err)
-        for op in companions:
-            outbox.settle(op, failure)
-        raise
-    for op in companions:
-        outbox.settle(op, outcomes[op.pk])
+    outcomes = _send_settling(client, send_rows, [operation, *companions], companions)
     if app_settings.OUTBOX_BATCHING and _took_any(outcomes):
         _drain_waiting(client, operation, send_rows)
     own = outcomes[operation.pk]
@@ -85,16 +76,30 @@ def _drain_waiting(client, operation, send_rows) -> None:
         if not rows:
             return
         try:
-            outcomes = send_rows(client, rows)
-        except Exception as err:
-            failure = err if isinstance(err, errors.HubSpotError) else internal_error(err)
-            for op in rows:
-                outbox.settle(op, failure)
+            outcomes = _send_settling(client, send_rows, rows, rows)
+        except errors.HubSpotError:
+            return  # settled with the error; the handler's own row is not concerned
+        except Exception:
+            logger.exception("A drain of waiting %s rows raised", operation.kind)
             return
-        for op in rows:
-            outbox.settle(op, outcomes[op.pk])
         if not _took_any(outcomes):
             return
+
+
+def _send_settling(client, send_rows, rows, settled) -> dict:
+    """Send `rows`, then settle those of `settled` (the claimed companions: the handler's own
+    row is settled by the outbox) from the outcomes; on an exception, with it, and re-raise."""
+    try:
+        outcomes = send_rows(client, rows)
+    except Exception as err:
+        # Nothing was settled: every claimed row goes back with the same error (a bug retries).
+        failure = err if isinstance(err, errors.HubSpotError) else internal_error(err)
+        for op in settled:
+            outbox.settle(op, failure)
+        raise
+    for op in settled:
+        outbox.settle(op, outcomes[op.pk])
+    return outcomes
 
 
 def internal_error(err: Exception) -> errors.Unavailable:

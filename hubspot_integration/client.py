@@ -98,6 +98,12 @@ OPERATIONS: dict[str, Operation] = {
             207: "BatchResponseSimplePublicUpsertObjectWithErrors",
         },
     ),
+    "objects.batch_create": Operation(
+        "POST",
+        _OBJ + "/batch/create",
+        "crm.objects",
+        {201: "BatchResponseSimplePublicObject", 207: "BatchResponseSimplePublicObjectWithErrors"},
+    ),
     "objects.batch_update": Operation(
         "POST",
         _OBJ + "/batch/update",
@@ -110,6 +116,15 @@ OPERATIONS: dict[str, Operation] = {
         _ASSOC + "/default/{toObjectType}/{toObjectId}",
         "crm.associations.v4",
         {200: "BatchResponsePublicDefaultAssociation"},
+    ),
+    "associations.batch_default": Operation(
+        "POST",
+        "/crm/associations/{version}/{objectType}/{toObjectType}/batch/associate/default",
+        "crm.associations.v4",
+        {
+            200: "BatchResponsePublicDefaultAssociation",
+            207: "BatchResponsePublicDefaultAssociation",
+        },
     ),
     "pipelines.list": Operation(
         "GET",
@@ -663,13 +678,18 @@ class HubSpotClient:
         return result
 
     def batch_upsert(self, object_type: str, inputs: list[dict], id_property: str) -> dict:
+        """Each input is `{"id", "properties"}`, optionally `"trace"`: sent as HubSpot's
+        `objectWriteTraceId`, which asks for a refused input to be reported on its own (207)."""
         body = {
             "inputs": [
-                {
-                    "id": item["id"],
-                    "idProperty": id_property,
-                    "properties": _stringify(item["properties"]),
-                }
+                _traced(
+                    item,
+                    {
+                        "id": item["id"],
+                        "idProperty": id_property,
+                        "properties": _stringify(item["properties"]),
+                    },
+                )
                 for item in inputs
             ]
         }
@@ -682,6 +702,23 @@ class HubSpotClient:
             ],
             "errors": list(data.get("errors") or []),
         }
+
+    def batch_create(self, object_type: str, inputs: list[dict]) -> dict:
+        """Each input is `{"properties"}`, optionally `"associations"` and `"trace"`."""
+        body = {
+            "inputs": [
+                _traced(
+                    item,
+                    {
+                        "properties": _stringify(item["properties"]),
+                        "associations": item.get("associations") or [],
+                    },
+                )
+                for item in inputs
+            ]
+        }
+        data = self.request("objects.batch_create", params=_typed(object_type), body=body).data
+        return _batch_answer(data)
 
     def batch_read(
         self, object_type: str, ids: list[str], *, id_property: str | None = None, properties=None
@@ -699,16 +736,12 @@ class HubSpotClient:
     def batch_update(self, object_type: str, inputs: list[dict]) -> dict:
         body = {
             "inputs": [
-                {"id": str(item["id"]), "properties": _stringify(item["properties"])}
+                _traced(item, {"id": str(item["id"]), "properties": _stringify(item["properties"])})
                 for item in inputs
             ]
         }
         data = self.request("objects.batch_update", params=_typed(object_type), body=body).data
-        data = data or {}
-        return {
-            "results": [_object_from_dict(r) for r in data.get("results") or []],
-            "errors": list(data.get("errors") or []),
-        }
+        return _batch_answer(data)
 
     def gdpr_delete(self, object_type: str, object_id: str, *, id_property: str = "") -> None:
         body = {"objectId": str(object_id)}
@@ -774,6 +807,19 @@ class HubSpotClient:
             "toObjectId": str(to_id),
         }
         self.request("associations.create_default", params=params)
+
+    def associate_default_batch(
+        self, from_type: str, to_type: str, pairs: list[tuple[str, str]]
+    ) -> dict:
+        """Default (unlabelled) links for (from ID, to ID) pairs in one call; the answer's
+        `errors` name the pairs HubSpot refused."""
+        params = {**_typed(from_type), "toObjectType": _typed(to_type)["objectType"]}
+        body = {"inputs": [{"from": {"id": str(a)}, "to": {"id": str(b)}} for a, b in pairs]}
+        data = self.request("associations.batch_default", params=params, body=body).data or {}
+        return {
+            "results": list(data.get("results") or []),
+            "errors": list(data.get("errors") or []),
+        }
 
     # --- conversations and forms ---------------------------------------------------------------
     def visitor_token(
@@ -1055,6 +1101,20 @@ def _typed(object_type: str) -> dict:
     if object_type not in OBJECT_TYPES:
         raise ValueError(f"unknown CRM object type {object_type!r}")
     return {"objectType": object_type}
+
+
+def _traced(item: dict, body: dict) -> dict:
+    if item.get("trace"):
+        body["objectWriteTraceId"] = str(item["trace"])
+    return body
+
+
+def _batch_answer(data) -> dict:
+    data = data or {}
+    return {
+        "results": [_object_from_dict(r) for r in data.get("results") or []],
+        "errors": list(data.get("errors") or []),
+    }
 
 
 def _stringify(properties: dict) -> dict:

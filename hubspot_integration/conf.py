@@ -200,6 +200,31 @@ class AppSettings:
         return float(self._get("OUTBOX_BACKOFF_CAP_SECONDS", 15 * 60))
 
     @property
+    def OUTBOX_BATCHING(self) -> bool:
+        """Whether a worker sends the due writes of one kind together through HubSpot's batch
+        endpoints (a backlog after an outage drains in a few calls); off: one call per write."""
+        return bool(self._get("OUTBOX_BATCHING", True))
+
+    @property
+    def OUTBOX_BATCH_SIZE(self) -> int:
+        """Inputs in one batch call: HubSpot's object batch endpoints take at most 100."""
+        return max(1, min(int(self._get("OUTBOX_BATCH_SIZE", 100)), 100))
+
+    @property
+    def OUTBOX_BATCH_CLAIM(self) -> int:
+        """Due rows of one kind a worker takes at once, sent as several batch calls: the rows of
+        one drain share their contact look-ups and one association call, so a backlog of tickets
+        from 200 customers costs two contact calls, not one per batch. Its calls must fit well
+        inside OUTBOX_LEASE_SECONDS."""
+        return max(1, int(self._get("OUTBOX_BATCH_CLAIM", 500)))
+
+    @property
+    def ASSOCIATION_BATCH_SIZE(self) -> int:
+        """Pairs in one batch association call (HubSpot's association batch endpoints take far
+        more than the object ones; 1,000 is the documented limit of their batch read)."""
+        return max(1, int(self._get("ASSOCIATION_BATCH_SIZE", 1000)))
+
+    @property
     def SITE_URL(self) -> str:
         """The customer site's address as its customers reach it (scheme and host, e.g.
         `https://panel.example.com`): emails sent by the worker, which has no request to ask,

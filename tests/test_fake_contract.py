@@ -603,6 +603,45 @@ SUCCESS = [
         ),
     ),
     Case(
+        "batch upsert tickets on their request key, a refused input reported on its own",
+        "POST",
+        f"{OBJECTS}/tickets/batch/upsert",
+        207,
+        "hubspot.crm.tickets",
+        "BatchResponseSimplePublicUpsertObjectWithErrors",
+        {
+            "inputs": [
+                {
+                    "id": f"key-{n}",
+                    "idProperty": "skypanel_request_key",
+                    "objectWriteTraceId": f"key-{n}",
+                    "properties": {
+                        "subject": f"Ticket {n}",
+                        "hs_pipeline": "81234567",
+                        "hs_pipeline_stage": "81234568",
+                        "hs_ticket_priority": priority,
+                    },
+                }
+                for n, priority in ((1, "HIGH"), (2, "SOMEDAY"))
+            ]
+        },
+        setup=lambda s: s.fake.define_property("tickets", "skypanel_request_key", unique=True),
+    ),
+    Case(
+        "batch update, a refused input reported on its own",
+        "POST",
+        f"{OBJECTS}/contacts/batch/update",
+        207,
+        OBJECTS_PKG,
+        "BatchResponseSimplePublicObjectWithErrors",
+        lambda s: {
+            "inputs": [
+                {"id": s.contacts[0], "objectWriteTraceId": "a", "properties": {"lastname": "A"}},
+                {"id": s.contacts[1], "objectWriteTraceId": "b", "properties": {"email": "b@x"}},
+            ]
+        },
+    ),
+    Case(
         "properties, one read-only and one calculated",
         "GET",
         f"/crm/properties/{V}/contacts",
@@ -703,6 +742,15 @@ SUCCESS = [
         ASSOCIATIONS_PKG,
         "BatchResponsePublicDefaultAssociation",
         lambda s: {"inputs": [{"from": {"id": s.contacts[3]}, "to": {"id": s.companies[1]}}]},
+    ),
+    Case(
+        "batch associate tickets with contacts by default",
+        "POST",
+        f"/crm/associations/{V}/tickets/contacts/batch/associate/default",
+        200,
+        ASSOCIATIONS_PKG,
+        "BatchResponsePublicDefaultAssociation",
+        lambda s: {"inputs": [{"from": {"id": s.tickets[0]}, "to": {"id": s.contacts[2]}}]},
     ),
     # crm.pipelines
     Case(

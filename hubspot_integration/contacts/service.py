@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from .. import errors
 from ..credentials import get_client
+from ..crm import batch
 from ..crm.service import CrmService, Page, record_url
 from ..models import OutboxOperation
 from ..services import outbox
@@ -65,7 +66,7 @@ class ContactService(CrmService):
         return outbox.submit(Kind.UPDATE_CONTACT, payload, user=user)
 
     # The email is the contact's natural key: a create that meets it (409) needs no request key.
-    def handle_create(self, client, payload, operation):
+    def create_one(self, client, payload, operation):
         properties = payload["properties"]
         try:
             contact = client.create_object("contacts", properties)
@@ -81,6 +82,25 @@ class ContactService(CrmService):
             )
             created_by_us = operation.attempts > 1
             return outbox.Result(contact["id"], {"contact": contact, "existing": not created_by_us})
+
+    def send_creates(self, client, operations) -> dict:
+        """Queued creates by batch upsert on the email (several rows of one email are one input,
+        the later values winning): a retried batch changes nothing more. A contact that exists
+        gets the values, as the row's own retry after a lost answer would have it."""
+        inputs: dict[str, dict] = {}
+        for op in sorted(operations, key=lambda op: op.pk):
+            email = op.payload["properties"]["email"]
+            entry = inputs.setdefault(email, {"id": email, "properties": {}})
+            entry["properties"].update(op.payload["properties"])
+        found = batch.upsert(client, "contacts", inputs, id_property="email")
+        return batch.results(
+            operations,
+            found,
+            key=lambda op: op.payload["properties"]["email"],
+            make=lambda contact, op: outbox.Result(
+                contact["id"], {"contact": contact, "existing": not contact.get("new")}
+            ),
+        )
 
 
 service = ContactService(OBJECT_TYPE)

@@ -12,6 +12,7 @@ import json
 import logging
 
 from django.core.cache import cache
+from django.utils.translation import gettext
 
 from .. import errors
 
@@ -152,9 +153,19 @@ def create(
             if not names_missing_property(again):
                 raise
             # Just created, yet unknown: HubSpot has not caught up. Worth another attempt later.
-            raise errors.Unavailable(
-                f"HubSpot does not know the new {object_type} property {PROPERTY} yet; "
-                "the record will be sent again.",
-                status=again.status,
-                correlation_id=again.correlation_id,
+            raise not_known_yet(
+                object_type, status=again.status, correlation_id=again.correlation_id
             ) from again
+
+
+def not_known_yet(object_type: str, **details) -> errors.Unavailable:
+    """HubSpot refused the request key it was just given: it has not caught up with the new
+    property yet, so the record is worth sending again later."""
+    return errors.Unavailable(
+        gettext(
+            "HubSpot does not know the new %(type)s property %(property)s yet; the record will "
+            "be sent again."
+        )
+        % {"type": object_type, "property": PROPERTY},
+        **details,
+    )

@@ -7,6 +7,7 @@ rules of its own: contacts never duplicate an email); views, the API and the swe
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
@@ -19,9 +20,11 @@ from ..credentials import get_client
 from ..models import HubSpotSettings
 from ..services import outbox
 from ..services.money import format_money
-from . import keyset, listing, request_key
+from . import batch, keyset, listing, request_key
 from .types import STANDARD_TYPE_IDS, ObjectType
 from .words import in_sentence
+
+logger = logging.getLogger(__name__)
 
 # What a related record's summary shows, by its type (the deals and contacts shown on a company).
 SUMMARY_PROPERTIES = {
@@ -303,7 +306,16 @@ class CrmService:
         return outbox.submit(self.type.kind("archive"), {"id": str(object_id)}, user=user)
 
     # --- outbox handlers -----------------------------------------------------------------------
+    # Creates and updates drain in batches (`batch.drain`): the row being attempted takes the
+    # other due rows of its kind along; one due alone keeps its single-object call.
     def handle_create(self, client, payload, operation):
+        return batch.drain(
+            operation,
+            self.send_creates,
+            alone=lambda: self.create_one(client, payload, operation),
+        )
+
+    def create_one(self, client, payload, operation):
         record = request_key.create(
             client,
             self.type.name,
@@ -314,9 +326,83 @@ class CrmService:
         )
         return outbox.Result(record["id"], {self.type.singular: record})
 
+    def send_creates(self, client, operations) -> dict:
+        """Creates by batch upsert on the request key: a batch sent again after a lost answer
+        finds the records it made instead of making them twice."""
+        inputs = {
+            op.idempotency_key: {"id": op.idempotency_key, "properties": op.payload["properties"]}
+            for op in operations
+        }
+        found = self.upsert_by_key(client, inputs)
+        return batch.results(
+            operations,
+            found,
+            key=lambda op: op.idempotency_key,
+            make=lambda record, op: outbox.Result(record["id"], {self.type.singular: record}),
+        )
+
+    def upsert_by_key(self, client, inputs: dict[str, dict]) -> dict:
+        """Batch upsert keyed by `skypanel_request_key`, making the property first; inputs refused
+        because HubSpot lost the property meanwhile are sent once more after making it again."""
+        request_key.ensure_property(client, self.type.name, self.property_group)
+        found = batch.upsert(client, self.type.name, inputs, request_key.PROPERTY)
+        lost = [k for k, v in found.items() if _names_key_property(v)]
+        if lost:
+            logger.warning(
+                "HubSpot no longer has the %s property %s; creating it again",
+                self.type.name,
+                request_key.PROPERTY,
+            )
+            request_key.ensure_property(client, self.type.name, self.property_group, recheck=True)
+            again = batch.upsert(
+                client, self.type.name, {k: inputs[k] for k in lost}, request_key.PROPERTY
+            )
+            for key, outcome in again.items():
+                found[key] = (
+                    request_key.not_known_yet(self.type.name)
+                    if _names_key_property(outcome)
+                    else outcome
+                )
+        return found
+
     def handle_update(self, client, payload, operation):
-        record = client.update_object(self.type.name, payload["id"], payload["properties"])
+        return batch.drain(
+            operation,
+            self.send_updates,
+            alone=lambda: self.update_one(client, payload, operation),
+        )
+
+    def update_properties(self, client, payload: dict) -> dict:
+        """The properties a queued update sends. A type overrides it to finish, when the write
+        runs, a check that could not be made when it was queued (tickets: a stage)."""
+        return payload["properties"]
+
+    def update_one(self, client, payload, operation):
+        properties = self.update_properties(client, payload)
+        record = client.update_object(self.type.name, payload["id"], properties)
         return outbox.Result(record["id"], {self.type.singular: record})
+
+    def send_updates(self, client, operations) -> dict:
+        """Updates by batch update; several changes of one record are one input, applied in the
+        order they were made (the later value wins, as if sent one by one). A row whose
+        properties cannot be finished (`update_properties`) is refused alone."""
+        prepared = batch.each(operations, lambda op: self.update_properties(client, op.payload))
+        ready = [op for op in operations if not isinstance(prepared[op.pk], Exception)]
+        inputs: dict[str, dict] = {}
+        for op in sorted(ready, key=lambda op: op.pk):
+            entry = inputs.setdefault(str(op.payload["id"]), {"id": str(op.payload["id"])})
+            entry["properties"] = {**entry.get("properties", {}), **prepared[op.pk]}
+        found = batch.update(client, self.type.name, inputs) if inputs else {}
+        outcomes = {op.pk: prepared[op.pk] for op in operations if op not in ready}
+        outcomes.update(
+            batch.results(
+                ready,
+                found,
+                key=lambda op: str(op.payload["id"]),
+                make=lambda record, op: outbox.Result(record["id"], {self.type.singular: record}),
+            )
+        )
+        return outcomes
 
     def handle_archive(self, client, payload, operation):
         try:
@@ -328,3 +414,11 @@ class CrmService:
     def outbox_handlers(self) -> dict:
         """Kind -> handler, for AppConfig.ready() to register (`outbox.register`)."""
         return {self.type.kind(verb): getattr(self, f"handle_{verb}") for verb in self.type.verbs}
+
+
+def _names_key_property(outcome) -> bool:
+    """Whether a refusal is HubSpot not knowing the request-key property (deleted, a reset
+    sandbox): by its code in the details or its name in the message."""
+    return isinstance(outcome, errors.ValidationFailed) and (
+        request_key.names_missing_property(outcome) or request_key.PROPERTY in outcome.message
+    )

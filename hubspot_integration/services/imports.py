@@ -37,6 +37,7 @@ from django.utils.translation import gettext_lazy
 from .. import errors
 from ..conf import app_settings
 from ..credentials import get_client
+from ..crm import batch
 from ..models import ContactImport, OutboxOperation
 from . import import_api, outbox
 from .import_csv import ImportFileError, count_rows, open_text, read_header, rows
@@ -450,12 +451,24 @@ def _record(
 def _upsert_batch(client, payload, operation):
     entries = payload["rows"]
     client = get_client(max_wait=app_settings.IMPORT_BATCH_MAX_WAIT)
-    answer = client.batch_upsert(
+    found = batch.upsert(
+        client,
         "contacts",
-        [{"id": e["email"], "properties": e["properties"]} for e in entries],
+        {e["email"]: {"id": e["email"], "properties": e["properties"]} for e in entries},
         id_property="email",
+        # HubSpot names each refused row (207, the rows carry trace IDs); a batch it refuses
+        # whole fails whole, for an admin's retry, rather than costing up to 199 calls.
+        split=False,
     )
-    data = tally(entries, answer)
+    whole = {id(o): o for o in found.values() if isinstance(o, errors.HubSpotError)}
+    if len(whole) == 1 and len(found) > 1 and all(isinstance(o, Exception) for o in found.values()):
+        raise next(iter(whole.values()))  # the batch as one: queued (transient) or failed
+    unreached = [o for o in whole.values() if o.transient]
+    if unreached:
+        # HubSpot (or the way to it) failed, not a row: the batch stays queued whole. Upsert by
+        # email makes sending its rows that did go in once more harmless.
+        raise unreached[0]
+    data = tally(entries, found)
     # An admin's retry of a batch already counted as failed: its rows move to their real outcome.
     data["replaces_failure"] = bool((operation.result or {}).get(COUNTED_FAILED))
     return outbox.Result("", data)
@@ -465,42 +478,29 @@ def _upsert_batch(client, payload, operation):
 OUTBOX_HANDLERS = {Kind.IMPORT_BATCH: _upsert_batch}
 
 
-def tally(entries: list[dict], answer: dict) -> dict:
-    """Created, updated and failed rows (with reasons by line) from a batch upsert's answer."""
-    outcome = {}
-    for result in answer.get("results") or []:
-        email = str((result.get("properties") or {}).get("email") or "").lower()
-        outcome[email] = bool(result.get("new"))
-    problems = answer.get("errors") or []
-    unmatched = [e for e in entries if e["email"] not in outcome]
+def tally(entries: list[dict], found: dict) -> dict:
+    """Created, updated and failed rows (with HubSpot's reason by line) from each email's
+    outcome (`crm.batch.upsert`): a refused contact fails its own lines only."""
     created = updated = failed = 0
     failures = []
     for entry in entries:
         lines = entry["lines"]
-        if entry["email"] in outcome:
+        outcome = found.get(entry["email"])
+        if isinstance(outcome, dict):
             # Repeated lines of one email are updates of the contact the first one wrote.
-            first_new = outcome[entry["email"]]
+            first_new = bool(outcome.get("new"))
             created += 1 if first_new else 0
             updated += len(lines) - (1 if first_new else 0)
             continue
         failed += len(lines)
-        reason = refusal_reason(entry["email"], problems, only=len(unmatched) == 1)
+        # HubSpot's own message stays as HubSpot wrote it; the sentence around it is the panel's.
+        reason = (
+            _("HubSpot refused it: %(message)s") % {"message": outcome.message}
+            if outcome
+            else _("HubSpot did not return this contact")
+        )
         failures += [{"line": line, "reason": reason} for line in lines]
     return {"created": created, "updated": updated, "failed": failed, "errors": failures}
-
-
-def refusal_reason(email: str, problems: list[dict], *, only: bool) -> str:
-    """Why HubSpot left `email` out of a batch answer: the error naming it, else what is known."""
-    # HubSpot's own messages stay as HubSpot wrote them; the sentence around them is the panel's.
-    for problem in problems:
-        if email in str(problem.get("message", "")) or email in str(problem.get("context", "")):
-            return _("HubSpot refused it: %(message)s") % {"message": problem.get("message")}
-    if only and len(problems) == 1:
-        return _("HubSpot refused it: %(message)s") % {"message": problems[0].get("message")}
-    if problems:
-        listed = "; ".join(p.get("message", "") for p in problems)
-        return _("HubSpot refused it (one of: %(messages)s)") % {"messages": listed}
-    return _("HubSpot did not return this contact")
 
 
 def _lines(payload: dict) -> list[int]:

@@ -20,9 +20,8 @@ from datetime import timedelta
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from .. import credentials, errors
 from ..conf import app_settings
@@ -123,7 +122,7 @@ def submit(kind: str, payload: dict, *, user=None, attempt_now: bool = True) -> 
 
 def attempt(operation: OutboxOperation) -> Outcome:
     """Try a recorded operation now (call after the transaction that recorded it)."""
-    return Outcome(process(operation.pk))
+    return Outcome(process(operation.pk, immediate=True))
 
 
 def schedule(operation_id: int, *, run_after=None) -> None:
@@ -171,11 +170,14 @@ def claim(operation_id: int) -> OutboxOperation | None:
     return operation
 
 
-def process(operation_id: int) -> OutboxOperation:
-    """Attempt one operation if it is due and nobody else holds it; return its state after."""
+def process(operation_id: int, *, immediate: bool = False) -> OutboxOperation:
+    """Attempt one operation if it is due and nobody else holds it; return its state after.
+    `immediate`: the attempt a person's request makes at once (handlers that batch send such
+    a row alone, so nobody's page waits for a backlog)."""
     operation = claim(operation_id)
     if operation is None:
         return OutboxOperation.objects.get(pk=operation_id)
+    operation.immediate = immediate
     try:
         fn = HANDLERS[operation.kind]
         client = credentials.get_client(max_wait=2.0)
@@ -185,11 +187,18 @@ def process(operation_id: int) -> OutboxOperation:
     except Exception as err:
         # A bug, not HubSpot: keep the row (nothing is lost) and retry with backoff, loudly.
         logger.exception("Outbox operation %s (%s) raised", operation.pk, operation.kind)
-        return _failed_attempt(
-            operation,
-            errors.Unavailable(_("Internal error: %(error)s") % {"error": type(err).__name__}),
-        )
+        return _failed_attempt(operation, internal_error(err))
     return _succeeded(operation, result or Result())
+
+
+# A bug's mark on a row, in English whatever the language: it names an exception for whoever
+# fixes the bug, and `claim_due_of_kind` tells a bug's backoff from an outage's by it.
+INTERNAL_ERROR = "Internal error"
+
+
+def internal_error(err: Exception) -> errors.Unavailable:
+    """The transient error a row keeps when its handler raised something that is not HubSpot."""
+    return errors.Unavailable(f"{INTERNAL_ERROR}: {type(err).__name__}")
 
 
 def process_due(limit: int = 100) -> int:
@@ -210,21 +219,46 @@ def process_due(limit: int = 100) -> int:
     return count
 
 
-def claim_due_of_kind(kind: str, limit: int, *, exclude=()) -> list[OutboxOperation]:
+def claim_due_of_kind(
+    kind: str, limit: int, *, exclude=(), waiting: bool = False
+) -> list[OutboxOperation]:
     """Claim up to `limit` due operations of one kind, for a handler that sends its own together
-    with them in one batch call; it must `settle()` each one it claimed."""
+    with them in one batch call; it must `settle()` each one it claimed. `waiting`: instead,
+    rows backing off only because HubSpot could not be reached (not a 429's Retry-After), for a
+    handler that has just seen HubSpot take a batch: their wait is over.
+
+    One conditional UPDATE claims them all (a backlog of hundreds costs a few queries, not
+    three per row); rows another worker holds are skipped (SKIP LOCKED where the database has
+    it), so two workers draining at once take different rows. The claim's lease carries a
+    value of its own, by which the rows this call won are read back."""
     now = timezone.now()
-    due = (
-        OutboxOperation.objects.filter(
-            Q(status=Status.PENDING, next_attempt_at__lte=now)
-            | Q(status=Status.RUNNING, locked_until__lt=now),
-            kind=kind,
-        )
-        .exclude(pk__in=list(exclude))
-        .order_by("next_attempt_at", "pk")
-        .values_list("pk", flat=True)[:limit]
+    due = Q(status=Status.PENDING, next_attempt_at__lte=now) | Q(
+        status=Status.RUNNING, locked_until__lt=now
     )
-    return [op for op in (claim(pk) for pk in list(due)) if op is not None]
+    if waiting:
+        # Not a bug's internal error (also transient): that one keeps its backoff.
+        due = Q(status=Status.PENDING, last_error_kind=errors.Unavailable.kind) & ~Q(
+            last_error__startswith=INTERNAL_ERROR
+        )
+    lease = now + timedelta(
+        seconds=app_settings.OUTBOX_LEASE_SECONDS, microseconds=random.randrange(1, 1_000_000)
+    )
+    with transaction.atomic():
+        pks = list(
+            OutboxOperation.objects.select_for_update(skip_locked=True)
+            .filter(due, kind=kind)
+            .exclude(pk__in=list(exclude))
+            .order_by("next_attempt_at", "pk")
+            .values_list("pk", flat=True)[:limit]
+        )
+        OutboxOperation.objects.filter(due, pk__in=pks).update(
+            status=Status.RUNNING, locked_until=lease, attempts=F("attempts") + 1
+        )
+    return list(
+        OutboxOperation.objects.filter(
+            pk__in=pks, status=Status.RUNNING, locked_until=lease
+        ).order_by("next_attempt_at", "pk")
+    )
 
 
 def settle(operation: OutboxOperation, outcome: Result | errors.HubSpotError) -> OutboxOperation:

@@ -31,6 +31,7 @@ from django.utils.translation import gettext as _
 from .. import errors
 from ..conf import app_settings
 from ..credentials import get_client
+from ..crm import batch
 from ..models import (
     DEFAULT_USER_PROPERTY_MAP,
     CustomerEmail,
@@ -39,7 +40,6 @@ from ..models import (
     OutboxOperation,
 )
 from . import email_verification, outbox
-from .imports import refusal_reason
 
 logger = logging.getLogger(__name__)
 
@@ -211,22 +211,6 @@ def email_confirmed(customer_email: CustomerEmail) -> None:
 
 
 # --- sending ---------------------------------------------------------------------------------------
-def _upsert(client, inputs: list[dict]) -> dict:
-    """Batch upsert by email; a batch HubSpot refuses whole (400: one bad value) is halved until
-    the input it refuses stands alone, so the others still go in."""
-    try:
-        return client.batch_upsert("contacts", inputs, id_property="email")
-    except errors.ValidationFailed as err:
-        if len(inputs) == 1:
-            return {"results": [], "errors": [{"message": err.message, "context": {}}]}
-        half = len(inputs) // 2
-        first, second = _upsert(client, inputs[:half]), _upsert(client, inputs[half:])
-        return {
-            "results": first["results"] + second["results"],
-            "errors": first["errors"] + second["errors"],
-        }
-
-
 def _sendable(values: dict[str, str]) -> dict[str, str]:
     # A blank field is not sent: an empty profile field must not wipe what HubSpot holds.
     return {prop: value for prop, value in values.items() if value}
@@ -270,22 +254,12 @@ def send(client, operations: list[OutboxOperation]) -> dict[int, outbox.Result |
 
 
 def _settle_upserts(client, upserts: dict, answers: dict) -> None:
-    inputs = [{"id": email, "properties": _sendable(v)} for email, (_, v) in upserts.items()]
-    try:
-        answer = _upsert(client, inputs)
-    except errors.HubSpotError as err:
-        answers.update({user.pk: err for user, _ in upserts.values()})
-        return
-    found = {
-        str((r.get("properties") or {}).get("email") or "").lower(): r for r in answer["results"]
-    }
-    problems = answer["errors"]
-    unmatched = [email for email in upserts if email not in found]
+    inputs = {email: {"id": email, "properties": _sendable(v)} for email, (_, v) in upserts.items()}
+    found = batch.upsert(client, "contacts", inputs, id_property="email")
     for email, (user, values) in upserts.items():
-        result = found.get(email)
-        if result is None:
-            reason = refusal_reason(email, problems, only=len(unmatched) == 1)
-            answers[user.pk] = errors.ValidationFailed(reason)
+        result = found[email]
+        if isinstance(result, errors.HubSpotError):
+            answers[user.pk] = result
             continue
         _remember(user, str(result["id"]), values)
         answers[user.pk] = (str(result["id"]), bool(result.get("new")))
@@ -327,28 +301,9 @@ def _remember(user, contact_id: str, values: dict[str, str]) -> None:
 
 
 def handle_sync(client, payload, operation):
-    """The outbox handler: this row and up to 99 other due rows of its kind, in one call."""
-    # A background batch may wait for the shared rate limiter longer than a page would.
-    client = get_client(max_wait=app_settings.IMPORT_BATCH_MAX_WAIT)
-    companions = outbox.claim_due_of_kind(KIND, BATCH_SIZE - 1, exclude=[operation.pk])
-    try:
-        outcomes = send(client, [operation, *companions])
-    except Exception as err:
-        # Nothing was settled: every claimed row goes back with the same error (a bug retries).
-        failure = (
-            err
-            if isinstance(err, errors.HubSpotError)
-            else errors.Unavailable(_("Internal error: %(error)s") % {"error": type(err).__name__})
-        )
-        for op in companions:
-            outbox.settle(op, failure)
-        raise
-    for op in companions:
-        outbox.settle(op, outcomes[op.pk])
-    own = outcomes[operation.pk]
-    if isinstance(own, Exception):
-        raise own
-    return own
+    """The outbox handler: this row and the other due rows of its kind, in one batch call per
+    100 (`crm.batch.drain`); even a row due alone goes as a batch of one."""
+    return batch.drain(operation, send)
 
 
 OUTBOX_HANDLERS = {KIND: handle_sync}

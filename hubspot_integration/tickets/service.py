@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy
 from .. import errors
 from ..contacts.service import Page, new_contact_id, upsert_contact_id
 from ..credentials import get_client
-from ..crm import request_key
+from ..crm import batch, request_key
 from ..crm.service import CrmService
 from ..models import HubSpotSettings, OutboxOperation
 from ..services import outbox
@@ -334,16 +334,24 @@ class TicketService(CrmService):
             for word in query.split()[:5]
         ]
 
-    def handle_create(self, client, payload, operation):
+    def ticket_properties(self, payload, known=None) -> dict:
+        """The ticket's properties, its pipeline and priority resolved now if they could not be
+        when it was queued; `known()` gives HubSpot's current pipelines."""
         properties = dict(payload["properties"])
         if "hs_pipeline" not in properties:  # queued while HubSpot was down, nothing cached
             properties["hs_pipeline"], properties["hs_pipeline_stage"] = resolve_pipeline(
-                payload.get("pipeline", ""), payload.get("stage", ""), pipelines(refresh=True)
+                payload.get("pipeline", ""),
+                payload.get("stage", ""),
+                known() if known else pipelines(refresh=True),
             )
         if "hs_ticket_priority" not in properties:
             properties["hs_ticket_priority"] = map_priority(
                 payload.get("priority", "MEDIUM"), priority_options()
             )
+        return properties
+
+    def create_one(self, client, payload, operation):
+        properties = self.ticket_properties(payload)
         contact_id = _requester_contact_id(client, payload)
         associations = (
             [
@@ -366,26 +374,122 @@ class TicketService(CrmService):
         )
         return outbox.Result(ticket["id"], {"ticket": ticket, "contactId": contact_id or ""})
 
-    def handle_update(self, client, payload, operation):
-        if "stage" in payload:  # queued while HubSpot could not check the stage
-            pipeline_id = payload.get("pipeline") or ""
-            if not pipeline_id:
-                current = client.get_object("tickets", payload["id"], properties=["hs_pipeline"])
-                pipeline_id = str(current["properties"].get("hs_pipeline") or "")
+    def update_properties(self, client, payload):
+        if "stage" not in payload:
+            return payload["properties"]
+        # Queued while HubSpot could not check the stage: checked now, against the pipelines
+        # as cached, and as HubSpot has them if the cached ones do not know it.
+        pipeline_id = payload.get("pipeline") or ""
+        if not pipeline_id:
+            current = client.get_object("tickets", payload["id"], properties=["hs_pipeline"])
+            pipeline_id = str(current["properties"].get("hs_pipeline") or "")
+        try:
             try:
-                pipeline_id, stage_id = resolve_pipeline(
-                    pipeline_id, payload["stage"], pipelines(refresh=True)
+                resolved = resolve_pipeline(pipeline_id, payload["stage"], pipelines())
+            except ValidationError:
+                resolved = resolve_pipeline(pipeline_id, payload["stage"], pipelines(refresh=True))
+        except ValidationError as err:
+            # The stage is not in the pipeline (gone while queued): refused, saying why.
+            raise errors.ValidationFailed("; ".join(err.messages)) from err
+        pipeline_id, stage_id = resolved
+        return {**payload["properties"], "hs_pipeline": pipeline_id, "hs_pipeline_stage": stage_id}
+
+    def send_creates(self, client, operations) -> dict:
+        """A backlog of tickets: the requesters' contacts in one batch create per 100 addresses,
+        the tickets by batch upsert on their request keys (a retried batch finds its tickets),
+        then one batch association call filing them on their contacts."""
+        read = []  # HubSpot's pipelines, read once for the whole drain
+
+        def known():
+            if not read:
+                read.append(pipelines(refresh=True))
+            return read[0]
+
+        outcomes = batch.each(operations, lambda op: self.ticket_properties(op.payload, known))
+        ready = [op for op in operations if not isinstance(outcomes[op.pk], Exception)]
+        contacts = _requester_contact_ids(client, ready)
+        ready = [op for op in ready if not isinstance(contacts[op.pk], Exception)]
+        for op in operations:
+            if op not in ready and not isinstance(outcomes[op.pk], Exception):
+                outcomes[op.pk] = contacts[op.pk]
+        found = self.upsert_by_key(
+            client,
+            {
+                op.idempotency_key: {"id": op.idempotency_key, "properties": outcomes[op.pk]}
+                for op in ready
+            },
+        )
+        tickets = {op.pk: found[op.idempotency_key] for op in ready}
+        pairs = [
+            (str(tickets[op.pk]["id"]), str(contacts[op.pk]))
+            for op in ready
+            if contacts[op.pk] and not isinstance(tickets[op.pk], Exception)
+        ]
+        links = batch.associate(client, "tickets", "contacts", pairs) if pairs else {}
+        for op in ready:
+            ticket, contact_id = tickets[op.pk], contacts[op.pk]
+            if isinstance(ticket, Exception):
+                outcomes[op.pk] = ticket
+                continue
+            refused = links.get((str(ticket["id"]), str(contact_id))) if contact_id else None
+            if refused is not None:
+                # The ticket is in HubSpot (a retry finds it by its key) but not filed.
+                outcomes[op.pk] = (
+                    refused
+                    if refused.transient
+                    else errors.ValidationFailed(
+                        _("Ticket %(id)s was not filed on its contact: %(message)s")
+                        % {"id": ticket["id"], "message": refused.message},
+                        status=refused.status,
+                        category=refused.category,
+                    )
                 )
-            except ValidationError as err:
-                # The stage is not in the pipeline (gone while queued): refused, saying why.
-                raise errors.ValidationFailed("; ".join(err.messages)) from err
-            properties = {
-                **payload["properties"],
-                "hs_pipeline": pipeline_id,
-                "hs_pipeline_stage": stage_id,
-            }
-            payload = {"id": payload["id"], "properties": properties}
-        return super().handle_update(client, payload, operation)
+                continue
+            outcomes[op.pk] = outbox.Result(
+                ticket["id"], {"ticket": ticket, "contactId": contact_id or ""}
+            )
+        return outcomes
+
+
+def _requester_contact_ids(client, operations) -> dict:
+    """Each row's requester contact ID (None: the ticket stays unfiled) or error, as
+    `_requester_contact_id` decides it for one, from one batch create per 100 addresses: a new
+    address gets its contact, an address that has one answers 409 with that contact's ID."""
+    modes, inputs = {}, {}
+    for op in operations:
+        payload = op.payload
+        if payload.get("address_of_another_account"):
+            modes[op.pk] = None
+            continue
+        modes[op.pk] = "new" if payload.get("unverified_requester") else "upsert"
+        entry = inputs.setdefault(payload["email"], {"properties": {"email": payload["email"]}})
+        if modes[op.pk] == "upsert":
+            for field in ("firstname", "lastname"):
+                if payload.get(field):
+                    entry["properties"].setdefault(field, payload[field])
+    found = batch.create(client, "contacts", inputs) if inputs else {}
+    out = {}
+    for op in operations:
+        mode = modes[op.pk]
+        outcome = found.get(op.payload["email"]) if mode else None
+        if mode is None:
+            out[op.pk] = None
+        elif not isinstance(outcome, Exception):
+            out[op.pk] = str(outcome["id"])
+        elif isinstance(outcome, errors.Conflict):
+            out[op.pk] = (
+                None if mode == "new" else outcome.existing_id or _contact_id_by_email(client, op)
+            )
+        else:
+            out[op.pk] = outcome
+    return out
+
+
+def _contact_id_by_email(client, op) -> str | errors.HubSpotError:
+    try:
+        return client.get_object("contacts", op.payload["email"], id_property="email")["id"]
+    except errors.HubSpotError as err:
+        return err
 
 
 def _requester_contact_id(client, payload) -> str | None:

@@ -1,4 +1,9 @@
-"""The batch endpoints: read, create, update, upsert, archive (100 inputs at most)."""
+"""The batch endpoints: read, create, update, upsert, archive (100 inputs at most).
+
+Invalid values fail the whole batch with one 400, as HubSpot does, unless every input carries an
+`objectWriteTraceId` (HubSpot's multi-status handling): then each refused input is an error of a
+207 answer naming it (`context.objectWriteTraceId`, and `context.ids` for upsert and update), the
+others go in, and each result echoes its input's trace ID."""
 
 from __future__ import annotations
 
@@ -75,16 +80,20 @@ class BatchMixin:
         results, errors = [], []
         for item, values in zip(inputs, cleaned, strict=True):
             try:
+                if isinstance(values, ApiError):
+                    raise values
                 self._check_record(otype, values)
                 links = self._parse_associations(otype, item.get("associations") or [])
             except ApiError as err:
-                errors.append(_error_from(err))
+                errors.append(_traced_error(err, item))
                 continue
             rec = self._insert(otype, values, self._creation_time())
             for to, to_id, type_id in links:
                 self._link(otype, rec.id, to, to_id, type_id)
             self._after_write(rec)
-            results.append(self._present(rec, DEFAULT_PROPERTIES[otype] | set(values)))
+            results.append(
+                _traced(item, self._present(rec, DEFAULT_PROPERTIES[otype] | set(values)))
+            )
         return results, errors
 
     def _batch_update(self, otype, inputs, body):
@@ -96,13 +105,17 @@ class BatchMixin:
                 missing.append(str(item.get("id")))
                 continue
             try:
+                if isinstance(values, ApiError):
+                    raise values
                 self._check_record(otype, values, rec)
             except ApiError as err:
-                errors.append(_error_from(err))
+                errors.append(_traced_error(err, item, ids=[str(item.get("id", ""))]))
                 continue
             self._touch(rec, values)
             self._after_write(rec)
-            results.append(self._present(rec, DEFAULT_PROPERTIES[otype] | set(values)))
+            results.append(
+                _traced(item, self._present(rec, DEFAULT_PROPERTIES[otype] | set(values)))
+            )
         if missing:
             errors.insert(0, self._missing_error(otype, missing))
         return results, errors
@@ -113,6 +126,8 @@ class BatchMixin:
         for item, values in zip(inputs, cleaned, strict=True):
             key, id_property = str(item.get("id", "")), item.get("idProperty")
             try:
+                if isinstance(values, ApiError):
+                    raise values
                 rec = self._find(otype, key, id_property)
                 if rec is None and id_property in (None, "hs_object_id"):
                     raise ApiError(404, f"No {SINGULAR[otype]} with id {key}", "OBJECT_NOT_FOUND")
@@ -126,12 +141,10 @@ class BatchMixin:
                     new = False
             except ApiError as err:
                 # HubSpot names the refused input in the error's context.
-                error = _error_from(err)
-                error["context"] = {**(error.get("context") or {}), "ids": [key]}
-                errors.append(error)
+                errors.append(_traced_error(err, item, ids=[key]))
                 continue
             self._after_write(rec)
-            out = self._present(rec, DEFAULT_PROPERTIES[otype] | set(values))
+            out = _traced(item, self._present(rec, DEFAULT_PROPERTIES[otype] | set(values)))
             out["new"] = new
             results.append(out)
         return results, errors
@@ -144,12 +157,37 @@ class BatchMixin:
         return [], []
 
     def _clean_all(self, otype, inputs):
+        """Each input's values; an input's refusal stays in its place (an ApiError) when the
+        batch asked for multi-status answers, else the first one refuses the whole batch."""
         cleaned, problems = [], []
         for item in inputs:
             try:
                 cleaned.append(self._clean(otype, item.get("properties") or {}))
             except ApiError as err:
+                cleaned.append(err)
                 problems.append(err)
-        if problems:
+        if problems and not all(item.get("objectWriteTraceId") for item in inputs):
             raise problems[0]
         return cleaned
+
+
+def _traced(item, out):
+    if item.get("objectWriteTraceId"):
+        out["objectWriteTraceId"] = str(item["objectWriteTraceId"])
+    return out
+
+
+def _traced_error(err, item, ids=None):
+    error = _error_from(err)
+    context = dict(error.get("context") or {})
+    if ids:
+        context["ids"] = ids
+    if item.get("objectWriteTraceId"):
+        context["objectWriteTraceId"] = [str(item["objectWriteTraceId"])]
+    error["context"] = context
+    # The property-level details, as in a single write's 400.
+    error["errors"] = [
+        {k: v for k, v in detail.items() if k in ("message", "code", "context", "in")}
+        for detail in (err.body.get("errors") or [])
+    ]
+    return error

@@ -286,6 +286,30 @@ def test_the_threshold_is_set_on_the_settings_page(hubspot_admin, settings):
     assert HubSpotSettings.load().import_api_threshold_rows == 50_000
 
 
+def test_the_api_reads_and_sets_the_threshold(hubspot_admin):
+    api = client_for(hubspot_admin)
+    data = api.get("/api/admin/settings/hubspot/config").json()["data"]
+    assert data["importApiThresholdRows"] == 20_000
+    response = api.put(
+        "/api/admin/settings/hubspot", {"importApiThresholdRows": 0}, "application/json"
+    )
+    assert response.status_code == 200, response.json()
+    assert response.json()["data"]["importApiThresholdRows"] == 0
+    assert HubSpotSettings.load().import_api_threshold_rows == 0
+
+
+@pytest.mark.parametrize("value", [-1, 100_000_001, "many"])
+def test_the_api_refuses_a_bad_threshold_naming_the_key(hubspot_admin, value):
+    response = client_for(hubspot_admin).put(
+        "/api/admin/settings/hubspot", {"importApiThresholdRows": value}, "application/json"
+    )
+    assert response.status_code == 400
+    body = response.json()
+    assert body["message"] == "Invalid input: importApiThresholdRows."
+    assert body["details"]["importApiThresholdRows"]
+    assert HubSpotSettings.load().import_api_threshold_rows == 20_000
+
+
 def test_an_upload_hubspot_could_not_take_is_sent_again_by_the_sweep(big_above_5, fake_hubspot):
     upload = SimpleUploadedFile("later.csv", csv_text(6).encode())
     contact_import = imports.start_import("later.csv", upload=upload)

@@ -36,6 +36,7 @@ FIELD_MAP = {
     "consentSubscriptionTypeId": "consent_subscription_type_id",
     "rateLimitPer10s": "rate_limit_per_10s",
     "dashboardCacheSeconds": "dashboard_cache_seconds",
+    "importApiThresholdRows": "import_api_threshold_rows",
     "retentionOutboxDays": "retention_outbox_days",
     "retentionWebhookEventDays": "retention_webhook_event_days",
     "retentionCsvFileDays": "retention_csv_file_days",
@@ -147,6 +148,19 @@ class SettingsSerializer(serializers.Serializer):
     )
     rateLimitPer10s = serializers.ChoiceField(required=False, choices=RateLimitTier.choices)
     dashboardCacheSeconds = serializers.IntegerField(required=False, min_value=0, max_value=86400)
+    importApiThresholdRows = serializers.IntegerField(
+        required=False,
+        min_value=0,
+        max_value=100_000_000,
+        error_messages={
+            "min_value": gettext_lazy("Enter a number of rows; 0 always uses batch upserts."),
+            "max_value": gettext_lazy(
+                "Enter at most 100,000,000 rows, or 0 to never use HubSpot's imports API."
+            ),
+        },
+        help_text="A CSV import with more data rows than this goes to HubSpot's CRM imports API "
+        "in one upload (needs the crm.import scope); 0 always uses batch upserts of 100.",
+    )
     retentionOutboxDays = _retention_days("Succeeded and discarded writes to HubSpot")
     retentionWebhookEventDays = _retention_days("Webhook events already applied")
     retentionCsvFileDays = _retention_days("A finished import's uploaded CSV file (not its record)")

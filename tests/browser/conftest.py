@@ -36,13 +36,23 @@ def browser():
         browser.close()
 
 
-@pytest.fixture
-def page(browser, live_server):
-    context = browser.new_context(base_url=live_server.url)
+def _browser_page(browser, live_server, **options):
+    context = browser.new_context(base_url=live_server.url, **options)
     page = context.new_page()
     page.set_default_timeout(10_000)
     yield page
     context.close()
+
+
+@pytest.fixture
+def page(browser, live_server):
+    yield from _browser_page(browser, live_server)
+
+
+@pytest.fixture
+def german_page(browser, live_server):
+    """A page of a browser set to German (its Accept-Language follows the locale)."""
+    yield from _browser_page(browser, live_server, locale="de-DE")
 
 
 def login(page, user, *, next_url="/admin/"):

@@ -9,16 +9,6 @@ from tests.browser.conftest import sign_in
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture
-def german_page(browser, live_server):
-    """A page of a browser set to German (its Accept-Language follows the locale)."""
-    context = browser.new_context(base_url=live_server.url, locale="de-DE")
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    yield page
-    context.close()
-
-
 def test_a_german_browser_gets_the_support_form_in_german(german_page, tickets_on):
     page = german_page
     page.goto("/support/")

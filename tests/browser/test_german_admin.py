@@ -10,15 +10,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 SETTINGS_URL = "/admin/hubspot_integration/hubspotsettings/1/change/"
 
 
-@pytest.fixture
-def german_page(browser, live_server):
-    context = browser.new_context(base_url=live_server.url, locale="de-DE")
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    yield page
-    context.close()
-
-
 def test_a_german_admin_tests_the_connection_in_german(
     german_page, hubspot_admin, hubspot_settings
 ):

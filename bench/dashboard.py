@@ -7,37 +7,15 @@ at it (in-memory SQLite and cache, nothing of yours is touched), loads the dashb
 and after Refresh, and prints the calls each load made and its time.
 """
 
-import os
-import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "skypanel.settings")
-os.environ["DATABASE_URL"] = "sqlite://:memory:"
-os.environ["CACHE_URL"] = "locmemcache://bench"
-
-import django  # noqa: E402
-
-django.setup()
-
-from django.conf import settings  # noqa: E402
-from django.core.management import call_command  # noqa: E402
-
-from tests.fake_hubspot import FAKE_PORTAL_ID, FAKE_TOKEN, FakeHubSpot  # noqa: E402
+from in_memory_panel import connected_fake
 
 
 def main():
-    with FakeHubSpot() as fake:
-        settings.HUBSPOT_API_BASE_URL = settings.HUBSPOT_FORMS_BASE_URL = fake.url
-        call_command("migrate", verbosity=0)
-        from hubspot_integration.models import HubSpotSettings
+    with connected_fake() as fake:
         from hubspot_integration.services import reports
 
-        s = HubSpotSettings.load()
-        s.enabled, s.portal_id, s.access_token = True, str(FAKE_PORTAL_ID), FAKE_TOKEN
-        s.save()
         fake.seed_contacts(2500)
         fake.seed_deals(350, pipelines=2)
         fake.seed_tickets(120)

@@ -9,39 +9,17 @@ prints the rows, repeats and search calls of each beside ceil(n/200).
 """
 
 import math
-import os
-import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "skypanel.settings")
-os.environ["DATABASE_URL"] = "sqlite://:memory:"
-os.environ["CACHE_URL"] = "locmemcache://bench"
-
-import django  # noqa: E402
-
-django.setup()
-
-from django.conf import settings  # noqa: E402
-from django.core.management import call_command  # noqa: E402
-
-from tests.fake_hubspot import FAKE_PORTAL_ID, FAKE_TOKEN, FakeHubSpot  # noqa: E402
+from in_memory_panel import connected_fake
 
 N = 25_000
 
 
 def main():
-    with FakeHubSpot() as fake:
-        settings.HUBSPOT_API_BASE_URL = settings.HUBSPOT_FORMS_BASE_URL = fake.url
-        call_command("migrate", verbosity=0)
+    with connected_fake() as fake:
         from hubspot_integration.contacts.service import service as contacts
         from hubspot_integration.crm import listing
-        from hubspot_integration.models import HubSpotSettings
 
-        s = HubSpotSettings.load()
-        s.enabled, s.portal_id, s.access_token = True, str(FAKE_PORTAL_ID), FAKE_TOKEN
-        s.save()
         fake.state.scrambled_ties = True
         made = fake.seed_contacts(N)
         with fake.state.lock:

@@ -53,6 +53,25 @@ def test_contact_list_shape_and_paging(hubspot_staff, tickets_on, fake_hubspot):
     assert last["paging"]["next"] is None
 
 
+def test_a_list_gives_its_total_when_asked(hubspot_staff, tickets_on, fake_hubspot):
+    fake_hubspot.seed_contacts(25)
+    fake_hubspot.create_object("contacts", {"email": "needle@haystack.io", "company": "Haystack"})
+    client = client_for(hubspot_staff)
+    plain = client.get(f"{BASE}/contacts?limit=10").json()
+    assert "total" not in plain  # not asked: no extra search
+    asked = client.get(f"{BASE}/contacts?limit=10&total=true").json()
+    assert asked["total"] == 26 and len(asked["contacts"]) == 10
+    searched = client.get(f"{BASE}/contacts?q=haystack&total=1").json()
+    assert searched["total"] == 1
+    assert [c["properties"]["email"] for c in searched["contacts"]] == ["needle@haystack.io"]
+
+
+def test_a_ticket_list_gives_its_total_when_asked(hubspot_staff, tickets_on, fake_hubspot):
+    fake_hubspot.seed_tickets(7)
+    body = client_for(hubspot_staff).get(f"{BASE}/tickets?limit=5&total=true").json()
+    assert body["total"] == 7 and len(body["tickets"]) == 5
+
+
 def test_contact_search(hubspot_staff, tickets_on, fake_hubspot):
     fake_hubspot.seed_contacts(10)
     fake_hubspot.create_object("contacts", {"email": "needle@haystack.io", "company": "Haystack"})

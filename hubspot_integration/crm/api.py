@@ -26,7 +26,14 @@ PAGING_PARAMS = [
     OpenApiParameter("limit", int, description="1-100, default 20"),
     OpenApiParameter("after", str, description="cursor from paging.next"),
     OpenApiParameter("q", str, description="search text"),
+    OpenApiParameter(
+        "total",
+        bool,
+        description="true: the answer carries `total`, the number of records the list or search "
+        "holds (costs one more HubSpot search on a plain list)",
+    ),
 ]
+TRUE_VALUES = {"1", "true", "yes", "on"}
 SERIALIZER_FIELDS = {"email": serializers.EmailField, "url": serializers.URLField}
 
 
@@ -50,19 +57,23 @@ def shape(record: dict) -> dict:
 
 def listed(request, key: str, lister, **filters) -> Response:
     """One page of a list or search, in the shape every list answer of the API has."""
+    # The total is asked for, not given by default: on a plain list it costs another search.
+    with_total = request.query_params.get("total", "").lower() in TRUE_VALUES
     page = lister(
         limit=limit_of(request),
         after=request.query_params.get("after") or None,
         query=request.query_params.get("q", ""),
+        with_total=with_total,
         **filters,
     )
-    return Response(
-        {
-            "success": True,
-            key: [shape(record) for record in page.results],
-            "paging": {"next": page.next_after},
-        }
-    )
+    answer = {
+        "success": True,
+        key: [shape(record) for record in page.results],
+        "paging": {"next": page.next_after},
+    }
+    if with_total:
+        answer["total"] = page.total
+    return Response(answer)
 
 
 def validated(serializer_class, request, *, partial=False):

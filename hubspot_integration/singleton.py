@@ -8,7 +8,7 @@ Nothing else should query the row by its primary key.
 from django.contrib import admin
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
-from django.db import models
+from django.db import models, transaction
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 
@@ -26,8 +26,14 @@ class SingletonModel(models.Model):
         self.pk = self.singleton_pk
         super().save(*args, **kwargs)
         if kwargs.get("update_fields"):
-            # A partial save may come from a stale copy: let the next read refill from the row.
+            # A partial save may come from a stale copy: drop it now, and refill from the row
+            # once it is committed, so other processes keep reading from the cache (the sweep's
+            # connection check saves this way every interval). A refill that fails only costs
+            # the next reader one query.
             self.invalidate_cache()
+            transaction.on_commit(
+                lambda: type(self).load(fresh=True), using=kwargs.get("using"), robust=True
+            )
         else:
             # Write-through: the next read anywhere is served from the shared cache without SQL.
             cache.set(self.cache_key(), self._cache_snapshot(), self.cache_timeout)

@@ -66,6 +66,23 @@ class TestModel:
         s.save(update_fields=["portal_id"])
         assert cache.get(SETTINGS_CACHE_KEY) is None
 
+    def test_a_committed_partial_save_refills_the_cache_from_the_row(
+        self, django_capture_on_commit_callbacks
+    ):
+        s = HubSpotSettings.get_solo()
+        s.portal_id = "555"
+        s.save()
+        HubSpotSettings.objects.filter(pk=1).update(ui_domain="app-eu1.hubspot.com")
+        stale = HubSpotSettings.load()  # the cached copy, without the row's ui_domain
+        stale.portal_id = "777"
+        with django_capture_on_commit_callbacks(execute=True):
+            stale.save(update_fields=["portal_id"])
+        assert cache.get(SETTINGS_CACHE_KEY) is not None  # others still read from the cache
+        with CaptureQueriesContext(connection) as queries:
+            s = HubSpotSettings.load()
+        assert len(queries) == 0
+        assert (s.portal_id, s.ui_domain) == ("777", "app-eu1.hubspot.com")  # the row, not stale
+
     def test_delete_clears_row_and_cache(self):
         HubSpotSettings(portal_id="123").save()
         HubSpotSettings.load().delete()

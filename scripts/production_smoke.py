@@ -405,11 +405,14 @@ def step_metrics(stack: Stack, admin: Browser) -> None:
         check(response.headers["Content-Type"].startswith("text/plain; version="), "content type")
         return response.text
 
+    # A fresh rate window for the burst below: the steps before spent part of this one, and a
+    # connection test the limiter holds back is (rightly) recorded as a failing check.
+    time.sleep(10.5)
     before = _calls(scrape())
     # Calls from the web workers (gunicorn hands the requests to either) and one from a separate
     # process that exits at once: every one must be in the total whichever worker answers.
     reached = 0  # checks that got as far as account.details (the panel's limiter may hold one)
-    for _ in range(8):
+    for _ in range(4):
         test = admin.post("/api/admin/settings/hubspot/test-connection")
         check(test.status_code == 200, f"test connection: {test.status_code}")
         checks = test.json().get("checks") or []
@@ -426,8 +429,8 @@ def step_metrics(stack: Stack, admin: Browser) -> None:
     check(len(totals) == 1, f"the gunicorn workers disagree about the call totals: {totals}")
     grew = totals.pop() - sum(before.values())
     key = ("account.details", "200")
-    # Each connection test that reached HubSpot called account.details once (eight in a row
-    # can fill the rate window, and the limiter then holds one back); the shell process once.
+    # Each connection test that reached HubSpot called account.details once (a held-back one
+    # did not); the shell process once more.
     check(
         after.get(key, 0) - before.get(key, 0) >= reached + 1,
         f"account.details calls counted: {before.get(key)} -> {after.get(key)} "
